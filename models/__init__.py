@@ -1,0 +1,127 @@
+"""Model registry: one factory builds every seqbench architecture from a ``ModelConfig``.
+
+``variants()`` enumerates small configurations covering every architecture and option; the
+fidelity tests are parametrised over it, so a new architecture registered here is tested
+automatically.
+"""
+
+from __future__ import annotations
+
+from .base import (
+    ATTENTIONS,
+    CELLS,
+    CONTEXT_MODES,
+    FAMILIES,
+    EncoderTrace,
+    ModelConfig,
+    SeqModel,
+    State,
+    StepOutput,
+    Trace,
+    reorder_state,
+)
+
+__all__ = [
+    "ATTENTIONS",
+    "CELLS",
+    "CONTEXT_MODES",
+    "FAMILIES",
+    "EncoderTrace",
+    "ModelConfig",
+    "SeqModel",
+    "State",
+    "StepOutput",
+    "Trace",
+    "build_model",
+    "describe",
+    "reorder_state",
+    "validate_config",
+    "variants",
+]
+
+
+class ConfigError(ValueError):
+    """A model configuration that cannot be built; the message names the key and valid values."""
+
+
+def validate_config(cfg: ModelConfig) -> None:
+    """Raise ConfigError naming the offending option if ``cfg`` cannot be built."""
+
+    def one_of(key: str, value, valid) -> None:
+        if value not in valid:
+            raise ConfigError(f"unknown {key} {value!r}; choose one of: {', '.join(valid)}")
+
+    one_of("family", cfg.family, FAMILIES)
+    one_of("architecture", cfg.cell, CELLS)
+    one_of("attention", cfg.attention, ATTENTIONS)
+    one_of("context", cfg.context, CONTEXT_MODES)
+    if cfg.family == "lm" and cfg.attention not in ("none",) and cfg.cell != "transformer":
+        raise ConfigError(
+            f"attention {cfg.attention!r} needs an encoder-decoder task; a language model has no source to attend to"
+        )
+    if cfg.tgt_vocab <= 0:
+        raise ConfigError("tgt_vocab must be positive")
+    if cfg.family == "seq2seq" and cfg.src_vocab <= 0:
+        raise ConfigError("src_vocab must be positive for an encoder-decoder")
+    for key in ("emb_dim", "hidden", "layers", "heads"):
+        if getattr(cfg, key) < 1:
+            raise ConfigError(f"{key} must be at least 1 (got {getattr(cfg, key)})")
+    if not 0.0 <= cfg.dropout < 1.0:
+        raise ConfigError(f"dropout must be in [0, 1) (got {cfg.dropout})")
+    needs_heads = cfg.cell == "transformer" or cfg.attention == "multihead"
+    if needs_heads and cfg.hidden % cfg.heads:
+        raise ConfigError(f"hidden ({cfg.hidden}) must be divisible by heads ({cfg.heads})")
+    if cfg.local_window < 1:
+        raise ConfigError(f"local_window must be at least 1 (got {cfg.local_window})")
+
+
+def build_model(cfg: ModelConfig) -> SeqModel:
+    """The one factory: a fresh, randomly initialised model for ``cfg``."""
+    validate_config(cfg)
+    if cfg.cell == "transformer":
+        from .transformer import TransformerLM, TransformerSeq2Seq
+
+        return TransformerLM(cfg) if cfg.family == "lm" else TransformerSeq2Seq(cfg)
+    if cfg.family == "lm":
+        from .rnn_lm import RNNLanguageModel
+
+        return RNNLanguageModel(cfg)
+    from .seq2seq import RNNSeq2Seq
+
+    return RNNSeq2Seq(cfg)
+
+
+def describe(cfg: ModelConfig) -> str:
+    """A short human name, e.g. 'GRU enc-dec + additive attention (bi, 2 layers)'."""
+    cell = cfg.cell.upper() if cfg.cell != "transformer" else "Transformer"
+    if cfg.family == "lm":
+        return f"{cell} language model ({cfg.layers} layer{'s' if cfg.layers > 1 else ''})"
+    if cfg.cell == "transformer":
+        return f"Transformer encoder-decoder ({cfg.layers} layers, {cfg.heads} heads)"
+    extra = []
+    if cfg.bidirectional:
+        extra.append("bi")
+    extra.append(f"{cfg.layers} layer{'s' if cfg.layers > 1 else ''}")
+    how = f"context c {cfg.context}" if cfg.attention == "none" else f"{cfg.attention} attention"
+    return f"{cell} enc-dec + {how} ({', '.join(extra)})"
+
+
+def variants(src_vocab: int = 11, tgt_vocab: int = 13) -> list[tuple[str, ModelConfig]]:
+    """Small configurations covering every architecture and option, with a readable id each."""
+    tiny = dict(emb_dim=8, hidden=12, heads=2, src_vocab=src_vocab, tgt_vocab=tgt_vocab, max_len=64)
+    out: list[tuple[str, ModelConfig]] = []
+    for cell in ("rnn", "gru", "lstm"):
+        for layers in (1, 2):
+            out.append((f"lm-{cell}-L{layers}", ModelConfig(family="lm", cell=cell, attention="none", layers=layers, **{**tiny, "src_vocab": 0})))
+    out.append(("lm-transformer-L2", ModelConfig(family="lm", cell="transformer", attention="none", layers=2, **{**tiny, "src_vocab": 0})))
+    for cell in ("rnn", "gru", "lstm"):
+        for context in CONTEXT_MODES:
+            for bi in (False, True):
+                out.append((f"s2s-{cell}-none-{context}-{'bi' if bi else 'uni'}-L2",
+                            ModelConfig(family="seq2seq", cell=cell, attention="none", context=context, bidirectional=bi, layers=2, **tiny)))
+        for attention in ATTENTIONS[1:]:
+            for bi, layers in ((False, 1), (True, 2)):
+                out.append((f"s2s-{cell}-{attention}-{'bi' if bi else 'uni'}-L{layers}",
+                            ModelConfig(family="seq2seq", cell=cell, attention=attention, bidirectional=bi, layers=layers, **tiny)))
+    out.append(("s2s-transformer-L2", ModelConfig(family="seq2seq", cell="transformer", attention="multihead", layers=2, **tiny)))
+    return out

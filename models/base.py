@@ -1,0 +1,159 @@
+"""The one step interface every seqbench architecture implements.
+
+Every model is an ``nn.Module`` with four methods:
+
+    forward(src, src_lengths, tgt_in) -> logits (B, T, V)   teacher-forced, fused: the training path
+    start(src, src_lengths, batch_size) -> state             encode once; a language model starts empty
+    step(state, tokens (B,)) -> StepOutput(logits (B, V), state, trace)
+    reorder(state, index (B',)) -> state                     select/duplicate rows: beam search
+
+``state`` is a plain ``dict[str, Tensor]`` with the batch on dim 0 of every tensor, passed in and
+out and never kept on ``self``; that is what lets ``reorder`` be written once, here.
+
+Shape glossary (used in every shape comment in ``models/``):
+    B batch   S source length   T target length   t steps decoded so far (prefix length)
+    V vocabulary   E embedding width   D model / hidden width   L layers   H heads   Dh = D / H
+
+Fidelity invariant, tested for every registered architecture: in eval mode, ``step`` unrolled over a
+teacher-forced target gives the same logits as ``forward`` (atol 1e-5). What the inspector shows is
+what the model computes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Optional
+
+import torch
+from torch import Tensor, nn
+
+State = dict[str, Tensor]
+
+CELLS = ("rnn", "gru", "lstm", "transformer")
+ATTENTIONS = ("none", "additive", "dot", "general", "scaled-dot", "local", "multihead")
+CONTEXT_MODES = ("init", "every-step")
+FAMILIES = ("lm", "seq2seq")
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild a model; stored with every checkpoint."""
+
+    family: str = "seq2seq"  # "lm" (language model, no source) or "seq2seq" (encoder-decoder)
+    cell: str = "gru"  # rnn (tanh) | gru | lstm | transformer
+    attention: str = "additive"  # one of ATTENTIONS; RNN seq2seq only ("multihead" is implied for transformer)
+    context: str = "init"  # seq2seq without attention: c as decoder initial state, or as input every step
+    src_vocab: int = 0  # source vocabulary size (0 for a language model)
+    tgt_vocab: int = 0  # target / output vocabulary size
+    emb_dim: int = 64  # token embedding width E
+    hidden: int = 128  # hidden width D (RNN units; transformer d_model)
+    layers: int = 1  # stacked layers L (encoder and decoder each)
+    bidirectional: bool = False  # bidirectional RNN encoder
+    dropout: float = 0.0  # dropout between layers and on embeddings
+    heads: int = 4  # attention heads H (multihead attention and transformer)
+    ffn: int = 0  # transformer feed-forward width; 0 means 4 * hidden
+    local_window: int = 2  # local-p attention half-window D (window is 2D + 1 positions)
+    max_len: int = 512  # longest sequence the transformer's positions cover
+    pad_id: int = 0  # padding index in both vocabularies
+    tie_embeddings: bool = False  # share decoder input embedding and output projection (needs emb_dim == hidden for RNNs)
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown model option(s): {', '.join(unknown)}")
+        return cls(**d)
+
+    def with_(self, **changes) -> "ModelConfig":
+        return replace(self, **changes)
+
+
+@dataclass
+class Trace:
+    """What one decoding step computed, for the inspector. Fields a model does not have are None."""
+
+    cross_attention: Optional[Tensor] = None  # (B, L, H, S) alignment over the source, rows sum to 1
+    self_attention: Optional[Tensor] = None  # (B, L, H, t) decoder self-attention over the prefix
+    hidden: Optional[Tensor] = None  # (B, L, D) hidden state per layer after this step (top layer last)
+    cell: Optional[Tensor] = None  # (B, L, D) LSTM cell state per layer
+    gates: Optional[dict[str, Tensor]] = None  # name -> (B, L, D): LSTM input/forget/output/candidate, GRU reset/update/candidate
+    context: Optional[Tensor] = None  # (B, Dc) attention context vector (or the fixed context c)
+    local_center: Optional[Tensor] = None  # (B,) local-p attention's predicted source position p_t
+
+    def to(self, device) -> "Trace":
+        def mv(x):
+            if x is None:
+                return None
+            if isinstance(x, dict):
+                return {k: v.to(device) for k, v in x.items()}
+            return x.to(device)
+
+        return Trace(**{f.name: mv(getattr(self, f.name)) for f in fields(self)})
+
+
+@dataclass
+class EncoderTrace:
+    """What the encoder computed once per source (from ``start``)."""
+
+    hidden: Optional[Tensor] = None  # (B, S, De) top encoder layer output per source position
+    self_attention: Optional[Tensor] = None  # (B, L, H, S, S) transformer encoder self-attention
+
+    @classmethod
+    def from_state(cls, state: State) -> "EncoderTrace":
+        return cls(hidden=state.get("enc_hidden"), self_attention=state.get("enc_self_attention"))
+
+
+@dataclass
+class StepOutput:
+    """Result of one decoding step."""
+
+    logits: Tensor  # (B, V) unnormalised next-token scores
+    state: State  # state to pass to the next step
+    trace: Trace = field(default_factory=Trace)
+
+
+def reorder_state(state: State, index: Tensor) -> State:
+    """Select / duplicate batch rows of every tensor in ``state`` (dim 0 is always the batch)."""
+    return {k: v.index_select(0, index.to(v.device)) for k, v in state.items()}
+
+
+def lengths_to_mask(lengths: Tensor, max_len: int) -> Tensor:
+    """(B,) lengths -> (B, S) bool mask, True on real (unpadded) positions."""
+    positions = torch.arange(max_len, device=lengths.device)  # (S,)
+    return positions.unsqueeze(0) < lengths.unsqueeze(1)  # (B, S)
+
+
+class SeqModel(nn.Module):
+    """Base class: every architecture implements forward/start/step; reorder is shared."""
+
+    config: ModelConfig
+
+    @property
+    def is_lm(self) -> bool:
+        return self.config.family == "lm"
+
+    def forward(self, src: Optional[Tensor], src_lengths: Optional[Tensor], tgt_in: Tensor) -> Tensor:
+        """Teacher-forced logits (B, T, V) for decoder inputs ``tgt_in`` (B, T). LMs ignore src."""
+        raise NotImplementedError
+
+    def start(self, src: Optional[Tensor], src_lengths: Optional[Tensor], batch_size: Optional[int] = None) -> State:
+        """Encode ``src`` (B, S) once; a language model ignores src and starts ``batch_size`` empty rows."""
+        raise NotImplementedError
+
+    def step(self, state: State, tokens: Tensor) -> StepOutput:
+        """Feed one token per row (B,) and return next-token logits, the new state and the trace."""
+        raise NotImplementedError
+
+    def reorder(self, state: State, index: Tensor) -> State:
+        return reorder_state(state, index)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device

@@ -1,0 +1,343 @@
+"""The Transformer: a causal language model and an encoder-decoder (Vaswani et al. 2017).
+
+"Attention Is All You Need" (Vaswani et al., NeurIPS 2017), with the equations this file follows:
+
+    PE(pos, 2i)   = sin(pos / 10000^(2i/D))        sinusoidal positions, added to the
+    PE(pos, 2i+1) = cos(pos / 10000^(2i/D))        token embeddings scaled by sqrt(D)      (§3.4, §3.5)
+    Attention(Q, K, V) = softmax(Q Kᵀ / sqrt(Dh)) V                                        (eq. 1)
+    MultiHead(Q, K, V) = Concat(head_1, ..., head_H) W^O,
+        head_h = Attention(Q W^Q_h, K W^K_h, V W^V_h)                                      (§3.2.2)
+    FFN(x) = max(0, x W_1 + b_1) W_2 + b_2                                                 (eq. 2)
+
+Residual + layer norm is placed *before* each sublayer, ``x + Sublayer(LN(x))``, with one final LN
+on top of each stack ("pre-LN", Xiong et al. 2020, "On Layer Normalization in the Transformer
+Architecture"). The paper's post-LN ``LN(x + Sublayer(x))`` needs learning-rate warm-up to train
+stably; pre-LN trains small models faster without it, which suits live training on a laptop.
+
+Dropout follows the paper (§5.4): on the sum of embeddings and positions, and on every sublayer's
+output before it is added to the residual. Attention weights are not dropped, so the weights the
+inspector shows are exactly the ones that mixed the values.
+
+Two paths compute the same function. ``forward`` (training) uses the fused
+``scaled_dot_product_attention`` with a causal / source-padding mask. ``start``/``step`` (decoding)
+write the softmax out so the trace can report the weights, and keep a key/value cache in the state
+so each step costs O(prefix) instead of re-running it:
+
+    k_self, v_self   (B, L, H, t, Dh)  decoder self-attention keys/values, one position per step
+    k_cross, v_cross (B, L, H, S, Dh)  cross-attention keys/values, projected once in ``start``
+    src_mask         (B, S) bool       True on real source tokens
+    pos              (B,) long         position of the next token fed to ``step``
+    enc_hidden       (B, S, D)         encoder output (after its final LN), for EncoderTrace
+    enc_self_attention (B, L, H, S, S) encoder self-attention weights, for EncoderTrace
+
+A language model's state holds only ``k_self``, ``v_self`` and ``pos``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .base import ModelConfig, SeqModel, State, StepOutput, Trace, lengths_to_mask
+
+
+def check_length(length: int, max_len: int, what: str) -> None:
+    """Positions past ``max_len`` have no encoding: say so instead of failing on an index."""
+    if length > max_len:
+        raise ValueError(
+            f"{what} has {length} positions but this transformer covers at most max_len={max_len}; "
+            f"shorten the sequence or build the model with a larger max_len"
+        )
+
+
+def sinusoidal_positions(max_len: int, dim: int) -> Tensor:
+    """(max_len, D) table: sin on even features, cos on odd ones, wavelengths 2π … 10000·2π."""
+    pos = torch.arange(max_len, dtype=torch.float32).unsqueeze(1)  # (max_len, 1)
+    rates = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))  # (ceil(D/2),)
+    table = torch.zeros(max_len, dim)
+    table[:, 0::2] = torch.sin(pos * rates)
+    table[:, 1::2] = torch.cos(pos * rates[: dim // 2])
+    return table
+
+
+def attend(q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+    """softmax(Q Kᵀ / sqrt(Dh)) V written out; returns (values (B, H, Tq, Dh), weights (B, H, Tq, Tk))."""
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, H, Tq, Tk)
+    if mask is not None:  # (B, 1, 1, Tk), True = may attend; masked keys get weight exactly 0
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = scores.softmax(-1)
+    return weights @ v, weights
+
+
+class MultiHeadAttention(nn.Module):
+    """H heads of scaled dot-product attention, fused for training or written out for the trace."""
+
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.heads, self.head_dim = heads, dim // heads
+        self.q = nn.Linear(dim, dim)
+        self.kv = nn.Linear(dim, 2 * dim)  # keys and values in one matmul
+        self.out = nn.Linear(dim, dim)  # W^O
+
+    def split(self, x: Tensor) -> Tensor:
+        B, T, _ = x.shape
+        return x.view(B, T, self.heads, self.head_dim).transpose(1, 2)  # (B, T, D) -> (B, H, T, Dh)
+
+    def merge(self, x: Tensor) -> Tensor:
+        B, H, T, Dh = x.shape
+        return x.transpose(1, 2).reshape(B, T, H * Dh)  # (B, H, T, Dh) -> (B, T, D)
+
+    def keys_values(self, memory: Tensor) -> tuple[Tensor, Tensor]:
+        """Project what is attended to, (B, Tk, D), into per-head keys and values (B, H, Tk, Dh)."""
+        k, v = self.kv(memory).chunk(2, dim=-1)  # (B, Tk, D) each
+        return self.split(k), self.split(v)
+
+    def forward(self, x: Tensor, memory: Tensor, mask: Optional[Tensor] = None, causal: bool = False) -> Tensor:
+        """Fused path: queries from x (B, Tq, D) over memory (B, Tk, D) -> (B, Tq, D)."""
+        k, v = self.keys_values(memory)
+        y = F.scaled_dot_product_attention(self.split(self.q(x)), k, v, attn_mask=mask, is_causal=causal)  # (B, H, Tq, Dh)
+        return self.out(self.merge(y))
+
+    def explicit(self, x: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+        """Written-out path over given keys/values: -> (output (B, Tq, D), weights (B, H, Tq, Tk))."""
+        y, weights = attend(self.split(self.q(x)), k, v, mask)  # (B, H, Tq, Dh)
+        return self.out(self.merge(y)), weights
+
+
+class FeedForward(nn.Module):
+    """Position-wise FFN(x) = max(0, x W_1 + b_1) W_2 + b_2 (eq. 2)."""
+
+    def __init__(self, dim: int, width: int):
+        super().__init__()
+        self.up, self.down = nn.Linear(dim, width), nn.Linear(width, dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.down(F.relu(self.up(x)))
+
+
+class EncoderLayer(nn.Module):
+    """Pre-LN encoder layer: self-attention over the source, then the FFN, each with a residual."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        D = cfg.hidden
+        self.norm1, self.attn = nn.LayerNorm(D), MultiHeadAttention(D, cfg.heads)
+        self.norm2, self.ffn = nn.LayerNorm(D), FeedForward(D, cfg.ffn or 4 * D)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        """x (B, S, D), mask (B, 1, 1, S) -> (B, S, D); fused attention."""
+        h = self.norm1(x)
+        x = x + self.drop(self.attn(h, h, mask))
+        return x + self.drop(self.ffn(self.norm2(x)))
+
+    def explicit(self, x: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        """Same as forward, also returning the attention weights (B, H, S, S)."""
+        h = self.norm1(x)
+        attended, weights = self.attn.explicit(h, *self.attn.keys_values(h), mask)
+        x = x + self.drop(attended)
+        return x + self.drop(self.ffn(self.norm2(x))), weights
+
+
+class LayerStep(NamedTuple):
+    """What one decoder layer computed for one new position."""
+
+    x: Tensor  # (B, 1, D) layer output (the residual stream)
+    k_self: Tensor  # (B, H, t, Dh) cache including the new position
+    v_self: Tensor  # (B, H, t, Dh)
+    self_weights: Tensor  # (B, H, 1, t)
+    cross_weights: Optional[Tensor]  # (B, H, 1, S)
+    context: Optional[Tensor]  # (B, 1, D) cross-attention output
+
+
+class DecoderLayer(nn.Module):
+    """Pre-LN decoder layer: causal self-attention, cross-attention (seq2seq only), FFN."""
+
+    def __init__(self, cfg: ModelConfig, cross: bool):
+        super().__init__()
+        D = cfg.hidden
+        self.norm1, self.self_attn = nn.LayerNorm(D), MultiHeadAttention(D, cfg.heads)
+        self.norm2 = nn.LayerNorm(D) if cross else None
+        self.cross_attn = MultiHeadAttention(D, cfg.heads) if cross else None
+        self.norm3, self.ffn = nn.LayerNorm(D), FeedForward(D, cfg.ffn or 4 * D)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: Tensor, memory: Optional[Tensor], mask: Optional[Tensor]) -> Tensor:
+        """x (B, T, D), memory (B, S, D), mask (B, 1, 1, S) -> (B, T, D); fused attention."""
+        h = self.norm1(x)
+        x = x + self.drop(self.self_attn(h, h, causal=True))
+        if self.cross_attn is not None:
+            x = x + self.drop(self.cross_attn(self.norm2(x), memory, mask))
+        return x + self.drop(self.ffn(self.norm3(x)))
+
+    def step(self, x: Tensor, k_self: Tensor, v_self: Tensor, k_cross: Optional[Tensor],
+             v_cross: Optional[Tensor], mask: Optional[Tensor]) -> LayerStep:
+        """One new position x (B, 1, D) against the cached prefix k_self/v_self (B, H, t-1, Dh)."""
+        h = self.norm1(x)
+        k_new, v_new = self.self_attn.keys_values(h)  # (B, H, 1, Dh) each
+        k_self = torch.cat([k_self, k_new], dim=2)  # (B, H, t, Dh)
+        v_self = torch.cat([v_self, v_new], dim=2)  # (B, H, t, Dh)
+        attended, self_weights = self.self_attn.explicit(h, k_self, v_self)  # the prefix is all in the past
+        x = x + self.drop(attended)
+        context = cross_weights = None
+        if self.cross_attn is not None:
+            context, cross_weights = self.cross_attn.explicit(self.norm2(x), k_cross, v_cross, mask)
+            x = x + self.drop(context)
+        x = x + self.drop(self.ffn(self.norm3(x)))
+        return LayerStep(x, k_self, v_self, self_weights, cross_weights, context)
+
+
+class Embedding(nn.Module):
+    """Token embedding times sqrt(D) plus the sinusoidal position, then dropout (§3.4, §3.5, §5.4)."""
+
+    def __init__(self, vocab: int, cfg: ModelConfig):
+        super().__init__()
+        D = cfg.hidden
+        self.tokens = nn.Embedding(vocab, D, padding_idx=cfg.pad_id)
+        # std D^-0.5 so that after the sqrt(D) scale tokens and positions have comparable (unit) size
+        nn.init.normal_(self.tokens.weight, std=D**-0.5)
+        with torch.no_grad():
+            self.tokens.weight[cfg.pad_id].zero_()
+        self.register_buffer("positions", sinusoidal_positions(cfg.max_len, D), persistent=False)
+        self.scale, self.drop = math.sqrt(D), nn.Dropout(cfg.dropout)
+
+    def forward(self, tokens: Tensor, pos: Tensor) -> Tensor:
+        """tokens (B, T), pos (T,) or (B, T) -> (B, T, D)."""
+        return self.drop(self.tokens(tokens) * self.scale + self.positions[pos])
+
+
+class Decoder(nn.Module):
+    """Decoder stack shared by both models: embedding, L layers, final LN, output projection."""
+
+    def __init__(self, cfg: ModelConfig, cross: bool):
+        super().__init__()
+        self.max_len = cfg.max_len
+        self.embed = Embedding(cfg.tgt_vocab, cfg)
+        self.layers = nn.ModuleList(DecoderLayer(cfg, cross) for _ in range(cfg.layers))
+        self.norm = nn.LayerNorm(cfg.hidden)
+        self.proj = nn.Linear(cfg.hidden, cfg.tgt_vocab)
+        if cfg.tie_embeddings:
+            self.proj.weight = self.embed.tokens.weight
+
+    def forward(self, tgt_in: Tensor, memory: Optional[Tensor] = None, mask: Optional[Tensor] = None) -> Tensor:
+        """tgt_in (B, T) -> logits (B, T, V); memory (B, S, D) and mask (B, 1, 1, S) for seq2seq."""
+        check_length(tgt_in.shape[1], self.max_len, "target sequence")
+        x = self.embed(tgt_in, torch.arange(tgt_in.shape[1], device=tgt_in.device))  # (B, T, D)
+        for layer in self.layers:
+            x = layer(x, memory, mask)
+        return self.proj(self.norm(x))
+
+    def empty_cache(self, batch: int, device: torch.device) -> State:
+        """Zero-length self-attention cache (B, L, H, 0, Dh) and position 0 for every row."""
+        attn = self.layers[0].self_attn
+        shape = (batch, len(self.layers), attn.heads, 0, attn.head_dim)
+        dtype = self.proj.weight.dtype
+        return {
+            "k_self": torch.zeros(shape, device=device, dtype=dtype),
+            "v_self": torch.zeros(shape, device=device, dtype=dtype),
+            "pos": torch.zeros(batch, dtype=torch.long, device=device),
+        }
+
+    def step(self, state: State, tokens: Tensor) -> StepOutput:
+        """Feed tokens (B,) at position ``pos``; extend the cache by one position."""
+        check_length(state["k_self"].shape[3] + 1, self.max_len, "decoded sequence")
+        x = self.embed(tokens.unsqueeze(1), state["pos"].unsqueeze(1))  # (B, 1, D)
+        cross = "k_cross" in state
+        mask = state["src_mask"][:, None, None, :] if cross else None  # (B, 1, 1, S)
+        outs = []
+        for l, layer in enumerate(self.layers):
+            kc, vc = (state["k_cross"][:, l], state["v_cross"][:, l]) if cross else (None, None)  # (B, H, S, Dh)
+            out = layer.step(x, state["k_self"][:, l], state["v_self"][:, l], kc, vc, mask)
+            outs.append(out)
+            x = out.x
+        logits = self.proj(self.norm(x)).squeeze(1)  # (B, 1, V) -> (B, V)
+        new_state = {
+            **state,
+            "k_self": torch.stack([o.k_self for o in outs], 1),  # (B, L, H, t, Dh)
+            "v_self": torch.stack([o.v_self for o in outs], 1),  # (B, L, H, t, Dh)
+            "pos": state["pos"] + 1,
+        }
+        trace = Trace(
+            self_attention=torch.stack([o.self_weights for o in outs], 1)[:, :, :, 0],  # (B, L, H, 1, t) -> (B, L, H, t)
+            hidden=torch.cat([o.x for o in outs], 1),  # L x (B, 1, D) -> (B, L, D)
+        )
+        if cross:
+            trace.cross_attention = torch.stack([o.cross_weights for o in outs], 1)[:, :, :, 0]  # (B, L, H, S)
+            trace.context = outs[-1].context.squeeze(1)  # (B, 1, D) -> (B, D)
+        return StepOutput(logits, new_state, trace)
+
+
+class TransformerLM(SeqModel):
+    """Causal decoder-only Transformer language model (no source, no cross-attention)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.config = cfg
+        self.decoder = Decoder(cfg, cross=False)
+
+    def forward(self, src: Optional[Tensor], src_lengths: Optional[Tensor], tgt_in: Tensor) -> Tensor:
+        return self.decoder(tgt_in)
+
+    def start(self, src: Optional[Tensor], src_lengths: Optional[Tensor], batch_size: Optional[int] = None) -> State:
+        if batch_size is None:
+            raise ValueError("a language model has no source: start(None, None, batch_size=B) needs batch_size")
+        return self.decoder.empty_cache(batch_size, self.device)
+
+    def step(self, state: State, tokens: Tensor) -> StepOutput:
+        return self.decoder.step(state, tokens)
+
+
+class TransformerSeq2Seq(SeqModel):
+    """Transformer encoder-decoder: self-attention encoder, decoder with self- and cross-attention."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.config = cfg
+        self.src_embed = Embedding(cfg.src_vocab, cfg)
+        self.encoder = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.layers))
+        self.enc_norm = nn.LayerNorm(cfg.hidden)
+        self.decoder = Decoder(cfg, cross=True)
+
+    def source_mask(self, src: Tensor, src_lengths: Optional[Tensor]) -> Tensor:
+        """(B, S) bool, True on real tokens; from the lengths, or from pad_id when none are given."""
+        check_length(src.shape[1], self.config.max_len, "source sequence")
+        if src_lengths is None:
+            return src != self.config.pad_id
+        return lengths_to_mask(src_lengths.to(src.device), src.shape[1])
+
+    def encode(self, src: Tensor, mask: Tensor) -> Tensor:
+        """Fused encoder: src (B, S), mask (B, S) -> memory (B, S, D)."""
+        x = self.src_embed(src, torch.arange(src.shape[1], device=src.device))  # (B, S, D)
+        for layer in self.encoder:
+            x = layer(x, mask[:, None, None, :])  # mask (B, 1, 1, S)
+        return self.enc_norm(x)
+
+    def forward(self, src: Tensor, src_lengths: Optional[Tensor], tgt_in: Tensor) -> Tensor:
+        mask = self.source_mask(src, src_lengths)  # (B, S)
+        return self.decoder(tgt_in, self.encode(src, mask), mask[:, None, None, :])
+
+    def start(self, src: Tensor, src_lengths: Optional[Tensor], batch_size: Optional[int] = None) -> State:
+        """Encode once with explicit attention (for the encoder trace); project cross keys/values once."""
+        mask = self.source_mask(src, src_lengths)  # (B, S)
+        x = self.src_embed(src, torch.arange(src.shape[1], device=src.device))  # (B, S, D)
+        weights = []
+        for layer in self.encoder:
+            x, w = layer.explicit(x, mask[:, None, None, :])  # w (B, H, S, S)
+            weights.append(w)
+        memory = self.enc_norm(x)  # (B, S, D)
+        kv = [layer.cross_attn.keys_values(memory) for layer in self.decoder.layers]  # L x (B, H, S, Dh) pairs
+        return {
+            **self.decoder.empty_cache(src.shape[0], src.device),
+            "k_cross": torch.stack([k for k, _ in kv], 1),  # (B, L, H, S, Dh)
+            "v_cross": torch.stack([v for _, v in kv], 1),  # (B, L, H, S, Dh)
+            "src_mask": mask,
+            "enc_hidden": memory,
+            "enc_self_attention": torch.stack(weights, 1),  # (B, L, H, S, S)
+        }
+
+    def step(self, state: State, tokens: Tensor) -> StepOutput:
+        return self.decoder.step(state, tokens)

@@ -1,0 +1,70 @@
+"""`seqbench` from the shell: help that teaches, one-line errors with exit code 2, a run you can list."""
+
+import subprocess
+import sys
+
+import pytest
+
+from workbench.cli import main
+
+TINY = ["--task", "reverse", "--set", "task.train_size=200", "--set", "task.val_size=20", "--set", "task.test_size=20",
+        "--set", "task.long_size=10", "--hidden", "16", "--emb", "8", "--steps", "4", "--eval-every", "2",
+        "--batch-size", "8", "--threads", "1", "--quiet"]
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_help_lists_commands_and_each_option_has_a_default():
+    out = subprocess.run([sys.executable, "-m", "workbench.cli", "train", "--help"], capture_output=True, text=True).stdout
+    assert "--attention" in out and "--resume" in out
+    for flag in ("--steps", "--lr", "--device", "--teacher-forcing", "--context"):
+        chunk = out.split(flag, 1)[1].split("\n  --", 1)[0]
+        assert "default" in chunk, f"{flag} help does not say its default"
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["train", "--task", "nope"], "unknown task 'nope'; choose one of: copy, reverse"),
+    (["train", "--arch", "xlstm"], "unknown architecture 'xlstm'; choose one of: rnn, gru, lstm, transformer"),
+    (["train", "--attention", "fancy"], "unknown attention 'fancy'"),
+    (["train", "--set", "train.bogus=1"], "unknown option train.bogus"),
+    (["train", "--set", "model.hidden=wide"], "model.hidden: expected int"),
+    (["train", "--task", "charlm", "--attention", "additive"], "no source to attend to"),
+    (["train", "--task", "tsv"], "tsv"),
+    (["train", "--task", "tsv", "--data", "/no/such/file.tsv"], "/no/such/file.tsv"),
+    (["decode", "/no/such/run"], "run not found"),
+])
+def test_bad_input_is_one_line_exit_2(capsys, argv, needle):
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert needle in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_non_utf8_data_is_a_clear_error(capsys, tmp_path):
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes("caf\xe9 au lait\n".encode("latin-1") * 100)
+    code, _, err = run_cli(capsys, "train", "--task", "charlm", "--data", str(bad))
+    assert code == 2 and "UTF-8" in err and str(bad) in err
+
+
+def test_train_then_list_and_resume(capsys, tmp_path):
+    out_dir = tmp_path / "run1"
+    code, out, err = run_cli(capsys, "train", *TINY, "--out", str(out_dir))
+    assert code == 0, err
+    assert "saved to" in out and "seqbench decode" in out
+    code, out, _ = run_cli(capsys, "runs", "--runs-dir", str(tmp_path))
+    assert code == 0 and "run1" in out and "reverse" in out
+    code, out, err = run_cli(capsys, "train", "--resume", str(out_dir), "--steps", "6", "--quiet")
+    assert code == 0, err
+    assert "resuming" in out
+    code, _, err = run_cli(capsys, "train", "--resume", str(out_dir), "--hidden", "32")
+    assert code == 2 and "only --steps may change" in err
+
+
+def test_not_a_run_directory(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "train", "--resume", str(tmp_path))
+    assert code == 2 and "not a seqbench run" in err

@@ -1,0 +1,142 @@
+"""The trainer: exact resume, NaN handling, pause/stop from another thread, checkpoints that load."""
+
+import math
+import threading
+
+import pytest
+import torch
+
+from workbench import runs, training
+from workbench.config import build_config
+from workbench.errors import RunError
+from workbench.events import CheckpointSaved, Evaluated, Progress, StatusChanged, TrainFinished
+from workbench.training import Trainer
+
+TINY = {
+    "task.name": "reverse", "task.train_size": 400, "task.val_size": 40, "task.test_size": 40, "task.long_size": 20,
+    "task.max_len": 6, "task.long_min": 7, "task.long_max": 8,
+    "model.cell": "gru", "model.attention": "general", "model.hidden": 16, "model.emb_dim": 8, "model.dropout": 0.1,
+    "train.steps": 16, "train.eval_every": 8, "train.batch_size": 16, "train.threads": 1, "train.warmup": 2,
+    "train.eval_examples": 40,
+}
+
+
+def tiny_config(**extra):
+    return build_config(overrides={**TINY, **{k.replace("__", "."): v for k, v in extra.items()}})
+
+
+@pytest.fixture(autouse=True)
+def every_step_progress(monkeypatch):
+    monkeypatch.setattr(training, "PROGRESS_INTERVAL", 0.0)
+
+
+def _weights(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def test_interrupted_and_resumed_run_matches_uninterrupted(tmp_path):
+    straight = Trainer(tiny_config(), tmp_path / "a")
+    end_a = straight.run()
+
+    events = []
+
+    def stop_at_5(event):
+        events.append(event)
+        if isinstance(event, Progress) and event.step == 5:
+            interrupted.stop()
+
+    interrupted = Trainer(tiny_config(), tmp_path / "b", on_event=stop_at_5)
+    first = interrupted.run()
+    assert first.reason == "stopped" and first.step == 5
+    assert any(isinstance(e, CheckpointSaved) and e.reason == "stop" for e in events)
+
+    resumed = Trainer.resume(tmp_path / "b")
+    end_b = resumed.run()
+    assert end_b.reason == "completed" and end_b.step == 16
+    assert end_b.final["val"] == pytest.approx(end_a.final["val"], abs=1e-6)
+    for k, v in _weights(straight.model).items():
+        torch.testing.assert_close(_weights(resumed.model)[k], v, atol=1e-6, rtol=0)
+    steps = [r["step"] for r in runs.read_metrics(tmp_path / "b") if r["kind"] == "train"]
+    assert steps == sorted(steps) and len(steps) == len(set(steps)), "resume must not duplicate metric lines"
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
+    real = training.sequence_loss
+    calls = {"n": 0}
+
+    def poisoned(*args, **kwargs):
+        calls["n"] += 1
+        loss = real(*args, **kwargs)
+        return loss * float("nan") if calls["n"] == 11 else loss
+
+    monkeypatch.setattr(training, "sequence_loss", poisoned)
+    trainer = Trainer(tiny_config(), tmp_path / "run")
+    end = trainer.run()
+    assert end.reason == "diverged" and "step 11" in end.message and "step 8" in end.message
+    loaded = runs.load_run(tmp_path / "run")
+    assert loaded.step == 8
+    assert all(torch.isfinite(p).all() for p in loaded.model.parameters())
+
+
+def test_pause_resume_stop_from_another_thread(tmp_path):
+    seen = []
+    gate = threading.Event()
+
+    def listener(event):
+        seen.append(event)
+        if isinstance(event, Progress) and event.step == 3:
+            trainer.pause()
+            gate.set()
+
+    trainer = Trainer(tiny_config(train__steps=1000), tmp_path / "run", on_event=listener)
+    worker = threading.Thread(target=trainer.run)
+    worker.start()
+    assert gate.wait(30)
+    while not any(isinstance(e, StatusChanged) and e.status == "paused" for e in seen):
+        worker.join(0.01)
+    step_when_paused = trainer.step
+    worker.join(0.2)
+    assert trainer.step == step_when_paused, "no steps while paused"
+    trainer.unpause()
+    trainer.stop()
+    worker.join(30)
+    assert not worker.is_alive()
+    assert isinstance(seen[-1], TrainFinished) and seen[-1].reason == "stopped"
+
+
+def test_eval_reports_task_metrics_and_samples(tmp_path):
+    events = []
+    Trainer(tiny_config(), tmp_path / "run", on_event=events.append).run()
+    evals = [e for e in events if isinstance(e, Evaluated) and e.split == "val"]
+    assert evals and {"loss", "ppl", "accuracy", "exact_match"} <= set(evals[0].metrics)
+    assert evals[0].samples and evals[0].samples[0].source
+    assert math.isclose(evals[0].metrics["ppl"], math.exp(evals[0].metrics["loss"]), rel_tol=1e-6)
+    finished = events[-1]
+    assert {"val", "test", "long"} <= set(finished.final)
+
+
+def test_scheduled_sampling_trains_through_step_path(tmp_path):
+    end = Trainer(tiny_config(train__teacher_forcing=0.5, train__steps=4, train__eval_every=4), tmp_path / "r").run()
+    assert end.reason == "completed" and math.isfinite(end.final["val"]["loss"])
+
+
+def test_checkpoint_from_a_different_architecture_is_refused(tmp_path):
+    Trainer(tiny_config(train__steps=2, train__eval_every=2), tmp_path / "run").run()
+    cfg_file = tmp_path / "run" / "config.toml"
+    cfg_file.write_text(cfg_file.read_text().replace("hidden = 16", "hidden = 24"))
+    with pytest.raises(RunError, match="does not fit the run's architecture"):
+        runs.load_run(tmp_path / "run")
+
+
+def test_lm_task_reports_bits_per_char(tmp_path):
+    text = tmp_path / "t.txt"
+    text.write_text("the quick brown fox jumps over the lazy dog. " * 40, encoding="utf-8")
+    cfg = build_config(overrides={"task.name": "charlm", "task.data": str(text), "task.block": 16,
+                                  "model.hidden": 16, "model.emb_dim": 8, "model.layers": 1,
+                                  "train.steps": 4, "train.eval_every": 4, "train.batch_size": 4, "train.threads": 1})
+    events = []
+    end = Trainer(cfg, tmp_path / "lm", on_event=events.append).run()
+    assert "bpc" in end.final["val"]
+    assert math.isclose(end.final["val"]["bpc"], end.final["val"]["loss"] / math.log(2))
+    samples = [e for e in events if isinstance(e, Evaluated)][0].samples
+    assert samples and samples[0].prediction

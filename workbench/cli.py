@@ -1,0 +1,167 @@
+"""The ``seqbench`` command: the app, plus train / decode / inspect / runs / tasks / data from the shell.
+
+Only argparse is imported at start-up so ``--help`` answers at once; each command imports torch
+and friends when it runs. Errors a user can fix print one line and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Optional
+
+from .defaults import TASK_DEFAULTS, TASK_NAMES
+
+CELLS = ("rnn", "gru", "lstm", "transformer")
+ATTENTIONS = ("none", "additive", "dot", "general", "scaled-dot", "local", "multihead")
+
+EPILOG = """\
+examples:
+  seqbench                                      open the app (launcher -> live training -> inspector)
+  seqbench train --task reverse                 train the task's default model, headless
+  seqbench train --task reverse --arch gru --attention additive --steps 800
+  seqbench train --task charlm --data my.txt    a character language model on your own text
+  seqbench train --resume runs/reverse-gru-general-...   continue a run
+  seqbench decode RUN --input "abc" --show attention,beams --beam 5
+  seqbench runs                                 list saved runs
+"""
+
+
+def _per_task(section: str, key: str, fmt: str = "{}") -> str:
+    seen: dict[str, list[str]] = {}
+    for task in TASK_NAMES:
+        value = TASK_DEFAULTS[task].get(section, {}).get(key)
+        if value is not None:
+            seen.setdefault(fmt.format(value), []).append(task)
+    return "; ".join(f"{'/'.join(tasks)} {value}" for value, tasks in seen.items())
+
+
+# flag -> (dest key "section.key", type, help)
+TRAIN_OPTIONS: list[tuple[str, str, type, str]] = [
+    ("--task", "task.name", str, f"task to learn: {', '.join(TASK_NAMES)} (default: reverse; see `seqbench tasks`)"),
+    ("--data", "task.data", str, "data file: UTF-8 text for charlm, source<TAB>target lines for tsv (default: bundled sample data)"),
+    ("--tokens", "task.tokens", str, "tsv tokenisation: char or word (default: char)"),
+    ("--arch", "model.cell", str, f"cell: {', '.join(CELLS)} (default: {_per_task('model', 'cell')})"),
+    ("--attention", "model.attention", str, f"encoder-decoder attention: {', '.join(ATTENTIONS)} (default: {_per_task('model', 'attention')})"),
+    ("--context", "model.context", str, "without attention, use the context c as the decoder's initial state or as input at every step: init, every-step (default: init)"),
+    ("--layers", "model.layers", int, "layers in encoder and decoder (default: 1; charlm 2)"),
+    ("--hidden", "model.hidden", int, f"hidden width (default: {_per_task('model', 'hidden')})"),
+    ("--emb", "model.emb_dim", int, f"embedding width (default: {_per_task('model', 'emb_dim')})"),
+    ("--heads", "model.heads", int, "attention heads for multihead / transformer (default: 4)"),
+    ("--dropout", "model.dropout", float, "dropout on embeddings and between layers (default: 0)"),
+    ("--steps", "train.steps", int, f"optimiser steps (default: {_per_task('train', 'steps')})"),
+    ("--batch-size", "train.batch_size", int, f"sequences per step (default: {_per_task('train', 'batch_size')})"),
+    ("--lr", "train.lr", float, f"peak learning rate, AdamW (default: {_per_task('train', 'lr', '{:g}')})"),
+    ("--warmup", "train.warmup", int, "linear warm-up steps before the cosine decay (default: 100; charlm 50)"),
+    ("--clip", "train.clip", float, "gradient-norm clipping, 0 = off (default: 1.0)"),
+    ("--label-smoothing", "train.label_smoothing", float, "cross-entropy label smoothing (default: 0)"),
+    ("--teacher-forcing", "train.teacher_forcing", float, "probability of feeding the reference token; below 1 is scheduled sampling (default: 1.0)"),
+    ("--eval-every", "train.eval_every", int, "evaluate and checkpoint every N steps (default: 250)"),
+    ("--seed", "train.seed", int, "random seed for weights, data and sampling (default: 0)"),
+    ("--device", "train.device", str, "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps (default: auto)"),
+    ("--threads", "train.threads", int, "CPU threads for torch, 0 = automatic (default: 0)"),
+    ("--max-seconds", "train.max_seconds", float, "stop after this many seconds of training, 0 = no limit (default: 0)"),
+]
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="train a model headless, with a progress bar",
+                       description="Train a model on a task and save it as a run directory. Every option "
+                                   "overrides the task's solving default; --config reads a TOML file with "
+                                   "[task], [model] and [train] tables (the same keys as a run's config.toml).",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for flag, dest, typ, text in TRAIN_OPTIONS:
+        p.add_argument(flag, dest=dest, type=typ, default=None, help=text, metavar=flag.strip("-").split("-")[0].upper())
+    p.add_argument("--bidirectional", dest="model.bidirectional", action=argparse.BooleanOptionalAction, default=None,
+                   help="bidirectional RNN encoder (default: on for the synthetic and translation tasks)")
+    p.add_argument("--tensorboard", dest="train.tensorboard", action="store_true", default=None,
+                   help="also write TensorBoard event files into the run (needs: pip install 'seqbench[tensorboard]')")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="set any config key, e.g. --set model.local_window=3 (repeatable)")
+    p.add_argument("--config", help="TOML file with [task], [model], [train] tables (default: none)")
+    p.add_argument("--out", help="run directory to create (default: runs/<task>-<arch>-<time>)")
+    p.add_argument("--runs-dir", help="where new runs go (default: $SEQBENCH_RUNS or ./runs)")
+    p.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint (--steps raises its total)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar; print evaluations and the summary only")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="seqbench",
+        description="seqbench: train sequence models live and step through their decoding. "
+                    "Run without a command to open the app.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs-dir", dest="app_runs_dir", help="runs directory for the app (default: $SEQBENCH_RUNS or ./runs)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_train(sub)
+    p = sub.add_parser("decode", help="decode with a trained run and show attention, beams, probabilities",
+                       description="Decode an input with a saved run: greedy, beam or sampling, with what-if forcing, "
+                                   "teacher-forced scoring and drawings of attention, beams and hidden states.")
+    p.add_argument("run", metavar="RUN", help="run directory (see `seqbench runs`)")
+    from .decode_cli import add_arguments
+
+    add_arguments(p)
+    p = sub.add_parser("runs", help="list saved runs", description="List runs with task, architecture, steps and best metric.")
+    p.add_argument("--runs-dir", help="runs directory (default: $SEQBENCH_RUNS or ./runs)")
+    sub.add_parser("tasks", help="list tasks and their default models", description="List tasks, what they are, and their defaults.")
+    p = sub.add_parser("data", help="regenerate the bundled sample corpora", description="Data utilities.")
+    dsub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    m = dsub.add_parser("make", help="regenerate dates.tsv and numbers.tsv", description="Regenerate the sample corpora deterministically.")
+    m.add_argument("--out", default="sample_data", help="output directory (default: sample_data)")
+    return parser
+
+
+def _overrides(args) -> dict:
+    out = {k: v for k, v in vars(args).items() if "." in k and v is not None}
+    from .errors import UserError
+
+    for item in args.sets:
+        key, eq, value = item.partition("=")
+        if not eq or "." not in key:
+            raise UserError(f"--set expects SECTION.KEY=VALUE, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .errors import UserError
+
+    try:
+        if args.command == "train":
+            from .train_cli import run_train
+
+            return run_train(args, _overrides(args))
+        if args.command == "decode":
+            from .decode_cli import run
+
+            return run(args)
+        if args.command == "runs":
+            from .train_cli import print_runs
+
+            return print_runs(args.runs_dir)
+        if args.command == "tasks":
+            from .train_cli import print_tasks
+
+            return print_tasks()
+        if args.command == "data":
+            from .tasks.make_data import make_sample_data
+            from pathlib import Path
+
+            for path in make_sample_data(Path(args.out)):
+                sys.stdout.write(f"wrote {path}\n")
+            return 0
+        from .app_entry import run_app
+
+        return run_app(args.app_runs_dir)
+    except UserError as exc:
+        sys.stderr.write(f"seqbench: error: {exc}\n")
+        return 2
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,33 @@
+"""Decoding: one driver over the models' ``start/step/reorder`` for evaluation and inspection.
+
+- ``greedy_decode_batch``: fast batched greedy decoding for evaluation (token ids only).
+- ``DecodeSession``: steppable greedy / beam / sampling decoding of one input, with a
+  ``StepRecord`` per step (fields documented in ``records.py``), back/forward, forcing (what-if).
+- ``score_reference``: teacher-forced scoring of a reference (per-token log-prob, rank, divergence).
+- strategies (``strategies.py``) are pure tensor math; they never call a model.
+"""
+
+from .batch import greedy_decode_batch
+from .inputs import PreparedText, parse_forced, prepare_text, prompt_limit, source_limit
+from .records import Candidate, Hypothesis, StepRecord
+from .scoring import ReferenceScore, score_reference
+from .session import STRATEGIES, DecodeConfig, DecodeSession
+from .strategies import length_penalty
+
+__all__ = [
+    "STRATEGIES",
+    "Candidate",
+    "DecodeConfig",
+    "DecodeSession",
+    "Hypothesis",
+    "PreparedText",
+    "ReferenceScore",
+    "StepRecord",
+    "greedy_decode_batch",
+    "length_penalty",
+    "parse_forced",
+    "prepare_text",
+    "prompt_limit",
+    "score_reference",
+    "source_limit",
+]

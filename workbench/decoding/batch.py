@@ -1,0 +1,94 @@
+"""Batched greedy decoding for evaluation: many sources at once, no records, just token ids.
+
+This is the fast path the trainer uses for exact-match accuracy and sample predictions. It drives
+the same ``start/step/reorder`` protocol as the inspector's session (``session.py``) and gives the
+same tokens as a greedy session on each row, but keeps no history and shrinks the batch as rows
+finish.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+from torch import Tensor
+
+from models.base import SeqModel
+
+# Compact the batch (drop finished rows from the state) once this fraction of active rows is done;
+# compacting copies the state, so doing it for every finished row would cost more than it saves.
+_COMPACT_FRACTION = 0.25
+
+
+def greedy_decode_batch(
+    model: SeqModel,
+    src: Optional[Tensor],
+    src_lengths: Optional[Tensor],
+    *,
+    bos_id: int,
+    eos_id: int,
+    max_len: int,
+    batch_size: Optional[int] = None,
+    prompt: Optional[Tensor] = None,
+    ban: Sequence[int] = (),
+) -> list[list[int]]:
+    """Greedy-decode every row; returns the generated ids per row, without BOS and EOS.
+
+    Encoder-decoder: ``src`` (B, S) and ``src_lengths`` (B,). Language model: ``src`` is None and
+    ``batch_size`` rows are decoded, each continuing ``prompt`` (B, P) when given (the prompt is
+    fed after BOS and is not part of the output). At most ``max_len`` tokens are generated per row
+    (EOS included); a row stops at EOS. Tokens in ``ban`` (e.g. pad, bos) are never chosen.
+    """
+    device = model.device
+    if src is not None:
+        src, src_lengths = src.to(device), src_lengths.to(device)
+        rows = src.shape[0]
+    else:
+        rows = prompt.shape[0] if prompt is not None else batch_size
+        if rows is None:
+            raise ValueError("a language model needs batch_size or prompt")
+    with torch.inference_mode():
+        state = model.start(src, src_lengths, batch_size=rows)
+        state, tokens = _feed_prompt(model, state, prompt, rows, bos_id, device)
+        return _greedy_loop(model, state, tokens, eos_id, max_len, ban)
+
+
+def _feed_prompt(model: SeqModel, state, prompt: Optional[Tensor], rows: int, bos_id: int, device):
+    """Feed BOS and all but the last prompt token; return the state and the next input (B,)."""
+    bos = torch.full((rows,), bos_id, dtype=torch.long, device=device)  # (B,)
+    if prompt is None or prompt.shape[1] == 0:
+        return state, bos
+    prompt = prompt.to(device)
+    inputs = torch.cat([bos.unsqueeze(1), prompt], dim=1)  # (B, 1 + P)
+    for t in range(inputs.shape[1] - 1):
+        state = model.step(state, inputs[:, t]).state
+    return state, inputs[:, -1]
+
+
+def _greedy_loop(model: SeqModel, state, tokens: Tensor, eos_id: int, max_len: int, ban: Sequence[int]) -> list[list[int]]:
+    rows = tokens.shape[0]
+    out = torch.full((rows, max_len), eos_id, dtype=torch.long, device=tokens.device)  # (B, max_len)
+    active = torch.arange(rows, device=tokens.device)  # original row of each state row
+    alive = torch.ones(rows, dtype=torch.bool, device=tokens.device)  # per state row
+    ban_index = torch.tensor(list(ban), dtype=torch.long, device=tokens.device)
+    for t in range(max_len):
+        output = model.step(state, tokens)
+        state, scores = output.state, output.logits  # scores (B', V)
+        if len(ban):
+            scores = scores.index_fill(1, ban_index, float("-inf"))
+        tokens = scores.argmax(dim=-1)  # (B',)
+        tokens = torch.where(alive, tokens, torch.full_like(tokens, eos_id))
+        out[active, t] = tokens
+        alive = alive & (tokens != eos_id)
+        n_alive = int(alive.sum())
+        if n_alive == 0:
+            break
+        if n_alive <= (1 - _COMPACT_FRACTION) * alive.numel():
+            keep = alive.nonzero().squeeze(1)  # (B'',)
+            state = model.reorder(state, keep)
+            tokens, active, alive = tokens[keep], active[keep], alive[keep]
+    return [_until_eos(row, eos_id) for row in out.tolist()]
+
+
+def _until_eos(ids: list[int], eos_id: int) -> list[int]:
+    return ids[: ids.index(eos_id)] if eos_id in ids else ids

@@ -1,0 +1,46 @@
+"""Each task's solving defaults (architecture and hyperparameters), importable without torch.
+
+The CLI reads this module to write ``--help`` text, so it must stay free of heavy imports.
+Values here are what ``seqbench train --task NAME`` uses when no option overrides them; they
+were chosen so that the task is solved on a 2-core CPU in a few minutes (see README).
+"""
+
+from __future__ import annotations
+
+TASK_NAMES = ("copy", "reverse", "sort", "charlm", "dates", "numbers", "tsv")
+LM_TASKS = ("charlm",)
+
+# task -> {"model": {...}, "train": {...}, "task": {...}}; keys are fields of ModelConfig,
+# TrainConfig and TaskConfig. Anything absent takes the dataclass default.
+_SYNTHETIC = {
+    "model": dict(cell="gru", attention="general", bidirectional=True, emb_dim=32, hidden=128, layers=1),
+    "train": dict(steps=1500, batch_size=64, lr=3e-3, warmup=100, eval_every=250),
+}
+
+TASK_DEFAULTS: dict[str, dict[str, dict]] = {
+    "copy": _SYNTHETIC,
+    "reverse": _SYNTHETIC,
+    "sort": _SYNTHETIC,
+    "charlm": {
+        "model": dict(family="lm", cell="lstm", attention="none", emb_dim=64, hidden=256, layers=2),
+        "train": dict(steps=3000, batch_size=32, lr=3e-3, warmup=50, eval_every=250, clip=1.0),
+    },
+    "dates": {
+        "model": dict(cell="gru", attention="general", bidirectional=True, emb_dim=32, hidden=128, layers=1),
+        "train": dict(steps=2000, batch_size=64, lr=3e-3, warmup=100, eval_every=250),
+    },
+    "numbers": {
+        "model": dict(cell="gru", attention="general", bidirectional=True, emb_dim=64, hidden=128, layers=1),
+        "train": dict(steps=2500, batch_size=64, lr=3e-3, warmup=100, eval_every=250),
+    },
+    "tsv": {
+        "model": dict(cell="gru", attention="additive", bidirectional=True, emb_dim=64, hidden=128, layers=1),
+        "train": dict(steps=3000, batch_size=64, lr=2e-3, warmup=100, eval_every=250),
+    },
+}
+
+
+def task_defaults(task: str) -> dict[str, dict]:
+    """A fresh copy of ``task``'s defaults (sections model/train/task)."""
+    d = TASK_DEFAULTS[task]
+    return {section: dict(d.get(section, {})) for section in ("model", "train", "task")}

@@ -1,0 +1,100 @@
+"""Events the trainer emits. Plain dataclasses of floats and strings: any listener (CLI, TUI) may keep them.
+
+The trainer never knows who listens; the CLI renders these with Rich and the TUI turns them into
+Textual messages. Tensors never travel in events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+@dataclass
+class TrainStarted:
+    """Training begins (or resumes) in ``run_dir``."""
+
+    run_dir: str
+    task: str
+    architecture: str  # human description of the model
+    device: str  # e.g. "cpu (2 threads)" or "cuda:0 (NVIDIA ...)"
+    parameters: int
+    start_step: int
+    total_steps: int
+
+
+@dataclass
+class Progress:
+    """Training progress, averaged since the previous Progress (emitted a few times per second)."""
+
+    step: int
+    total_steps: int
+    epoch: float  # passes over the training data so far
+    loss: float  # mean training loss (nats/token) since the last Progress
+    lr: float
+    grad_norm: float  # gradient norm before clipping
+    tokens_per_s: float
+    elapsed: float  # training seconds so far (this run, including earlier sessions)
+    eta: float  # seconds to the last step at the current speed
+
+    @property
+    def perplexity(self) -> float:
+        import math
+
+        return math.exp(min(self.loss, 50.0))
+
+
+@dataclass
+class Sample:
+    """One sample prediction at evaluation time (tokens as text, detokenised)."""
+
+    source: str
+    reference: str
+    prediction: str
+    source_tokens: list[str] = field(default_factory=list)
+    reference_tokens: list[str] = field(default_factory=list)
+    prediction_tokens: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Evaluated:
+    """Validation metrics at ``step`` (keys: loss, ppl, accuracy, exact_match, bleu, bpc as the task defines)."""
+
+    step: int
+    split: str
+    metrics: dict[str, float]
+    samples: list[Sample] = field(default_factory=list)
+    best: bool = False  # this evaluation is the best so far
+
+
+@dataclass
+class CheckpointSaved:
+    step: int
+    path: str
+    reason: str  # "eval" | "request" | "stop" | "end"
+
+
+@dataclass
+class StatusChanged:
+    status: str  # "running" | "paused" | "stopping"
+
+
+@dataclass
+class Warned:
+    message: str
+
+
+@dataclass
+class TrainFinished:
+    """The loop ended; ``reason`` says why, ``message`` says it for people."""
+
+    step: int
+    reason: str  # "completed" | "stopped" | "time-limit" | "diverged"
+    message: str
+    run_dir: str
+    elapsed: float
+    final: dict[str, dict[str, float]] = field(default_factory=dict)  # split -> metrics at the end
+    best: Optional[dict[str, float]] = None
+
+
+Event = (TrainStarted | Progress | Evaluated | CheckpointSaved | StatusChanged | Warned | TrainFinished)

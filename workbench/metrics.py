@@ -1,0 +1,141 @@
+"""Evaluation: loss, perplexity, token accuracy, exact match, BLEU and bits per character.
+
+Which metrics a task reports: every task gets ``loss`` (nats/token), ``ppl`` and ``accuracy``
+(teacher-forced argmax); encoder-decoder tasks add ``exact_match`` of greedy decodes, translation
+tasks add ``bleu`` (sacreBLEU, 0-100); language models add ``bpc`` (bits per character).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from .events import Sample
+
+# metric name -> (label, higher is better)
+METRIC_INFO = {
+    "loss": ("loss", False),
+    "ppl": ("perplexity", False),
+    "accuracy": ("token acc", True),
+    "exact_match": ("exact match", True),
+    "bleu": ("BLEU", True),
+    "bpc": ("bits/char", False),
+}
+
+
+def best_metric_name(task) -> str:
+    """The metric that decides the best checkpoint: exact match for seq2seq, val loss for LMs."""
+    return "loss" if task.family == "lm" else "exact_match"
+
+
+def is_better(name: str, new: float, old) -> bool:
+    if old is None:
+        return True
+    return new > old if METRIC_INFO[name][1] else new < old
+
+
+def sequence_loss(logits: torch.Tensor, tgt_out: torch.Tensor, pad_id: int, label_smoothing: float = 0.0,
+                  reduction: str = "mean") -> torch.Tensor:
+    """Cross-entropy of (B, T, V) logits against (B, T) targets, padding ignored."""
+    B, T, V = logits.shape
+    return F.cross_entropy(logits.reshape(B * T, V), tgt_out.reshape(B * T), ignore_index=pad_id,  # (B*T, V)
+                           label_smoothing=label_smoothing, reduction=reduction)
+
+
+@dataclass
+class EvalResult:
+    metrics: dict[str, float]
+    samples: list[Sample] = field(default_factory=list)
+
+
+def _strip(ids: list[int], vocab) -> list[int]:
+    out = []
+    for i in ids:
+        if i == vocab.eos_id:
+            break
+        if i not in (vocab.pad_id, vocab.bos_id):
+            out.append(i)
+    return out
+
+
+@torch.no_grad()
+def evaluate(model, task, split: str, *, limit: int, batch_size: int, device, samples: int = 0) -> EvalResult:
+    """Evaluate ``model`` on up to ``limit`` examples of ``split``; the model is left in its previous mode."""
+    from .decoding import greedy_decode_batch
+
+    was_training = model.training
+    model.eval()
+    vocab = task.tgt_vocab
+    total_loss, total_tokens, correct = 0.0, 0, 0
+    exact, n_seq = 0, 0
+    hyps: list[str] = []
+    refs: list[str] = []
+    shown: list[Sample] = []
+    max_len = int(task.max_target_len(split) * 1.5) + 5
+    try:
+        for batch in task.eval_batches(split, batch_size, limit):
+            batch = batch.to(device)
+            logits = model(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, V)
+            total_loss += sequence_loss(logits, batch.tgt_out, vocab.pad_id, reduction="sum").item()
+            mask = batch.tgt_out != vocab.pad_id  # (B, T)
+            correct += ((logits.argmax(-1) == batch.tgt_out) & mask).sum().item()
+            total_tokens += int(mask.sum().item())
+            if task.family == "lm":
+                continue
+            preds = greedy_decode_batch(model, batch.src, batch.src_lengths, bos_id=vocab.bos_id,
+                                        eos_id=vocab.eos_id, max_len=max_len)
+            for row, pred in enumerate(preds):
+                ref = _strip(batch.tgt_out[row].tolist(), vocab)
+                pred = _strip(pred, vocab)
+                exact += int(pred == ref)
+                n_seq += 1
+                if task.is_translation:
+                    hyps.append(task.detokenize(vocab.decode(pred)))
+                    refs.append(task.detokenize(vocab.decode(ref)))
+                if len(shown) < samples:
+                    shown.append(_sample(task, batch.src[row, : batch.src_lengths[row]].tolist(), ref, pred))
+    finally:
+        model.train(was_training)
+    loss = total_loss / max(total_tokens, 1)
+    metrics = {"loss": loss, "ppl": math.exp(min(loss, 50.0)), "accuracy": correct / max(total_tokens, 1)}
+    if task.family == "lm":
+        metrics["bpc"] = loss / math.log(2)
+        if samples:
+            shown = lm_samples(model, task, split, samples, device)
+    else:
+        metrics["exact_match"] = exact / max(n_seq, 1)
+        if task.is_translation and hyps:
+            import sacrebleu
+
+            metrics["bleu"] = float(sacrebleu.corpus_bleu(hyps, [refs]).score)
+    return EvalResult(metrics, shown)
+
+
+def _sample(task, src_ids: list[int], ref_ids: list[int], pred_ids: list[int]) -> Sample:
+    src = task.src_vocab.decode(src_ids)
+    ref = task.tgt_vocab.decode(ref_ids)
+    pred = task.tgt_vocab.decode(pred_ids)
+    return Sample(task.detokenize(src), task.detokenize(ref), task.detokenize(pred), src, ref, pred)
+
+
+def lm_samples(model, task, split: str, n: int, device, prompt_len: int = 24, length: int = 48) -> list[Sample]:
+    """Greedy continuations of the first ``prompt_len`` characters of a few ``split`` windows."""
+    from .decoding import greedy_decode_batch
+
+    examples = task.examples(split)[:n]
+    if not examples:
+        return []
+    vocab = task.tgt_vocab
+    prompts = torch.tensor([vocab.encode(ex.tgt[:prompt_len]) for ex in examples], device=device)  # (n, P)
+    preds = greedy_decode_batch(model, None, None, bos_id=vocab.bos_id, eos_id=vocab.eos_id, max_len=length,
+                                batch_size=len(examples), prompt=prompts)
+    out = []
+    for ex, pred in zip(examples, preds):
+        prompt, ref = ex.tgt[:prompt_len], ex.tgt[prompt_len: prompt_len + length]
+        pred_tokens = vocab.decode(pred)
+        out.append(Sample(task.detokenize(prompt), task.detokenize(ref), task.detokenize(pred_tokens),
+                          prompt, ref, pred_tokens))
+    return out

@@ -1,0 +1,164 @@
+"""`seqbench train`, `seqbench runs` and `seqbench tasks`: the trainer's events rendered with Rich."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Optional
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from . import events as ev
+from .metrics import METRIC_INFO
+
+console = Console(highlight=False)
+
+
+def format_metrics(metrics: dict[str, float]) -> str:
+    """'loss 0.123 · ppl 1.13 · token acc 98.1% · exact match 91.0%' in a fixed order."""
+    parts = []
+    for key, (label, _) in METRIC_INFO.items():
+        if key not in metrics:
+            continue
+        value = metrics[key]
+        if key in ("accuracy", "exact_match"):
+            parts.append(f"{label} {100 * value:.1f}%")
+        elif key == "bleu":
+            parts.append(f"{label} {value:.1f}")
+        else:
+            parts.append(f"{label} {value:.4g}")
+    return " · ".join(parts)
+
+
+class ConsoleReporter:
+    """Turns trainer events into a Rich progress bar, evaluation lines and a final summary."""
+
+    def __init__(self, quiet: bool = False):
+        self.quiet = quiet
+        self.progress: Optional[Progress] = None
+        self.bar = None
+
+    def __call__(self, event) -> None:
+        handler = getattr(self, f"on_{type(event).__name__}", None)
+        if handler:
+            handler(event)
+
+    def on_TrainStarted(self, e: ev.TrainStarted) -> None:
+        what = "resuming" if e.start_step else "training"
+        console.print(Text.assemble((f"{what} ", "bold"), (e.architecture, "cyan"), " on ", (e.task, "green"),
+                                    f" · {e.parameters:,} parameters · {e.device}"))
+        console.print(Text(f"run: {e.run_dir}", style="dim"))
+        if self.quiet:
+            return
+        self.progress = Progress(
+            TextColumn("[bold]step"), MofNCompleteColumn(), BarColumn(),
+            TextColumn("{task.fields[stats]}"), TimeRemainingColumn(), console=console, transient=True)
+        self.progress.start()
+        self.bar = self.progress.add_task("train", total=e.total_steps, completed=e.start_step, stats="")
+
+    def on_Progress(self, e: ev.Progress) -> None:
+        if self.progress is not None:
+            stats = f"loss {e.loss:.3f} · ppl {e.perplexity:.2f} · {e.tokens_per_s:,.0f} tok/s"
+            self.progress.update(self.bar, completed=e.step, stats=stats)
+
+    def on_Evaluated(self, e: ev.Evaluated) -> None:
+        star = " *" if e.best else ""
+        console.print(Text.assemble((f"step {e.step:>6} ", "bold"), (f"{e.split} ", "magenta"),
+                                    format_metrics(e.metrics), (star, "yellow")))
+        for s in e.samples:
+            ok = s.prediction == s.reference
+            console.print(Text.assemble("   ", (s.source[:40], "dim"), " → ", (s.prediction[:60], "green" if ok else "red"),
+                                        ("" if ok else f"   (want {s.reference[:40]})", "dim")))
+
+    def on_Warned(self, e: ev.Warned) -> None:
+        console.print(Text(f"warning: {e.message}", style="yellow"))
+
+    def on_TrainFinished(self, e: ev.TrainFinished) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+        style = {"completed": "green", "diverged": "red"}.get(e.reason, "yellow")
+        console.print(Text(e.message, style=style))
+        table = Table(title="summary", title_justify="left", show_edge=False)
+        table.add_column("split")
+        keys = [k for k in METRIC_INFO if any(k in m for m in e.final.values())]
+        for k in keys:
+            table.add_column(METRIC_INFO[k][0], justify="right")
+        for split, metrics in e.final.items():
+            table.add_row(split, *[format_metrics({k: metrics[k]}).split(" ")[-1] if k in metrics else "" for k in keys])
+        if e.final:
+            console.print(table)
+        minutes, seconds = divmod(int(e.elapsed), 60)
+        console.print(f"{e.step} steps in {minutes}m{seconds:02d}s · saved to [bold]{e.run_dir}[/bold]")
+        console.print(Text(f"  decode:  seqbench decode {e.run_dir} --example 0 --show attention,beams", style="cyan"))
+        console.print(Text(f"  resume:  seqbench train --resume {e.run_dir} --steps N", style="cyan"))
+
+
+def run_train(args, overrides: dict) -> int:
+    from .config import build_config, read_toml
+    from .errors import UserError
+    from .training import Trainer
+
+    reporter = ConsoleReporter(quiet=args.quiet)
+    if args.resume:
+        extra = {k: v for k, v in overrides.items() if k != "train.steps"}
+        if extra or args.config:
+            raise UserError(f"--resume continues a run as configured; only --steps may change (got {', '.join(extra) or '--config'})")
+        trainer = Trainer.resume(args.resume, on_event=reporter, steps=overrides.get("train.steps"))
+    else:
+        toml = read_toml(args.config) if args.config else None
+        config = build_config(toml=toml, overrides=overrides, source=f"{args.config}: " if args.config else "")
+        trainer = Trainer(config, Path(args.out) if args.out else None, on_event=reporter, runs_root=args.runs_dir)
+
+    interrupts = {"n": 0}
+
+    def on_sigint(signum, frame):
+        interrupts["n"] += 1
+        if interrupts["n"] > 1:
+            raise KeyboardInterrupt
+        console.print(Text("stopping after this step and saving... (Ctrl+C again to quit at once)", style="yellow"))
+        trainer.stop()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        finished = trainer.run()
+    except KeyboardInterrupt:
+        console.print(Text(f"interrupted; the last checkpoint in {trainer.run_dir} is kept", style="red"))
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return 1 if finished.reason == "diverged" else 0
+
+
+def print_runs(root: Optional[str]) -> int:
+    from .runs import list_runs, runs_root
+
+    found = list_runs(root)
+    if not found:
+        console.print(f"no runs in {runs_root(root)} yet; start one with `seqbench train --task reverse`")
+        return 0
+    table = Table(show_edge=False)
+    for col in ("run", "task", "architecture", "steps", "status", "best"):
+        table.add_column(col, justify="right" if col == "steps" else "left")
+    for r in found:
+        best = format_metrics({r.best_name: r.best_value}) if r.best_name and r.best_value is not None else ""
+        table.add_row(str(r.path), r.task, r.architecture, f"{r.step}/{r.total_steps}", r.status, f"val {best}" if best else "")
+    console.print(table)
+    return 0
+
+
+def print_tasks() -> int:
+    from .config import default_config
+    from .tasks import TASKS
+    from models import describe
+
+    table = Table(show_edge=False)
+    for col in ("task", "what it is", "default model", "steps"):
+        table.add_column(col)
+    for name, info in TASKS.items():
+        cfg = default_config(name)
+        table.add_row(name, info.description, describe(cfg.model), str(cfg.train.steps))
+    console.print(table)
+    return 0
