@@ -23,6 +23,7 @@ from .base import (
 
 __all__ = [
     "ATTENTIONS",
+    "ConfigError",
     "CELLS",
     "CONTEXT_MODES",
     "FAMILIES",
@@ -71,6 +72,8 @@ def validate_config(cfg: ModelConfig) -> None:
     needs_heads = cfg.cell == "transformer" or cfg.attention == "multihead"
     if needs_heads and cfg.hidden % cfg.heads:
         raise ConfigError(f"hidden ({cfg.hidden}) must be divisible by heads ({cfg.heads})")
+    if cfg.tie_embeddings and cfg.cell != "transformer" and cfg.emb_dim != cfg.hidden:
+        raise ConfigError(f"tie_embeddings needs emb_dim == hidden (emb_dim={cfg.emb_dim}, hidden={cfg.hidden})")
     if cfg.local_window < 1:
         raise ConfigError(f"local_window must be at least 1 (got {cfg.local_window})")
 

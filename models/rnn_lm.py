@@ -27,7 +27,8 @@ def tie_or_check(embedding: nn.Embedding, output: nn.Linear, cfg: ModelConfig) -
     if not cfg.tie_embeddings:
         return
     if embedding.embedding_dim != output.in_features:
-        raise ValueError(f"tie_embeddings needs emb_dim == hidden for RNN models (emb_dim={cfg.emb_dim}, hidden={cfg.hidden})")
+        raise ValueError(f"tie_embeddings needs emb_dim == hidden for RNN models "
+                         f"(emb_dim={cfg.emb_dim}, hidden={cfg.hidden})")
     output.weight = embedding.weight
 
 

@@ -134,7 +134,7 @@ class RNNSeq2Seq(SeqModel):
         if src_lengths is None:
             src_lengths = torch.full((B,), S, dtype=torch.long, device=src.device)
         memory, context = self.encoder(src, src_lengths)
-        lengths = src_lengths.to(src.device)
+        lengths = src_lengths.to(device=src.device, dtype=torch.long)
         state = {"enc_hidden": memory, "src_mask": lengths_to_mask(lengths, S), "src_lengths": lengths,
                  "context": context}
         if self.bridge is None:

@@ -35,7 +35,7 @@ def test_help_lists_commands_and_each_option_has_a_default():
     (["train", "--task", "charlm", "--attention", "additive"], "no source to attend to"),
     (["train", "--task", "tsv"], "tsv"),
     (["train", "--task", "tsv", "--data", "/no/such/file.tsv"], "/no/such/file.tsv"),
-    (["decode", "/no/such/run"], "run not found"),
+    (["decode", "/no/such/run", "--input", "abc"], "run not found"),
 ])
 def test_bad_input_is_one_line_exit_2(capsys, argv, needle):
     code, out, err = run_cli(capsys, *argv)

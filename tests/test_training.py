@@ -140,3 +140,16 @@ def test_lm_task_reports_bits_per_char(tmp_path):
     assert math.isclose(end.final["val"]["bpc"], end.final["val"]["loss"] / math.log(2))
     samples = [e for e in events if isinstance(e, Evaluated)][0].samples
     assert samples and samples[0].prediction
+
+
+def test_probe_alignments_are_recorded_at_each_evaluation(tmp_path):
+    from workbench.probes import read_probes
+
+    trainer = Trainer(tiny_config(), tmp_path / "run")
+    trainer.run()
+    saved = read_probes(tmp_path / "run")
+    assert [s.step for s in saved] == [s.step for s in trainer.probes] == [8, 16]
+    probe = saved[-1].probes[0]
+    L, H, T, S = probe.attention.shape
+    assert (T, S) == (len(probe.target_tokens), len(probe.source_tokens)) and probe.target_tokens[-1] == "<eos>"
+    assert abs(probe.attention.sum(-1) - 1).max() < 5e-3

@@ -179,4 +179,10 @@ def check_compatible(cfg: RunConfig) -> None:
             )
     if cfg.model.cell == "transformer" and cfg.model.family == "seq2seq":
         cfg.model.attention = "multihead"
+    from models import ConfigError, validate_config
+
+    try:  # vocabulary sizes are known only once the task is built
+        validate_config(cfg.model.with_(src_vocab=max(cfg.model.src_vocab, 1), tgt_vocab=max(cfg.model.tgt_vocab, 1)))
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
 

@@ -139,12 +139,12 @@ def print_runs(root: Optional[str]) -> int:
     if not found:
         console.print(f"no runs in {runs_root(root)} yet; start one with `seqbench train --task reverse`")
         return 0
-    table = Table(show_edge=False)
-    for col in ("run", "task", "architecture", "steps", "status", "best"):
-        table.add_column(col, justify="right" if col == "steps" else "left")
+    table = Table(show_edge=False, title=f"runs in {runs_root(root)}", title_justify="left")
+    for col in ("run", "task", "architecture", "steps", "status", "best (val)"):
+        table.add_column(col, justify="right" if col == "steps" else "left", no_wrap=col == "run")
     for r in found:
         best = format_metrics({r.best_name: r.best_value}) if r.best_name and r.best_value is not None else ""
-        table.add_row(str(r.path), r.task, r.architecture, f"{r.step}/{r.total_steps}", r.status, f"val {best}" if best else "")
+        table.add_row(r.path.name, r.task, r.architecture, f"{r.step}/{r.total_steps}", r.status, best)
     console.print(table)
     return 0
 

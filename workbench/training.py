@@ -30,6 +30,7 @@ from .errors import RunError, UserError
 from .events import CheckpointSaved, Evaluated, Progress, StatusChanged, TrainFinished, TrainStarted, Warned
 from .metrics import best_metric_name, evaluate, is_better, sequence_loss
 from .optim_state import optimizer_from_tensors, optimizer_to_tensors
+from .probes import ProbeSnapshot, append_probes, record_probes, truncate_probes
 from .tasks import build_task
 
 Listener = Callable[[object], None]
@@ -60,6 +61,7 @@ class Trainer:
         self.step = 0
         self.elapsed = 0.0
         self.best: Optional[dict] = None
+        self.probes: list[ProbeSnapshot] = []  # alignment of fixed val examples at each evaluation
         tc = config.train
         self.threads = set_threads(tc.threads)
         self.device = resolve_device(tc.device)
@@ -231,6 +233,7 @@ class Trainer:
         best = False
         if split == "val":
             self._last_val, self._last_eval_step = result.metrics, self.step
+            self._record_probes()
             name = best_metric_name(self.task)
             value = result.metrics[name]
             if self.best is None or is_better(name, value, self.best["value"]):
@@ -243,6 +246,13 @@ class Trainer:
                 self.tb.add_scalar(f"{split}/{k}", v, self.step)
         self.emit(Evaluated(self.step, split, result.metrics, result.samples, best))
         return result.metrics
+
+    def _record_probes(self) -> None:
+        with self.lock:
+            snapshot = record_probes(self.model, self.task, self.step)
+        if snapshot is not None:
+            self.probes.append(snapshot)
+            append_probes(self.run_dir, snapshot)
 
     # ----- checkpoints -----
     _last_saved = 0
@@ -279,6 +289,7 @@ class Trainer:
         self.step, self.elapsed, self.best = int(state["step"]), float(state["elapsed"]), state.get("best")
         self._last_saved = self.step
         runs.truncate_metrics(self.run_dir, self.step)
+        self.probes = truncate_probes(self.run_dir, self.step)
 
     def _finish(self, reason: str, message: str) -> TrainFinished:
         final: dict[str, dict[str, float]] = {}

@@ -109,14 +109,21 @@ def probs_table(records: Sequence[StepRecord], hyp: Hypothesis, rows: Sequence[i
     for t, (record, row, cand) in enumerate(zip(records, rows, path_candidates(records, hyp, rows))):
         chose = Text(token_label(itos[cand.token]))
         if record.forced is not None:
-            chose.append(" (forced)", style="magenta")
+            chose.append("*", style="bold magenta")
+            table.caption = "* forced token"
         top = Text()
         for tok, p in record.topk(row)[:k]:
             top.append(token_label(itos[tok]), style="bold underline" if tok == cand.token else "")
-            top.append(f" {p:.2f}  ", style="dim")
+            top.append(f" {_prob(p)} ", style="dim")
+        top.rstrip()
         table.add_row(Text(str(t)), Text(token_label(itos[record.inputs[row]])), chose,
-                      Text(f"{math.exp(cand.token_logprob):.3f}"), Text(str(cand.rank)), top)
+                      Text(_prob(math.exp(cand.token_logprob))), Text(str(cand.rank)), top)
     return table
+
+
+def _prob(p: float) -> str:
+    """A probability in 3 characters: .42, 1.0, <.01."""
+    return "1.0" if p >= 0.995 else f"{p:.2f}"[1:] if p >= 0.005 else "<.01"
 
 
 def path_candidates(records: Sequence[StepRecord], hyp: Hypothesis, rows: Sequence[int]):

@@ -52,7 +52,8 @@ class Report:
         label = "input   " if self.job.src else "prompt  "
         out.print(Text.assemble((label, "bold"), self.task.detokenize(prepared.tokens),
                                 (f"  ({len(prepared.tokens)} tokens)", "dim")))
-        out.print(Text.assemble(("output  ", "bold"), (self.text(best.tokens), "bold green")))
+        shown = self.text(best.tokens)
+        out.print(Text.assemble(("output  ", "bold"), (shown, "bold green") if shown else ("(empty)", "dim")))
         how = {"greedy": "greedy", "beam": f"beam {cfg.beam}",
                "sample": f"sample T={cfg.temperature:g} top-k={cfg.top_k} top-p={cfg.top_p:g} seed={cfg.seed}"}
         ended = {"eos": "ended by <eos>", "max_len": f"cut at --max-len {self.session.max_len}",

@@ -1,0 +1,103 @@
+"""Attention over training time: the alignment of a few fixed validation examples at every evaluation.
+
+At each evaluation the trainer runs the probe examples teacher-forced through ``start/step`` and
+keeps each step's cross-attention, so the inspector can replay how an alignment formed. Only
+encoder-decoders with attention have probes. Bounded: ``MAX_PROBES`` examples per evaluation,
+stored in the run as ``probes.jsonl`` (one evaluation per line, weights rounded to 1e-3).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+PROBES_FILE = "probes.jsonl"
+MAX_PROBES = 3
+
+
+@dataclass
+class ProbeAlignment:
+    """One probe example's teacher-forced alignment at one point in training."""
+
+    source_tokens: list[str]
+    target_tokens: list[str]  # the reference followed by <eos>: one row of attention each
+    attention: np.ndarray  # (L, H, T, S)
+
+
+@dataclass
+class ProbeSnapshot:
+    step: int
+    probes: list[ProbeAlignment]
+
+
+def has_alignment(model) -> bool:
+    cfg = model.config
+    return cfg.family == "seq2seq" and (cfg.attention != "none" or cfg.cell == "transformer")
+
+
+@torch.no_grad()
+def record_probes(model, task, step: int, n: int = MAX_PROBES) -> ProbeSnapshot | None:
+    """Teacher-forced cross-attention of the first ``n`` validation examples (None without attention)."""
+    if not has_alignment(model):
+        return None
+    was_training = model.training
+    model.eval()
+    device = model.device
+    probes = []
+    try:
+        for ex in task.examples("val")[:n]:
+            src = torch.tensor([task.src_vocab.encode(ex.src)], device=device)  # (1, S)
+            tgt = task.tgt_vocab.encode(ex.tgt)
+            state = model.start(src, torch.tensor([len(ex.src)], device=device))
+            rows = []
+            for token in [task.tgt_vocab.bos_id] + tgt:
+                out = model.step(state, torch.tensor([token], device=device))
+                state = out.state
+                rows.append(out.trace.cross_attention[0])  # (L, H, S)
+            attention = torch.stack(rows, 2).float().cpu().numpy()  # (L, H, T, S)
+            probes.append(ProbeAlignment(list(ex.src), list(ex.tgt) + ["<eos>"], attention))
+    finally:
+        model.train(was_training)
+    return ProbeSnapshot(step, probes)
+
+
+def append_probes(run_dir: Path, snapshot: ProbeSnapshot) -> None:
+    line = {"step": snapshot.step, "probes": [
+        {"source": p.source_tokens, "target": p.target_tokens, "attention": np.round(p.attention, 3).tolist()}
+        for p in snapshot.probes]}
+    with open(Path(run_dir) / PROBES_FILE, "a", encoding="utf-8") as f:
+        f.write(json.dumps(line) + "\n")
+
+
+def read_probes(run_dir: Path, up_to_step: int | None = None) -> list[ProbeSnapshot]:
+    """Every probe snapshot saved in a run, oldest first (a torn last line is skipped)."""
+    path = Path(run_dir) / PROBES_FILE
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if up_to_step is not None and data["step"] > up_to_step:
+            continue
+        out.append(ProbeSnapshot(data["step"], [
+            ProbeAlignment(p["source"], p["target"], np.asarray(p["attention"], dtype=np.float32))
+            for p in data["probes"]]))
+    return out
+
+
+def truncate_probes(run_dir: Path, step: int) -> list[ProbeSnapshot]:
+    """Keep snapshots up to ``step`` (a resumed run records the rest again) and return them."""
+    kept = read_probes(run_dir, up_to_step=step)
+    path = Path(run_dir) / PROBES_FILE
+    if path.exists():
+        path.unlink()
+        for snap in kept:
+            append_probes(run_dir, snap)
+    return kept

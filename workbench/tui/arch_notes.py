@@ -1,0 +1,85 @@
+"""Short explanations of the architecture picked in the launcher: which paper, which equations.
+
+Kept in step with the docstrings of ``models/`` (cells.py, layers.py, seq2seq.py, transformer.py);
+x input, h / s hidden states, e(y) an embedding, h_s the encoder output at source position s.
+"""
+
+from __future__ import annotations
+
+CELL_NAMES = {"rnn": "RNN (tanh)", "gru": "GRU", "lstm": "LSTM", "transformer": "Transformer"}
+ATTENTION_NAMES = {
+    "none": "none (fixed context c)", "additive": "additive (Bahdanau)", "dot": "dot (Luong)",
+    "general": "general (Luong)", "scaled-dot": "scaled dot", "local": "local-p (Luong)",
+    "multihead": "multi-head",
+}
+CONTEXT_NAMES = {"init": "c initialises the decoder", "every-step": "c is fed at every step"}
+
+CELLS = {
+    "rnn": ("Elman RNN (Elman 1990)", ["h' = tanh(W_ih x + W_hh h + b)"]),
+    "gru": ("GRU (Cho et al. 2014)", [
+        "r = σ(W_ir x + W_hr h + b_r)        reset",
+        "z = σ(W_iz x + W_hz h + b_z)        update",
+        "n = tanh(W_in x + r ⊙ (W_hn h + b_hn))",
+        "h' = (1 − z) ⊙ n + z ⊙ h",
+    ]),
+    "lstm": ("LSTM (Hochreiter & Schmidhuber 1997, forget gate: Gers et al. 2000)", [
+        "i, f, o = σ(W_i* x + W_h* h + b_*)   input, forget, output",
+        "g = tanh(W_ig x + W_hg h + b_g)      candidate",
+        "c' = f ⊙ c + i ⊙ g      h' = o ⊙ tanh(c')",
+    ]),
+}
+
+TRANSFORMER = ("Transformer (Vaswani et al. 2017)", [
+    "Attention(Q, K, V) = softmax(Q Kᵀ / √d) V, split into H heads",
+    "each layer: x + SelfAttn(x), then x + FFN(x), each followed by layer norm",
+    "sinusoidal positions added to the embeddings",
+])
+
+SCORES = {
+    "additive": ("Bahdanau et al. 2015", "score(s, h_s) = vᵀ tanh(W_q s_{t−1} + W_k h_s)"),
+    "dot": ("Luong et al. 2015", "score(h_t, h_s) = h_tᵀ h_s"),
+    "general": ("Luong et al. 2015", "score(h_t, h_s) = h_tᵀ W h_s"),
+    "scaled-dot": ("Vaswani et al. 2017", "score(h_t, h_s) = h_tᵀ h_s / √d"),
+    "local": ("Luong et al. 2015, local-p", "p_t = S·σ(v_pᵀ tanh(W_p h_t)); general score in |s − p_t| ≤ D, "
+              "times exp(−(s − p_t)² / 2σ²)"),
+    "multihead": ("Vaswani et al. 2017", "H scaled-dot heads on projected q, k, v; concatenated; W_o"),
+}
+
+
+def explain(family: str, cell: str, attention: str, context: str, bidirectional: bool) -> list[str]:
+    """Lines describing the architecture; the first line is its name."""
+    if cell == "transformer":
+        title, lines = TRANSFORMER
+        kind = "decoder-only language model (causal self-attention)" if family == "lm" else \
+            "encoder-decoder: self-attention in both, decoder cross-attends to the encoder"
+        return [f"{title}, {kind}", *lines]
+    title, cell_lines = CELLS[cell]
+    if family == "lm":
+        return [f"{title} language model", *cell_lines, "p(y_t | y_<t) = softmax(W h_t)   (char-RNN)"]
+    enc = "bidirectional encoder: h_s = [→h_s ; ←h_s]" if bidirectional else "left-to-right encoder"
+    out = [f"{title} encoder-decoder, {enc}", *cell_lines]
+    if attention == "none":
+        if context == "every-step":
+            out += ["Cho et al. 2014: c = encoder's final state, fed at every step:",
+                    "s_t = RNN(s_{t−1}, [e(y_{t−1}); c]),  p_t = softmax(W_o s_t)"]
+        else:
+            out += ["Sutskever et al. 2014: c = encoder's final state starts the decoder:",
+                    "s_0 = tanh(W_b c),  s_t = RNN(s_{t−1}, e(y_{t−1})),  p_t = softmax(W_o s_t)"]
+        return out
+    paper, score = SCORES[attention]
+    out += [f"attention ({paper}): {score}",
+            "a_t = softmax_s(score),  c_t = Σ_s a_t(s) h_s"]
+    if attention == "additive":
+        out.append("s_t = RNN(s_{t−1}, [e(y_{t−1}); c_t]),  p_t = softmax(W_o tanh(W_r [c_t; s_t]))")
+    else:
+        out.append("h~_t = tanh(W_c [c_t; h_t]),  p_t = softmax(W_s h~_t)")
+    return out
+
+
+def valid_attentions(family: str, cell: str) -> list[str]:
+    """Attention choices that make sense for a task family and cell (the engine's check_compatible)."""
+    if family == "lm":
+        return ["none"]
+    if cell == "transformer":
+        return ["multihead"]
+    return ["none", "additive", "dot", "general", "scaled-dot", "local", "multihead"]

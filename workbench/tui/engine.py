@@ -1,0 +1,141 @@
+"""The TUI's side of the engine: loading it off the UI thread, and turning the launcher's form into a RunConfig.
+
+Importing torch takes seconds, so the app paints the launcher first and calls ``load_catalog`` in a
+thread worker. Everything here that touches ``workbench.config`` (which imports torch) is only
+called once that has happened.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Optional
+
+# (section, key, label, hint) for the hyperparameter form, in display order
+FIELDS: list[tuple[str, str, str, str]] = [
+    ("model", "emb_dim", "embedding", "token embedding width E"),
+    ("model", "hidden", "hidden", "hidden / model width D"),
+    ("model", "layers", "layers", "stacked layers (encoder and decoder)"),
+    ("model", "heads", "heads", "attention heads (multi-head, Transformer)"),
+    ("model", "local_window", "window", "local attention half-window D"),
+    ("model", "dropout", "dropout", "0 ≤ p < 1"),
+    ("train", "steps", "steps", "optimiser steps in total"),
+    ("train", "batch_size", "batch size", "sequences per step"),
+    ("train", "lr", "learning rate", "peak AdamW learning rate"),
+    ("train", "warmup", "warm-up", "linear warm-up steps"),
+    ("train", "clip", "grad clip", "gradient-norm clip, 0 = off"),
+    ("train", "eval_every", "eval every", "evaluate + checkpoint every N steps"),
+    ("train", "eval_examples", "val examples", "examples per evaluation"),
+    ("train", "seed", "seed", "weights, batches, sampling"),
+    ("train", "threads", "CPU threads", "torch threads, 0 = automatic"),
+    ("train", "max_seconds", "time limit", "seconds of training, 0 = none"),
+]
+
+# key -> (lowest allowed, lowest is exclusive); values are checked after the type
+_LOWER: dict[str, tuple[float, bool]] = {
+    "emb_dim": (1, False), "hidden": (1, False), "layers": (1, False), "heads": (1, False),
+    "local_window": (1, False), "dropout": (0, False), "steps": (1, False), "batch_size": (1, False),
+    "lr": (0, True), "warmup": (0, False), "clip": (0, False), "eval_every": (1, False),
+    "eval_examples": (1, False), "threads": (0, False), "max_seconds": (0, False),
+}
+
+
+@dataclass
+class Catalog:
+    """What the launcher needs from the engine: devices and the runs directory's contents."""
+
+    devices: list  # workbench.device.DeviceInfo, best first
+    runs: list  # workbench.runs.RunSummary, newest first
+    runs_root: Path
+
+
+def load_catalog(runs_dir: Optional[str]) -> Catalog:
+    """Import torch and the engine (slow: call in a thread), then list devices and runs."""
+    import workbench.training  # noqa: F401  torch, models, tasks: everything a first run needs
+    from workbench.device import available_devices
+    from workbench.runs import list_runs, runs_root
+
+    return Catalog(available_devices(), list_runs(runs_dir), runs_root(runs_dir))
+
+
+def device_options(devices: list) -> list[tuple[str, str]]:
+    """(label, key) pairs for the device selector: auto first, then what exists."""
+    cpu_threads = os.cpu_count() or 1
+    out = [(f"auto → {devices[0].label}", "auto")]
+    for info in devices:
+        label = info.label if info.key != "cpu" else f"CPU ({cpu_threads} threads available)"
+        out.append((label, info.key))
+    return out
+
+
+def check_field(section: str, key: str, text: str) -> Optional[str]:
+    """An inline message for one form value, or None when it is acceptable."""
+    from workbench.config import RunConfig, apply
+    from workbench.errors import UserError
+
+    cfg = RunConfig()
+    try:
+        apply(cfg, section, {key: text.strip()})
+    except UserError as exc:
+        message = str(exc)
+        return message.split(": ", 1)[1] if ": " in message else message
+    value = getattr(getattr(cfg, section), key)
+    low = _LOWER.get(key)
+    if low is not None:
+        bound, exclusive = low
+        if value < bound or (exclusive and value == bound):
+            return f"must be {'>' if exclusive else '≥'} {bound:g}"
+    if key == "dropout" and value >= 1:
+        return "must be below 1"
+    return None
+
+
+def field_value(cfg, section: str, key: str) -> str:
+    """How a config value is shown in the form."""
+    value = getattr(getattr(cfg, section), key)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def make_config(task: str, data: str, arch: dict, values: dict[tuple[str, str], str], device: str):
+    """The RunConfig the launcher describes, or a UserError naming what is wrong."""
+    from models import validate_config
+    from workbench.config import build_config
+    from workbench.errors import UserError
+
+    overrides: dict[str, str] = {"task.name": task, "train.device": device}
+    if data.strip():
+        overrides["task.data"] = str(Path(data.strip()).expanduser())
+    for key, value in arch.items():
+        overrides[f"model.{key}"] = value
+    for (section, key), text in values.items():
+        problem = check_field(section, key, text)
+        if problem:
+            raise UserError(f"{section}.{key}: {problem}")
+        overrides[f"{section}.{key}"] = text.strip()
+    cfg = build_config(overrides=overrides)
+    try:  # vocabulary sizes come from the task later; anything else wrong is the user's to fix
+        validate_config(replace(cfg.model, src_vocab=max(cfg.model.src_vocab, 1), tgt_vocab=max(cfg.model.tgt_vocab, 1)))
+    except ValueError as exc:
+        raise UserError(f"model: {exc}") from None
+    return cfg
+
+
+def check_data_path(task: str, text: str) -> tuple[bool, str]:
+    """(ok, message) for the data path as typed: cheap checks only; the file is parsed at start."""
+    path = text.strip()
+    if not path:
+        if task == "tsv":
+            return False, "the tsv task needs a file: one 'source<TAB>target' per line"
+        return True, {"charlm": "empty: Python's bundled documentation"}.get(task, "empty: the bundled sample data")
+    p = Path(path).expanduser()
+    if not p.exists():
+        return False, f"no such file: {p}"
+    if not p.is_file():
+        return False, f"not a file: {p}"
+    if not os.access(p, os.R_OK):
+        return False, f"cannot read {p}"
+    size = p.stat().st_size
+    if size == 0:
+        return False, f"{p} is empty"
+    return True, f"{size / 1024:,.0f} KiB, checked when training starts"

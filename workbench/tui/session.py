@@ -1,0 +1,238 @@
+"""A training session as the TUI sees it: the trainer (if live) plus everything its events said.
+
+A session outlives the dashboard that shows it: leaving the dashboard and coming back finds the
+same curves, samples and log. The trainer runs in a thread (``train`` is the worker body) and only
+*posts* events; ``apply`` folds them into plain lists on the UI thread. A session can also be
+replayed from a finished run's ``metrics.jsonl`` (no trainer), and can carry a second run's curves
+as an overlay for comparison.
+
+Nothing here imports Textual or torch at import time.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from workbench import events as ev
+
+LIVE = ("starting", "running", "paused", "stopping")
+MAX_LOG = 500
+
+
+class TrainingAborted(Exception):
+    """Raised inside the trainer's listener to end the thread at once (quitting the app)."""
+
+
+@dataclass
+class Curves:
+    """Everything a chart needs about one run: train loss per Progress and val metrics per eval."""
+
+    label: str = ""
+    train: list[tuple[int, float]] = field(default_factory=list)  # (step, mean train loss)
+    val: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # metric -> [(step, value)]
+
+    def add_val(self, step: int, metrics: dict[str, float]) -> None:
+        for name, value in metrics.items():
+            if isinstance(value, (int, float)) and math.isfinite(value):
+                points = self.val.setdefault(name, [])
+                while points and points[-1][0] >= step:  # a resumed run repeats steps: keep the newest
+                    points.pop()
+                points.append((step, float(value)))
+
+    @classmethod
+    def from_records(cls, records: list[dict], label: str = "") -> "Curves":
+        """Curves from a run's metrics.jsonl records (see ``workbench.runs.read_metrics``)."""
+        curves = cls(label=label)
+        for rec in records:
+            if rec.get("kind") == "train" and isinstance(rec.get("loss"), (int, float)):
+                curves.train.append((int(rec["step"]), float(rec["loss"])))
+            elif rec.get("kind") == "eval" and rec.get("split") == "val":
+                curves.add_val(int(rec["step"]), {k: v for k, v in rec.items()
+                                                  if k not in ("kind", "split", "step", "elapsed")})
+        return curves
+
+
+class TrainingSession:
+    """One run shown by a dashboard; see the module docstring."""
+
+    def __init__(self, title: str = "", run_dir: Optional[Path] = None, device: str = ""):
+        self.title = title
+        self.run_dir = Path(run_dir) if run_dir else None
+        self.device = device
+        self.trainer = None  # workbench.training.Trainer once built (live sessions only)
+        self.worker = None  # the Textual worker running ``train``
+        self.status = "starting"
+        self.started: Optional[ev.TrainStarted] = None
+        self.progress: Optional[ev.Progress] = None
+        self.curves = Curves(label="this run")
+        self.last_eval: Optional[ev.Evaluated] = None
+        self.samples: list[ev.Sample] = []
+        self.log: list[tuple[str, str]] = []  # (style, text), the latest MAX_LOG lines
+        self.log_total = 0  # lines ever logged (the event log appends the difference)
+        self.error: Optional[str] = None
+        self.finished: Optional[ev.TrainFinished] = None
+        self.best: Optional[dict] = None
+        self.overlay: Optional[Curves] = None
+        self.step = 0
+        self.total_steps = 0
+        self.version = 0  # bumped on every change; dashboards redraw when it moves
+        self._abort = threading.Event()
+        self._save_first = threading.Event()
+
+    # ----- what the dashboard asks -----
+    @property
+    def live(self) -> bool:
+        """True while a trainer thread is (or is about to be) training."""
+        return self.status in LIVE and self.error is None
+
+    @property
+    def can_control(self) -> bool:
+        return self.live and self.trainer is not None and self.status != "stopping"
+
+    def note(self, text: str, style: str = "") -> None:
+        self.log.append((style, text))
+        self.log_total += 1
+        del self.log[:-MAX_LOG]
+        self.version += 1
+
+    # ----- folding events (UI thread) -----
+    def apply(self, event) -> None:
+        handler = getattr(self, f"_on_{type(event).__name__}", None)
+        if handler:
+            handler(event)
+        self.version += 1
+
+    def _on_TrainStarted(self, e: ev.TrainStarted) -> None:
+        self.started, self.step, self.total_steps = e, e.start_step, e.total_steps
+        self.run_dir, self.device = Path(e.run_dir), e.device
+        if self.status == "starting":
+            self.status = "running"
+        what = "resumed at step %d" % e.start_step if e.start_step else "started"
+        self.note(f"{what}: {e.architecture}, {e.parameters:,} parameters, {e.device}", "bold")
+
+    def _on_Progress(self, e: ev.Progress) -> None:
+        self.progress, self.step, self.total_steps = e, e.step, e.total_steps
+        if math.isfinite(e.loss):
+            self.curves.train.append((e.step, e.loss))
+
+    def _on_Evaluated(self, e: ev.Evaluated) -> None:
+        if e.split != "val":
+            self.note(f"step {e.step} {e.split}: {format_metrics(e.metrics)}", "magenta")
+            return
+        self.last_eval = e
+        self.curves.add_val(e.step, e.metrics)
+        if e.samples:
+            self.samples = list(e.samples)
+        star = "  ★ best" if e.best else ""
+        self.note(f"step {e.step} val: {format_metrics(e.metrics)}{star}", "green" if e.best else "")
+
+    def _on_CheckpointSaved(self, e: ev.CheckpointSaved) -> None:
+        if e.reason != "start":
+            self.note(f"step {e.step} checkpoint saved ({e.reason})", "dim")
+
+    def _on_StatusChanged(self, e: ev.StatusChanged) -> None:
+        if self.status != "stopping":
+            self.status = e.status
+        self.note(f"step {self.step} {e.status}", "cyan")
+
+    def _on_Warned(self, e: ev.Warned) -> None:
+        self.note(f"warning: {e.message}", "yellow")
+
+    def _on_TrainFinished(self, e: ev.TrainFinished) -> None:
+        self.finished, self.step, self.best = e, e.step, e.best
+        self.status = e.reason
+        if e.reason == "diverged":
+            self.error = e.message
+        self.note(e.message, "red" if e.reason == "diverged" else "bold green")
+
+    def load_records(self, records: list[dict]) -> None:
+        """Seed the curves with a run's earlier history (resume, or a finished run's dashboard)."""
+        self.curves = Curves.from_records(records, label="this run")
+        self.version += 1
+
+    def fail(self, message: str) -> None:
+        """The worker raised: keep the curves, show the error, keep the app usable."""
+        self.error = message
+        self.status = "failed"
+        self.note(f"failed: {message}", "bold red")
+
+    # ----- controls (UI thread; the trainer's controls are thread-safe) -----
+    def toggle_pause(self) -> Optional[bool]:
+        """Pause or resume; returns True when now paused, None when nothing to control."""
+        if not self.can_control:
+            return None
+        if self.trainer.paused:
+            self.trainer.unpause()
+            return False
+        self.trainer.pause()
+        return True
+
+    def save(self) -> bool:
+        if not self.can_control:
+            return False
+        self.trainer.request_save()
+        return True
+
+    def stop(self) -> bool:
+        """Stop gracefully: the trainer runs its final evaluation and saves."""
+        if not self.can_control:
+            return False
+        self.status = "stopping"
+        self.trainer.stop()
+        self.note(f"step {self.step} stopping: final evaluation, then save", "yellow")
+        return True
+
+    def abort(self, save: bool = False) -> None:
+        """End the thread as soon as possible (quitting); ``save`` checkpoints first."""
+        if save:
+            self._save_first.set()
+        self._abort.set()
+        if self.trainer is not None:
+            if save:
+                self.trainer.request_save()
+            self.trainer.unpause()
+
+    # ----- the worker body (runs in a thread) -----
+    def train(self, make_trainer: Callable, post: Callable, cancelled: Callable[[], bool]) -> str:
+        """Build the trainer with ``make_trainer(on_event)`` and run it, posting every event.
+
+        ``post`` wraps and posts a Textual message (thread-safe); ``cancelled`` is the worker's
+        cancellation flag. Returns how it ended: a TrainFinished reason, "aborted" or "setup-failed".
+        """
+        from workbench.errors import UserError
+        from workbench.runs import read_metrics
+
+        from .messages import SessionReady, SetupFailed, TrainerEvent
+
+        def on_event(event) -> None:
+            if self._abort.is_set() or cancelled():
+                if not self._save_first.is_set():
+                    raise TrainingAborted
+            post(TrainerEvent(self, event))
+            if self._save_first.is_set() and isinstance(event, ev.CheckpointSaved) and event.reason == "request":
+                self._save_first.clear()
+                raise TrainingAborted
+
+        try:
+            trainer = make_trainer(on_event)
+        except UserError as exc:
+            post(SetupFailed(self, str(exc), type(exc).__name__))
+            return "setup-failed"
+        except TrainingAborted:
+            return "aborted"
+        post(SessionReady(self, trainer, read_metrics(trainer.run_dir)))
+        try:
+            return trainer.run().reason
+        except TrainingAborted:
+            return "aborted"
+
+
+def format_metrics(metrics: dict[str, float]) -> str:
+    """'loss 0.123 · perplexity 1.13 · token acc 98.1%' in METRIC_INFO order (needs the engine loaded)."""
+    from workbench.train_cli import format_metrics as fmt
+
+    return fmt(metrics)

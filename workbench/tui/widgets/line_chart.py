@@ -1,0 +1,200 @@
+"""A braille line chart drawn with the line API: cheap enough to redraw a few times a second.
+
+Series are downsampled to one point per braille pixel column before drawing, so a chart costs the
+same with 100 or 100,000 points. The whole canvas is rebuilt into cached ``Strip``s only when the
+data or the size changes; ``render_line`` just hands them out.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.strip import Strip
+from textual.widget import Widget
+
+LABEL_WIDTH = 8  # y-axis labels and the axis line
+# braille dot bit for (column 0..1, row 0..3) inside one cell
+_DOTS = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))
+
+
+@dataclass
+class Series:
+    """One line: (x, y) points, a legend label and a colour (any Rich colour)."""
+
+    label: str
+    points: Sequence[tuple[float, float]]
+    color: str
+
+
+def downsample(points: Sequence[tuple[float, float]], to_px, n_px: int) -> list[tuple[int, float]]:
+    """Average the y of points falling in the same pixel column: (pixel x, mean y), in order."""
+    out: list[tuple[int, float]] = []
+    current, total, count = None, 0.0, 0
+    for x, y in points:
+        px = to_px(x)
+        if px != current and count:
+            out.append((current, total / count))
+            total, count = 0.0, 0
+        current = px
+        total += y
+        count += 1
+    if count:
+        out.append((current, total / count))
+    return out
+
+
+def fmt_value(value: float) -> str:
+    """A compact axis label: 3 significant digits, k/M suffixes for big numbers."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    size = abs(value)
+    if size >= 1e6:
+        return f"{value / 1e6:.3g}M"
+    if size >= 1e4:
+        return f"{value / 1e3:.3g}k"
+    if size < 1e-3:
+        return f"{value:.1e}"
+    return f"{value:.3g}"
+
+
+class LineChart(Widget):
+    """A titled braille chart of one or more ``Series`` (optionally on a log-scale y axis)."""
+
+    DEFAULT_CSS = """
+    LineChart {
+        height: 1fr;
+        min-height: 7;
+        border: round $primary 40%;
+        border-title-color: $text;
+        border-subtitle-color: $text-muted;
+    }
+    LineChart:focus { border: round $primary; }
+    """
+
+    def __init__(self, title: str, *, empty: str = "waiting for data…", id: Optional[str] = None,
+                 classes: Optional[str] = None):
+        super().__init__(id=id, classes=classes)
+        self.title = title
+        self.empty = empty
+        self._series: list[Series] = []
+        self._log = False
+        self._strips: Optional[list[Strip]] = None
+        self._built_for: tuple[int, int] = (0, 0)
+        self._styles: dict[str, Style] = {}
+        self._update_title()
+
+    # ----- data -----
+    def set_series(self, series: list[Series], log: bool = False) -> None:
+        """Replace the data; the canvas is redrawn on the next paint."""
+        self._series = [s for s in series if s.points]
+        self._log = log
+        self._strips = None
+        self._update_title()
+        self.refresh()
+
+    def _update_title(self) -> None:
+        title = Text(self.title + (" (log)" if self._log else ""), style="bold")
+        for s in self._series:
+            title.append("  ")
+            title.append("━━", style=s.color)
+            title.append(" " + s.label)
+        self.border_title = title
+
+    # ----- drawing -----
+    def render_line(self, y: int) -> Strip:
+        size = (self.size.width, self.size.height)
+        if self._strips is None or self._built_for != size:
+            self._strips = self._build(*size)
+            self._built_for = size
+        return self._strips[y] if y < len(self._strips) else Strip.blank(size[0], self.rich_style)
+
+    def _style(self, color: str) -> Style:
+        if color not in self._styles:
+            self._styles[color] = Style(color=color)
+        return self._styles[color]
+
+    def _transformed(self) -> list[list[tuple[float, float]]]:
+        if not self._log:
+            return [[(float(x), float(y)) for x, y in s.points if math.isfinite(y)] for s in self._series]
+        return [[(float(x), math.log10(y)) for x, y in s.points if y > 0 and math.isfinite(y)] for s in self._series]
+
+    def _build(self, width: int, height: int) -> list[Strip]:
+        base = self.rich_style
+        if width < LABEL_WIDTH + 4 or height < 3:
+            return [Strip.blank(width, base) for _ in range(height)]
+        data = self._transformed()
+        if not any(data):
+            message = self.empty.center(width)[:width]
+            return [Strip([Segment(message if row == height // 2 else " " * width, Style(dim=True))]).apply_style(base)
+                    for row in range(height)]
+        xs = [x for pts in data for x, _ in pts]
+        ys = [y for pts in data for _, y in pts]
+        x0, x1 = min(xs), max(xs)
+        y0, y1 = min(ys), max(ys)
+        if y1 - y0 < 1e-12:
+            pad = abs(y0) * 0.1 or 1.0
+            y0, y1 = y0 - pad, y1 + pad
+        else:
+            pad = (y1 - y0) * 0.05
+            y0, y1 = y0 - pad, y1 + pad
+        pw, ph = width - LABEL_WIDTH, height - 1
+        PX, PY = pw * 2, ph * 4
+        x_span = (x1 - x0) or 1.0
+        y_span = y1 - y0
+        cells = [[0] * pw for _ in range(ph)]
+        colours: list[list[Optional[str]]] = [[None] * pw for _ in range(ph)]
+
+        def to_px(x: float) -> int:
+            return min(PX - 1, int(round((x - x0) / x_span * (PX - 1))))
+
+        def plot(px: int, py: int, colour: str) -> None:
+            cx, cy = px >> 1, py >> 2
+            cells[cy][cx] |= _DOTS[px & 1][py & 3]
+            colours[cy][cx] = colour
+
+        for series, pts in zip(self._series, data):
+            path = [(px, min(PY - 1, max(0, int(round((y1 - y) / y_span * (PY - 1))))))
+                    for px, y in downsample(pts, to_px, PX)]
+            if len(path) == 1:
+                plot(*path[0], series.color)
+            for (ax, ay), (bx, by) in zip(path, path[1:]):
+                n = max(abs(bx - ax), abs(by - ay), 1)
+                for i in range(n + 1):
+                    plot(ax + (bx - ax) * i // n, ay + (by - ay) * i // n, series.color)
+        return self._rows(cells, colours, (x0, x1), (y0, y1), width, base)
+
+    def _rows(self, cells, colours, xr, yr, width: int, base: Style) -> list[Strip]:
+        ph, pw = len(cells), len(cells[0])
+        y0, y1 = yr
+        axis = Style(dim=True)
+        label_rows = {0, ph // 2, ph - 1}
+        strips = []
+        for row in range(ph):
+            if row in label_rows:
+                value = y1 - (row * 4 + 1.5) / (ph * 4 - 1) * (y1 - y0)
+                label = fmt_value(10 ** value if self._log else value).rjust(LABEL_WIDTH - 1)[-(LABEL_WIDTH - 1):] + "┤"
+            else:
+                label = " " * (LABEL_WIDTH - 1) + "│"
+            segments = [Segment(label, axis)]
+            run_colour, run = None, []
+            for col in range(pw):
+                mask = cells[row][col]
+                colour = colours[row][col] if mask else None
+                if colour != run_colour and run:
+                    segments.append(Segment("".join(run), self._style(run_colour) if run_colour else None))
+                    run = []
+                run_colour = colour
+                run.append(chr(0x2800 + mask) if mask else " ")
+            if run:
+                segments.append(Segment("".join(run), self._style(run_colour) if run_colour else None))
+            strips.append(Strip(segments, width).apply_style(base))
+        left, right = fmt_value(xr[0]), fmt_value(xr[1])
+        gap = max(1, pw - len(left) - len(right))
+        bottom = " " * (LABEL_WIDTH - 1) + "└" + (left + " " * gap + right)[:pw]
+        strips.append(Strip([Segment(bottom.ljust(width), axis)], width).apply_style(base))
+        return strips
