@@ -112,6 +112,12 @@ class Context:
         self.scratch = scratch
         self._echo = echo
 
+    @property
+    def train_overrides(self) -> dict[str, Any]:
+        """Config overrides every benchmark training adds: quick mode trains on one torch thread,
+        which stays fast on a busy machine (two threads collapse when other processes compete)."""
+        return {"train.threads": 1} if self.quick else {}
+
     def log(self, message: str) -> None:
         """A progress line, printed as the benchmark goes."""
         self._echo(f"  [{self.result.name}] {message}")

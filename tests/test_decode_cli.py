@@ -19,6 +19,15 @@ from workbench.tasks import build_task
 SMALL_TASK = {"task.train_size": 200, "task.val_size": 20, "task.test_size": 20, "task.long_size": 0}
 
 
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models step faster on one thread, and a busy machine cannot oversubscribe it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 def make_run(path: Path, overrides: dict, weights: bool = True) -> Path:
     """A run directory with a randomly initialised model (what a checkpoint at step 0 looks like)."""
     cfg = build_config(overrides=overrides)

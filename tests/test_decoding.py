@@ -16,6 +16,7 @@ from workbench.decoding import (
     score_reference,
 )
 from workbench.decoding.strategies import beam_step, filter_logits
+from workbench.decoding.views import alignment, hidden_path, self_attention_matrix
 from workbench.errors import UserError
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
@@ -34,6 +35,15 @@ ARCHS = {
 SRC = [4, 5, 6, 7, 8, 4]
 
 
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models step faster on one thread, and a busy machine cannot oversubscribe it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 def make(name, seed=0, scale=3.0):
     """A random tiny model with sharpened logits (random models are otherwise near-uniform)."""
     torch.manual_seed(seed)
@@ -47,8 +57,9 @@ def make(name, seed=0, scale=3.0):
 def session(model, strategy="greedy", src=SRC, **kw):
     forced = kw.pop("forced", None)
     prompt = kw.pop("prompt", ())
+    ban = kw.pop("ban", BAN)
     src = None if model.is_lm else src
-    return DecodeSession(model, src, bos_id=BOS, eos_id=EOS, ban=BAN, forced=forced, prompt=prompt,
+    return DecodeSession(model, src, bos_id=BOS, eos_id=EOS, ban=ban, forced=forced, prompt=prompt,
                          config=DecodeConfig(strategy=strategy, **kw))
 
 
@@ -195,6 +206,28 @@ def test_recorded_hidden_state_produces_the_recorded_distribution():
     for r in session(model, max_len=8).run():
         logits = model.out(r.trace.hidden[:, -1])  # top layer -> output projection, (R, V)
         torch.testing.assert_close(r.topk_probs, logits.softmax(-1).gather(1, r.topk_ids), atol=1e-5, rtol=1e-5)
+
+
+def test_views_follow_the_best_hypothesis_through_the_beam():
+    model = make("transformer")
+    s = session(model, "beam", beam=4, max_len=7)
+    s.run()
+    hyp = s.result()[0]
+    matrix = alignment(s.records, hyp, layer=0, head=1)  # (T, S)
+    assert matrix.shape == (len(hyp.tokens), len(SRC))
+    for t in range(len(hyp.tokens)):
+        ref = _replay(model, SRC, hyp.tokens[:t]).trace
+        torch.testing.assert_close(matrix[t], ref.cross_attention[0, 0, 1], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(hidden_path(s.records, hyp)[t], ref.hidden[0, -1], atol=1e-5, rtol=1e-5)
+
+
+def test_lm_self_attention_covers_bos_prompt_and_outputs():
+    s = session(make("lm-transformer"), prompt=[4, 5, 6], max_len=4, ban=BAN + (EOS,))
+    records = s.run()
+    assert len(records) == 4
+    for t, r in enumerate(records):
+        assert r.trace.self_attention.shape[-1] == t + 3 + 1  # BOS + prompt + t outputs
+    assert self_attention_matrix(records, s.result()[0]).shape == (4, 7)
 
 
 def test_encoder_trace_once_per_session():

@@ -23,6 +23,7 @@ examples:
   seqbench train --task charlm --data my.txt    a character language model on your own text
   seqbench train --resume runs/reverse-gru-general-...   continue a run
   seqbench decode RUN --input "abc" --show attention,beams --beam 5
+  seqbench inspect RUN                          step through decoding in the inspector
   seqbench runs                                 list saved runs
 """
 
@@ -64,6 +65,9 @@ TRAIN_OPTIONS: list[tuple[str, str, type, str]] = [
 ]
 
 
+STR_METAVARS = {"--data": "FILE", "--tokens": "UNIT", "--arch": "CELL", "--attention": "KIND", "--context": "MODE"}
+
+
 def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train a model headless, with a progress bar",
                        description="Train a model on a task and save it as a run directory. Every option "
@@ -71,16 +75,17 @@ def _add_train(sub) -> None:
                                    "[task], [model] and [train] tables (the same keys as a run's config.toml).",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     for flag, dest, typ, text in TRAIN_OPTIONS:
-        p.add_argument(flag, dest=dest, type=typ, default=None, help=text, metavar=flag.strip("-").split("-")[0].upper())
+        metavar = {int: "N", float: "X"}.get(typ) or STR_METAVARS.get(flag, flag.strip("-").upper())
+        p.add_argument(flag, dest=dest, type=typ, default=None, help=text, metavar=metavar)
     p.add_argument("--bidirectional", dest="model.bidirectional", action=argparse.BooleanOptionalAction, default=None,
                    help="bidirectional RNN encoder (default: on for the synthetic and translation tasks)")
     p.add_argument("--tensorboard", dest="train.tensorboard", action="store_true", default=None,
                    help="also write TensorBoard event files into the run (needs: pip install 'seqbench[tensorboard]')")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="set any config key, e.g. --set model.local_window=3 (repeatable)")
-    p.add_argument("--config", help="TOML file with [task], [model], [train] tables (default: none)")
-    p.add_argument("--out", help="run directory to create (default: runs/<task>-<arch>-<time>)")
-    p.add_argument("--runs-dir", help="where new runs go (default: $SEQBENCH_RUNS or ./runs)")
+    p.add_argument("--config", metavar="FILE", help="TOML file with [task], [model], [train] tables (default: none)")
+    p.add_argument("--out", metavar="DIR", help="run directory to create (default: runs/<task>-<arch>-<time>)")
+    p.add_argument("--runs-dir", metavar="DIR", help="where new runs go (default: $SEQBENCH_RUNS or ./runs)")
     p.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint (--steps raises its total)")
     p.add_argument("--quiet", action="store_true", help="no progress bar; print evaluations and the summary only")
 
@@ -91,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="seqbench: train sequence models live and step through their decoding. "
                     "Run without a command to open the app.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs-dir", dest="app_runs_dir", help="runs directory for the app (default: $SEQBENCH_RUNS or ./runs)")
+    parser.add_argument("--runs-dir", dest="app_runs_dir", metavar="DIR", help="runs directory for the app (default: $SEQBENCH_RUNS or ./runs)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_train(sub)
     p = sub.add_parser("decode", help="decode with a trained run and show attention, beams, probabilities",
@@ -101,8 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
     from .decode_cli import add_arguments
 
     add_arguments(p)
+    p = sub.add_parser("inspect", help="open the inspector on a run: step through decoding in the terminal",
+                       description="Open the inspector on a saved run: step through decoding token by token with "
+                                   "the alignment heatmap, hidden states and gates, beam candidates and next-token "
+                                   "probabilities.")
+    p.add_argument("run", metavar="RUN", help="run directory (see `seqbench runs`)")
+    p.add_argument("--input", help="source text (a prompt for a language model) to start with "
+                                   "(default: the first test example)")
     p = sub.add_parser("runs", help="list saved runs", description="List runs with task, architecture, steps and best metric.")
-    p.add_argument("--runs-dir", help="runs directory (default: $SEQBENCH_RUNS or ./runs)")
+    p.add_argument("--runs-dir", metavar="DIR", help="runs directory (default: $SEQBENCH_RUNS or ./runs)")
     sub.add_parser("tasks", help="list tasks and their default models", description="List tasks, what they are, and their defaults.")
     p = sub.add_parser("data", help="regenerate the bundled sample corpora", description="Data utilities.")
     dsub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
@@ -136,6 +148,11 @@ def main(argv: Optional[list[str]] = None) -> int:
             from .decode_cli import run
 
             return run(args)
+        if args.command == "inspect":
+            from .runs import check_run_dir
+            from .tui.screens.inspector import run_inspector
+
+            return run_inspector(check_run_dir(args.run), args.input)
         if args.command == "runs":
             from .train_cli import print_runs
 

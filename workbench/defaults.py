@@ -27,11 +27,11 @@ TASK_DEFAULTS: dict[str, dict[str, dict]] = {
     },
     "dates": {
         "model": dict(cell="gru", attention="general", bidirectional=True, emb_dim=32, hidden=128, layers=1),
-        "train": dict(steps=2000, batch_size=64, lr=3e-3, warmup=100, eval_every=250),
+        "train": dict(steps=1000, batch_size=64, lr=3e-3, warmup=100, eval_every=250),
     },
     "numbers": {
         "model": dict(cell="gru", attention="general", bidirectional=True, emb_dim=64, hidden=128, layers=1),
-        "train": dict(steps=2500, batch_size=64, lr=3e-3, warmup=100, eval_every=250),
+        "train": dict(steps=1000, batch_size=64, lr=3e-3, warmup=100, eval_every=250),
     },
     "tsv": {
         "model": dict(cell="gru", attention="additive", bidirectional=True, emb_dim=64, hidden=128, layers=1),

@@ -4,6 +4,9 @@
 - ``DecodeSession``: steppable greedy / beam / sampling decoding of one input, with a
   ``StepRecord`` per step (fields documented in ``records.py``), back/forward, forcing (what-if).
 - ``score_reference``: teacher-forced scoring of a reference (per-token log-prob, rank, divergence).
+- ``views``: per-hypothesis alignment / self-attention / hidden matrices from the records.
+- ``inputs``: text -> ids with OOV reporting and length checks; ``--force`` parsing.
+- ``render`` / ``report`` / ``export``: Rich renderables, the ``seqbench decode`` report, CSV/.npy/SVG files.
 - strategies (``strategies.py``) are pure tensor math; they never call a model.
 """
 

@@ -43,7 +43,8 @@ StepRecord (step t chooses the (t+1)-th output token)
 
 JSON (``StepRecord.to_json(itos)``; ``DecodeSession.to_json()`` wraps the whole session)::
 
-    session: {"schema": "seqbench.decode/1", "family": "seq2seq" | "lm", "config": {DecodeConfig fields},
+    session: {"schema": "seqbench.decode/1", "family": "seq2seq" | "lm",
+              "config": {DecodeConfig fields, "forced": {"step": token id}},
               "source": [ids] | null, "source_tokens": [str] | null, "prompt": [ids],
               "encoder": {"hidden": (S, De) nested lists | null, "self_attention": (L, H, S, S) | null},
               "steps": [record, ...], "result": [hypothesis, ...]  (n-best, best first), "done": bool}
@@ -54,6 +55,10 @@ JSON (``StepRecord.to_json(itos)``; ``DecodeSession.to_json()`` wraps the whole 
                         "local_center": nested lists | null, "gates": {name: nested lists} | null}}
     hypothesis: {"id", "parent", "tokens": [ids], "text": [str], "logprob", "score", "status"}
     candidate:  {"parent", "token", "text", "token_logprob", "logprob", "score", "rank", "survived", "id"}
+
+``seqbench decode --json`` adds "run" (the run directory), "warnings" (list of str) and "reference"
+(``ReferenceScore.to_json``: tokens, text, logprobs, ranks, argmax, argmax_text, divergence, logprob,
+perplexity; null without a reference).
 
 ``text`` / ``token`` strings appear when the vocabulary (``itos``) is known, else they are null.
 Non-finite floats (a -inf log-prob of a forced impossible token) are written as null.

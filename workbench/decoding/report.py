@@ -63,6 +63,10 @@ class Report:
         if self.session.forced:
             forced = ", ".join(f"{t}:{token_label(self.itos[tok])}" for t, tok in sorted(self.session.forced.items()))
             out.print(Text.assemble(("forced  ", "bold magenta"), forced))
+            unused = [t for t in sorted(self.session.forced) if t >= len(self.records)]
+            if unused:
+                out.print(Text(f"        not applied: decoding ended after {len(self.records)} steps, before step "
+                               f"{', '.join(map(str, unused))}", style="yellow"))
         if self.score is not None:
             self._reference_summary()
 

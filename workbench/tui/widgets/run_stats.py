@@ -10,7 +10,7 @@ STATUS_STYLE = {
     "starting": ("◌ starting", "yellow"), "running": ("● running", "green"), "paused": ("❚❚ paused", "yellow"),
     "stopping": ("◍ stopping", "yellow"), "completed": ("✔ completed", "bold green"), "stopped": ("■ stopped", "cyan"),
     "time-limit": ("■ time limit", "cyan"), "diverged": ("✖ diverged", "bold red"), "failed": ("✖ failed", "bold red"),
-    "aborted": ("■ aborted", "red"), "new": ("○ new", "dim"),
+    "aborted": ("■ aborted", "red"), "interrupted": ("■ interrupted", "yellow"), "new": ("○ new", "dim"),
 }
 
 
@@ -40,9 +40,9 @@ class RunStats(Static):
 
     DEFAULT_CSS = """
     RunStats {
-        width: 36;
+        width: 64;
         height: auto;
-        min-height: 8;
+        min-height: 6;
         border: round $primary 40%;
         padding: 0 1;
     }
@@ -53,33 +53,39 @@ class RunStats(Static):
         self.border_title = "Run"
 
     def show(self, session) -> None:
+        pairs = self.pairs(session)
+        grid = Table.grid(padding=(0, 1))
+        for _ in range(2):
+            grid.add_column(style="dim", no_wrap=True, width=12)
+            grid.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+        for i in range(0, len(pairs), 2):
+            row = pairs[i:i + 2] + [("", "")] * (2 - len(pairs[i:i + 2]))
+            grid.add_row(*[cell for pair in row for cell in pair])
+        self.update(grid)
+
+    @staticmethod
+    def pairs(session) -> list[tuple[str, object]]:
+        """(label, value) of everything worth a glance, most important first."""
         from workbench.metrics import METRIC_INFO
 
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(style="dim", no_wrap=True)
-        grid.add_column(no_wrap=True, overflow="ellipsis")
-        grid.add_row("status", status_text(session.status))
+        out: list[tuple[str, object]] = [("status", status_text(session.status))]
         p = session.progress
         total = session.total_steps or (p.total_steps if p else 0)
-        grid.add_row("step", f"{session.step:,} / {total:,}" if total else f"{session.step:,}")
+        out.append(("step", f"{session.step:,} / {total:,}" if total else f"{session.step:,}"))
         if p is not None:
-            grid.add_row("epoch", f"{p.epoch:.2f}")
-            grid.add_row("train loss", f"{p.loss:.4f}  (ppl {p.perplexity:.3g})")
-            grid.add_row("lr", f"{p.lr:.3g}")
-            grid.add_row("grad norm", f"{p.grad_norm:.3g}")
-            grid.add_row("tokens/s", f"{p.tokens_per_s:,.0f}")
-            grid.add_row("elapsed", duration(p.elapsed))
-            grid.add_row("ETA", duration(p.eta) if session.live else "—")
+            out += [("epoch", f"{p.epoch:.2f}"), ("train loss", f"{p.loss:.4f}"),
+                    ("lr", f"{p.lr:.3g}"), ("grad norm", f"{p.grad_norm:.3g}"),
+                    ("tokens/s", f"{p.tokens_per_s:,.0f}"), ("elapsed", duration(p.elapsed)),
+                    ("ETA", duration(p.eta) if session.live else "—")]
         if session.device:
-            grid.add_row("device", session.device)
-        last = session.last_eval
-        if last is not None:
-            for name, value in last.metrics.items():
+            out.append(("device", session.device))
+        if session.last_eval is not None:
+            for name, value in session.last_eval.metrics.items():
                 if name in METRIC_INFO:
-                    grid.add_row(f"val {METRIC_INFO[name][0]}", metric_value(name, value))
+                    out.append((f"val {METRIC_INFO[name][0]}", metric_value(name, value)))
         best = session.best or (session.trainer.best if session.trainer is not None else None)
         if best:
             label = METRIC_INFO.get(best["name"], (best["name"],))[0]
-            grid.add_row("best", Text(f"{label} {metric_value(best['name'], best['value'])} @ {best['step']:,}",
-                                      style="green"))
-        self.update(grid)
+            out.append(("best", Text(f"{label} {metric_value(best['name'], best['value'])} @ {best['step']:,}",
+                                     style="green")))
+        return out

@@ -1,0 +1,80 @@
+"""Torch threads and the OpenMP wait policy: training throughput alone and next to a busy process.
+
+On 2 cores, torch's 2 OpenMP threads spin-wait between kernels; when any other process wants a
+core, a step can take 10-100× longer (seen here: 30 char-LM steps in 260 s instead of 3.5 s).
+This benchmark trains each task default in a fresh process (the wait policy is read when torch
+loads) with 1 thread, 2 threads, and 2 threads with ``OMP_WAIT_POLICY=PASSIVE``, first on an
+otherwise idle machine and then next to one busy-looping neighbour process, interleaved. It is
+the evidence for the default of ``train.threads`` and for setting the wait policy at start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+from typing import Iterator
+
+from .core import ROOT, Context, benchmark, interleave, median
+from .trainruns import charlm_overrides
+
+VARIANTS = {
+    "1 thread": (1, None),
+    "2 threads": (2, None),
+    "2 threads, OMP_WAIT_POLICY=PASSIVE": (2, "PASSIVE"),
+}
+TASKS = {"charlm default (LSTM)": charlm_overrides(), "reverse default (GRU + attention)": {"task.name": "reverse"}}
+
+
+def run_worker(overrides: dict, threads: int, policy, time_cap: float) -> float:
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if policy:
+        env["OMP_WAIT_POLICY"] = policy
+    spec = {"kind": "train", "time_cap": time_cap,
+            "overrides": {**overrides, "train.threads": threads, "train.steps": 100000, "train.eval_every": 10**7}}
+    out = subprocess.run([sys.executable, "-m", "benchmarks.worker", json.dumps(spec)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=time_cap * 20 + 120)
+    if out.returncode:
+        raise RuntimeError(f"worker failed: {out.stderr[-1500:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])["tokens_per_s"]
+
+
+@contextmanager
+def busy_neighbour(on: bool) -> Iterator[None]:
+    """A process that keeps one core busy (a pure Python loop) while the block runs."""
+    if not on:
+        yield
+        return
+    proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@benchmark("threads", "torch threads / OpenMP wait policy: training tokens/s idle and next to a busy process")
+def threads_policy(ctx: Context) -> None:
+    time_cap = 2.0 if ctx.quick else 8.0
+    rounds = 1 if ctx.quick else 2
+    tasks = dict(list(TASKS.items())[:1]) if ctx.quick else TASKS
+    rows = []
+    for task_label, overrides in tasks.items():
+        for neighbour in (False, True):
+            where = "next to a busy process" if neighbour else "idle machine"
+
+            def variant(threads, policy):
+                def measure() -> float:
+                    with busy_neighbour(neighbour):
+                        return run_worker(overrides, threads, policy, time_cap)
+                return measure
+
+            runs = interleave({name: variant(*v) for name, v in VARIANTS.items()}, rounds,
+                              log=lambda m: ctx.log(f"  {task_label}, {where}: {m} tokens/s"))
+            for name, values in runs.items():
+                ctx.figure(f"{task_label}, {where}, {name}", median(values), "tok/s")
+                rows.append([task_label, where, name, f"{median(values):,.0f}"])
+    ctx.detail("tables", {"training tokens/s by thread setting": {
+        "columns": ["task", "machine", "threads", "tokens/s (median)"], "rows": rows}})

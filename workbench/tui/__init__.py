@@ -1,0 +1,1 @@
+"""The seqbench terminal app (Textual): launcher, training dashboard, inspector. Entry: ``app.main``."""

@@ -1,0 +1,1 @@
+"""The app's screens: launcher, dashboard, dialogs (the inspector lives here too)."""

@@ -1,0 +1,225 @@
+"""The training dashboard: live curves, numbers, samples and events of one session.
+
+The dashboard never talks to the trainer thread. The app folds events into the session; this screen
+redraws from it at most ``REFRESH_HZ`` times a second, and only when something changed.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, ProgressBar, Static
+
+from ..session import Curves, TrainingSession
+from ..widgets.error_panel import ErrorPanel
+from ..widgets.event_log import EventLog
+from ..widgets.line_chart import LineChart, Series
+from ..widgets.run_stats import RunStats, status_text
+from ..widgets.samples_view import SamplesView
+
+REFRESH_HZ = 4
+TRAIN, VAL, OTHER_TRAIN, OTHER_VAL = "#5fafff", "#ffaf00", "#808080", "#d787d7"
+PERCENT = (("accuracy", "token acc", "#5fd75f"), ("exact_match", "exact match", VAL), ("bleu", "BLEU", "#d7875f"))
+
+
+def _ppl(points):
+    return [(s, math.exp(min(v, 50.0))) for s, v in points]
+
+
+def _bpc(points):
+    return [(s, v / math.log(2)) for s, v in points]
+
+
+def loss_series(curves: Curves, other: Curves | None, kind: str) -> list[Series]:
+    """Train and val curves of ``kind`` (loss or ppl) for this run and the compared one."""
+    out = []
+    for c, (train_colour, val_colour) in ((other, (OTHER_TRAIN, OTHER_VAL)), (curves, (TRAIN, VAL))):
+        if c is None:
+            continue
+        prefix = "" if c is curves else "vs "
+        train = c.train if kind == "loss" else _ppl(c.train)
+        out.append(Series(f"{prefix}train", train, train_colour))
+        out.append(Series(f"{prefix}val", c.val.get(kind, []), val_colour))
+    return out
+
+
+def metric_series(curves: Curves, other: Curves | None) -> tuple[str, list[Series]]:
+    """(title, series) of the task's quality metrics: % for seq2seq, bits/char for language models."""
+    if "bpc" in curves.val:
+        series = [Series("train", _bpc(curves.train), TRAIN), Series("val", curves.val["bpc"], VAL)]
+        if other is not None and "bpc" in other.val:
+            series.insert(0, Series("vs val", other.val["bpc"], OTHER_VAL))
+        return "bits/char", series
+    series = []
+    if other is not None and "exact_match" in other.val:
+        series.append(Series("vs exact", [(s, 100 * v) for s, v in other.val["exact_match"]], OTHER_VAL))
+    for key, label, colour in PERCENT:
+        if key in curves.val:
+            scale = 1 if key == "bleu" else 100
+            series.append(Series(label, [(s, scale * v) for s, v in curves.val[key]], colour))
+    return "val %", series
+
+
+class DashboardScreen(Screen):
+    """Live view of one ``TrainingSession``; leaving it leaves the run training."""
+
+    BINDINGS = [
+        Binding("space", "pause", "Pause/Resume"),
+        Binding("s", "save", "Save"),
+        Binding("x", "stop", "Stop"),
+        Binding("i", "inspect", "Inspect"),
+        Binding("r", "resume", "Resume"),
+        Binding("l", "log_scale", "Log scale"),
+        Binding("c", "compare", "Compare"),
+        Binding("escape", "back", "Launcher"),
+    ]
+
+    def __init__(self, session: TrainingSession):
+        super().__init__()
+        self.session = session
+        self.log_scale = False
+        self._seen = -1
+        self._status = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="dash-title")
+        yield ErrorPanel(id="error-panel")
+        with Horizontal(id="progress-row"):
+            yield ProgressBar(total=None, show_eta=False, id="progress")
+            yield Static(id="progress-text")
+        with VerticalScroll(id="dash-body"):
+            with Horizontal(id="charts"):
+                yield LineChart("loss", id="loss-chart")
+                yield LineChart("perplexity", id="ppl-chart")
+                yield LineChart("val %", empty="waiting for the first evaluation…", id="metric-chart")
+            with Horizontal(id="details"):
+                yield RunStats(id="stats")
+                yield SamplesView(id="samples")
+            yield EventLog(id="events")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.redraw()
+        self.set_interval(1 / REFRESH_HZ, self.redraw)
+
+    # ----- drawing -----
+    def redraw(self, force: bool = False) -> None:
+        """Bring every widget up to date with the session (cheap when nothing changed)."""
+        s = self.session
+        if s.version == self._seen and not force:
+            return
+        self._seen = s.version
+        self._draw_title()
+        self.query_one(ErrorPanel).show(s.error, s.finished.step if s.finished else None,
+                                        str(s.run_dir) if s.run_dir else None)
+        bar = self.query_one(ProgressBar)
+        if s.total_steps:
+            bar.update(total=s.total_steps, progress=s.step)
+        self.query_one("#progress-text", Static).update(self._progress_text())
+        self._draw_charts()
+        self.query_one(RunStats).show(s)
+        self.query_one(SamplesView).show(s.samples, s.last_eval.step if s.last_eval else None)
+        self.query_one(EventLog).sync(s.log, s.log_total)
+        if s.status != self._status:
+            self._status = s.status
+            self.refresh_bindings()
+
+    def _draw_title(self) -> None:
+        s = self.session
+        title = Text(no_wrap=True, overflow="ellipsis")
+        title.append_text(status_text(s.status))
+        title.append("  ")
+        if s.started is not None:
+            title.append(s.started.task, style="bold green")
+            title.append(" · ")
+            title.append(s.started.architecture, style="bold cyan")
+            title.append(f" · {s.started.parameters:,} params")
+        else:
+            title.append(s.title, style="bold")
+        if s.run_dir is not None:
+            title.append(f" · {s.run_dir.name}", style="dim")
+        if s.overlay is not None:
+            title.append(f"  vs {s.overlay.label}", style=OTHER_VAL)
+        self.query_one("#dash-title", Static).update(title)
+
+    def _progress_text(self) -> Text:
+        s, p = self.session, self.session.progress
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f" step {s.step:,}/{s.total_steps:,}" if s.total_steps else f" step {s.step:,}")
+        if p is not None:
+            from ..widgets.run_stats import duration
+
+            text.append(f" · epoch {p.epoch:.1f} · {p.tokens_per_s:,.0f} tok/s · {duration(p.elapsed)}")
+            if s.live:
+                text.append(f" · ETA {duration(p.eta)}")
+        return text
+
+    def _draw_charts(self) -> None:
+        s = self.session
+        self.query_one("#loss-chart", LineChart).set_series(loss_series(s.curves, s.overlay, "loss"), self.log_scale)
+        self.query_one("#ppl-chart", LineChart).set_series(loss_series(s.curves, s.overlay, "ppl"), self.log_scale)
+        title, series = metric_series(s.curves, s.overlay)
+        chart = self.query_one("#metric-chart", LineChart)
+        chart.title = title
+        chart.set_series(series)
+
+    # ----- keys -----
+    def check_action(self, action: str, parameters) -> bool | None:
+        s = self.session
+        if action in ("pause", "save", "stop"):
+            return s.can_control
+        if action == "resume":
+            return not s.live and s.run_dir is not None
+        if action == "inspect":
+            return s.trainer is not None or s.run_dir is not None
+        return True
+
+    def action_pause(self) -> None:
+        paused = self.session.toggle_pause()
+        if paused is not None:
+            self.notify("pausing after this step…" if paused else "resuming", timeout=2)
+
+    def action_save(self) -> None:
+        if self.session.save():
+            self.notify("a checkpoint will be saved after this step", timeout=2)
+
+    def action_stop(self) -> None:
+        if self.session.stop():
+            self._seen = -1
+            self.redraw()
+
+    def action_inspect(self) -> None:
+        self.app.inspect_session(self.session)
+
+    def action_resume(self) -> None:
+        self.app.ask_resume(self.session.run_dir)
+
+    def action_log_scale(self) -> None:
+        self.log_scale = not self.log_scale
+        self._draw_charts()
+
+    def action_compare(self) -> None:
+        from .dialogs import RunPickerScreen
+
+        def chosen(path: Path | None) -> None:
+            if path is None:
+                self.session.overlay = None
+            else:
+                from workbench.runs import read_metrics
+
+                self.session.overlay = Curves.from_records(read_metrics(path), label=path.name)
+            self.session.version += 1
+            self.redraw()
+
+        exclude = self.session.run_dir
+        self.app.push_screen(RunPickerScreen(self.app.runs_dir, exclude=exclude,
+                                             has_overlay=self.session.overlay is not None), chosen)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

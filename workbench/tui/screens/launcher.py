@@ -1,0 +1,175 @@
+"""The launcher: task, architecture, hyperparameters and device for a new run; recent runs below.
+
+It paints at once with the task list; torch and the engine load in a thread worker, and the
+architecture, form, devices and runs fill in when that is done (``EngineLoaded``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Static
+
+from ..engine import device_options, load_catalog, make_config
+from ..messages import EngineLoaded, RunsListed
+from ..widgets.arch_picker import ArchPicker
+from ..widgets.hparam_form import HParamForm
+from ..widgets.runs_table import RunsTable
+from ..widgets.task_picker import TaskPicker
+
+
+class LauncherScreen(Screen):
+    """Choose and start a run, or pick up a recent one."""
+
+    BINDINGS = [
+        Binding("ctrl+t", "train", "Train", priority=True),
+        Binding("ctrl+d", "live", "Live run"),
+        Binding("ctrl+r", "refresh_runs", "Refresh runs", show=False),
+    ]
+
+    def __init__(self):
+        super().__init__()
+        self.catalog = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="launcher-body"):
+            with Horizontal(id="setup"):
+                with Vertical(id="task-col", classes="panel"):
+                    yield TaskPicker(id="task-picker")
+                with Vertical(id="arch-col", classes="panel"):
+                    yield ArchPicker(id="arch-picker")
+                with Vertical(id="form-col", classes="panel"):
+                    yield HParamForm(id="form")
+                    yield Static("", id="form-msg")
+                    with Horizontal(id="train-row"):
+                        yield Button("Train ▶", id="train", variant="success", compact=True)
+                        yield Static(Text("ctrl+t", style="dim"), id="train-key")
+            with Vertical(id="runs-panel", classes="panel"):
+                yield RunsTable(id="runs")
+                yield Static("", id="runs-empty")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#task-col").border_title = "1 · Task"
+        self.query_one("#arch-col").border_title = "2 · Architecture"
+        self.query_one("#form-col").border_title = "3 · Hyperparameters"
+        self.query_one("#runs-panel").border_title = "Recent runs"
+        self.query_one("#runs-panel").border_subtitle = "enter/o open · r resume · i inspect"
+        for widget in ("#arch-picker", "#form", "#runs"):
+            self.query_one(widget).loading = True
+        self.query_one("#task-list").focus()
+        self.call_after_refresh(self.load_engine)  # paint first, then the slow imports
+
+    def load_engine(self) -> None:
+        """Import torch and the engine in a thread (the app's worker: its failures show in one place)."""
+        def load() -> None:
+            self.post_message(EngineLoaded(load_catalog(self.app.runs_dir)))
+
+        self.app.run_worker(load, thread=True, group="engine", name="loading the engine", exit_on_error=False)
+
+    @on(EngineLoaded)
+    def _engine_loaded(self, message: EngineLoaded) -> None:
+        self.catalog = message.catalog
+        for widget in ("#arch-picker", "#form", "#runs"):
+            self.query_one(widget).loading = False
+        self.query_one(HParamForm).set_devices(device_options(self.catalog.devices))
+        self._load_task_defaults(self.query_one(TaskPicker).task)
+        self._show_runs(self.catalog.runs)
+
+    # ----- the form -----
+    @on(TaskPicker.Changed)
+    def _task_changed(self, message: TaskPicker.Changed) -> None:
+        if self.catalog is not None:
+            self._load_task_defaults(message.task)
+
+    def _load_task_defaults(self, task: str) -> None:
+        from workbench.config import default_config
+
+        cfg = default_config(task)
+        self.query_one(HParamForm).load(cfg)
+        self.query_one(ArchPicker).configure(cfg.model.family, cfg.model)
+        self.show_form_message("")
+
+    @on(ArchPicker.Changed)
+    def _arch_changed(self, message: ArchPicker.Changed) -> None:
+        v = message.values
+        self.query_one(HParamForm).show_fields(
+            heads=v["cell"] == "transformer" or v["attention"] == "multihead",
+            local_window=v["attention"] == "local")
+
+    def show_form_message(self, message: str, error: bool = True) -> None:
+        msg = self.query_one("#form-msg", Static)
+        msg.update(Text(message))
+        msg.set_class(error, "-error")
+
+    def show_setup_error(self, kind: str, message: str) -> None:
+        """Training could not start (bad data file, bad option): say so next to the cause."""
+        if kind == "DataError":
+            self.query_one(TaskPicker).show_message(f"✗ {message}")
+        self.show_form_message(f"✗ {message}")
+
+    @on(Button.Pressed, "#train")
+    def action_train(self) -> None:
+        if self.catalog is None:
+            self.notify("still loading the engine (torch)…", timeout=3)
+            return
+        picker = self.query_one(TaskPicker)
+        form = self.query_one(HParamForm)
+        problems = form.problems()
+        if not picker.check_data():
+            problems.insert(0, "data file: see the message under it")
+        if problems:
+            self.show_form_message("✗ fix first: " + "; ".join(problems))
+            return
+        from workbench.errors import UserError
+
+        try:
+            cfg = make_config(picker.task, picker.data, self.query_one(ArchPicker).values(), form.values(), form.device)
+        except UserError as exc:
+            self.show_form_message(f"✗ {exc}")
+            return
+        self.show_form_message("")
+        self.app.start_training(cfg)
+
+    # ----- recent runs -----
+    def on_screen_resume(self) -> None:
+        if self.catalog is not None:
+            self.action_refresh_runs()
+
+    def action_refresh_runs(self) -> None:
+        self.list_runs()
+
+    def list_runs(self) -> None:
+        """Re-read the runs directory in a thread."""
+        def scan() -> None:
+            from workbench.runs import list_runs
+
+            self.post_message(RunsListed(list_runs(self.app.runs_dir)))
+
+        self.app.run_worker(scan, thread=True, group="runs", name="listing runs", exit_on_error=False)
+
+    @on(RunsListed)
+    def _runs_listed(self, message: RunsListed) -> None:
+        self._show_runs(message.runs)
+
+    def _show_runs(self, runs: list) -> None:
+        live = {s.run_dir.resolve(): s.status for s in self.app.sessions if s.live and s.run_dir is not None}
+        self.query_one(RunsTable).show(runs, live)
+        empty = self.query_one("#runs-empty", Static)
+        empty.display = not runs
+        empty.update(Text(f"No runs yet in {self.app.runs_dir}/ — pick a task above and press Train.", style="dim"))
+
+    @on(RunsTable.Action)
+    def _run_action(self, message: RunsTable.Action) -> None:
+        {"open": self.app.open_run, "resume": self.app.ask_resume, "inspect": self.app.inspect_run}[message.kind](
+            Path(message.path))
+
+    def action_live(self) -> None:
+        self.app.open_live()

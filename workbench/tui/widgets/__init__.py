@@ -1,0 +1,1 @@
+"""Widgets of the launcher and the dashboard; each carries its own CSS."""

@@ -1,0 +1,106 @@
+"""The launcher's architecture picker: cell × attention × encoder options, only valid combinations.
+
+Below the choices, a short explanation of the selected architecture with its equations.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Checkbox, Label, Select, Static
+
+from ..arch_notes import ATTENTION_NAMES, CELL_NAMES, CONTEXT_NAMES, explain, valid_attentions
+
+
+class ArchPicker(Vertical):
+    """Cell, attention, context and bidirectional choices for the chosen task's family."""
+
+    DEFAULT_CSS = """
+    ArchPicker { height: auto; }
+    ArchPicker .choice { height: 1; margin-bottom: 1; }
+    ArchPicker .choice > Label { width: 11; color: $text-muted; }
+    ArchPicker .choice > Select { width: 1fr; }
+    ArchPicker .-hidden { display: none; }
+    ArchPicker Checkbox { border: none; padding: 0; height: 1; margin-bottom: 1; background: transparent; }
+    ArchPicker #arch-notes { height: auto; padding: 0 0 0 1; border-left: outer $primary 50%; }
+    """
+
+    class Changed(Message):
+        """The architecture changed; ``values`` are model overrides (key -> text)."""
+
+        def __init__(self, values: dict[str, str]) -> None:
+            super().__init__()
+            self.values = values
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.family = "seq2seq"
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="choice"):
+            yield Label("cell")
+            yield Select([(v, k) for k, v in CELL_NAMES.items()], value="gru", allow_blank=False,
+                         compact=True, id="cell")
+        with Horizontal(classes="choice", id="attention-row"):
+            yield Label("attention")
+            yield Select([(v, k) for k, v in ATTENTION_NAMES.items()], value="general", allow_blank=False,
+                         compact=True, id="attention")
+        with Horizontal(classes="choice", id="context-row"):
+            yield Label("context")
+            yield Select([(v, k) for k, v in CONTEXT_NAMES.items()], value="init", allow_blank=False,
+                         compact=True, id="context")
+        yield Checkbox("bidirectional encoder", value=True, id="bidirectional")
+        yield Static("", id="arch-notes")
+
+    def configure(self, family: str, model) -> None:
+        """Offer what ``family`` allows and select ``model``'s (a ModelConfig) choices."""
+        self.family = family
+        self.query_one("#cell", Select).value = model.cell
+        self._offer_attentions(model.cell, model.attention)
+        self.query_one("#context", Select).value = model.context
+        self.query_one("#bidirectional", Checkbox).value = bool(model.bidirectional)
+        self._update()
+
+    def _offer_attentions(self, cell: str, wanted: str) -> None:
+        valid = valid_attentions(self.family, cell)
+        select = self.query_one("#attention", Select)
+        select.set_options([(ATTENTION_NAMES[k], k) for k in valid])
+        select.value = wanted if wanted in valid else ("general" if "general" in valid else valid[0])
+
+    def values(self) -> dict[str, str]:
+        cell = self.query_one("#cell", Select).value
+        out = {"cell": cell, "attention": self.query_one("#attention", Select).value}
+        if self.family == "seq2seq" and cell != "transformer":
+            out["context"] = self.query_one("#context", Select).value
+            out["bidirectional"] = str(self.query_one("#bidirectional", Checkbox).value).lower()
+        else:
+            out["bidirectional"] = "false"
+        return out
+
+    @on(Select.Changed, "#cell")
+    def _cell_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        self._offer_attentions(str(event.value), str(self.query_one("#attention", Select).value))
+        self._update()
+
+    @on(Select.Changed, "#attention, #context")
+    @on(Checkbox.Changed)
+    def _changed(self, event) -> None:
+        event.stop()
+        self._update()
+
+    def _update(self) -> None:
+        v = self.values()
+        rnn_seq2seq = self.family == "seq2seq" and v["cell"] != "transformer"
+        self.query_one("#attention-row").set_class(not rnn_seq2seq, "-hidden")
+        self.query_one("#context-row").set_class(not (rnn_seq2seq and v["attention"] == "none"), "-hidden")
+        self.query_one("#bidirectional").set_class(not rnn_seq2seq, "-hidden")
+        lines = explain(self.family, v["cell"], v["attention"], v.get("context", "init"), v["bidirectional"] == "true")
+        notes = Text(lines[0], style="bold")
+        for line in lines[1:]:
+            notes.append("\n" + line)
+        self.query_one("#arch-notes", Static).update(notes)
+        self.post_message(self.Changed(v))

@@ -1,0 +1,104 @@
+"""The hyperparameter form: one compact input per option, each with an inline message.
+
+Values are checked as they are typed (``engine.check_field``: the type and a sane range); a bad
+value turns its message red and is named again if training is started anyway.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Label, Select, Static
+
+from ..engine import FIELDS, check_field, field_value
+
+
+class HParamForm(Vertical):
+    """Inputs for ``engine.FIELDS`` plus the device selector."""
+
+    DEFAULT_CSS = """
+    HParamForm { height: auto; }
+    HParamForm .field { height: 1; }
+    HParamForm .field.-hidden { display: none; }
+    HParamForm .field > Label { width: 14; color: $text-muted; }
+    HParamForm .field > Input { width: 10; border: none; height: 1; background: $boost; padding: 0 1; }
+    HParamForm .field > Input.-invalid { background: $error 30%; }
+    HParamForm .field > .msg { width: 1fr; padding-left: 1; color: $text-disabled; }
+    HParamForm .field > .msg.-error { color: $error; }
+    HParamForm #device-row { height: 1; margin-top: 1; }
+    HParamForm #device-row > Label { width: 14; color: $text-muted; }
+    HParamForm #device { width: 1fr; }
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.ready = False  # inputs are checked only once the engine has loaded
+
+    def compose(self) -> ComposeResult:
+        for section, key, label, hint in FIELDS:
+            with Horizontal(classes="field", id=f"row-{key}"):
+                yield Label(label)
+                yield Input(id=f"in-{key}", compact=True, name=f"{section}.{key}")
+                yield Static(hint, classes="msg", id=f"msg-{key}")
+        with Horizontal(id="device-row"):
+            yield Label("device")
+            yield Select([("auto", "auto")], value="auto", allow_blank=False, compact=True, id="device")
+
+    def load(self, cfg) -> None:
+        """Fill every input from ``cfg`` (a RunConfig: the task's solving defaults)."""
+        self.ready = True
+        for section, key, _, _ in FIELDS:
+            self.query_one(f"#in-{key}", Input).value = field_value(cfg, section, key)
+
+    def set_devices(self, options: list[tuple[str, str]]) -> None:
+        select = self.query_one("#device", Select)
+        select.set_options(options)
+        select.value = options[0][1]
+
+    @property
+    def device(self) -> str:
+        return str(self.query_one("#device", Select).value)
+
+    def show_fields(self, **visible: bool) -> None:
+        """Hide options the architecture does not use (heads, local window)."""
+        for key, shown in visible.items():
+            self.query_one(f"#row-{key}").set_class(not shown, "-hidden")
+
+    def values(self) -> dict[tuple[str, str], str]:
+        """(section, key) -> text of every visible field."""
+        out = {}
+        for section, key, _, _ in FIELDS:
+            if not self.query_one(f"#row-{key}").has_class("-hidden"):
+                out[(section, key)] = self.query_one(f"#in-{key}", Input).value
+        return out
+
+    def problems(self) -> list[str]:
+        """'label: message' for each visible field that does not pass its check."""
+        found = []
+        for section, key, label, _ in FIELDS:
+            if self.query_one(f"#row-{key}").has_class("-hidden"):
+                continue
+            problem = self._check(section, key, label)
+            if problem:
+                found.append(f"{label}: {problem}")
+        return found
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        if not self.ready or not event.input.name:
+            return
+        event.stop()
+        section, key = event.input.name.split(".")
+        label = next(f[2] for f in FIELDS if f[1] == key)
+        self._check(section, key, label)
+
+    def _check(self, section: str, key: str, label: str) -> str | None:
+        problem = check_field(section, key, self.query_one(f"#in-{key}", Input).value)
+        hint = next(f[3] for f in FIELDS if f[1] == key)
+        msg = self.query_one(f"#msg-{key}", Static)
+        msg.update(Text(f"✗ {problem}" if problem else hint))
+        msg.set_class(problem is not None, "-error")
+        self.query_one(f"#in-{key}", Input).set_class(problem is not None, "-invalid")
+        return problem
