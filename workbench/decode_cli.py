@@ -31,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     how = parser.add_argument_group("how to decode (default: greedy)")
     how.add_argument("--beam", metavar="K", type=int, help="beam search with width K, showing the K-best list "
                      "(default: off, greedy)")
+    how.add_argument("--alpha", metavar="A", type=float, default=0.0, help="with --beam: GNMT length penalty "
+                     "exponent; 0 ranks by raw log-probability, ~0.6 favours longer outputs (default: 0)")
     how.add_argument("--sample", action="store_true", help="sample tokens instead of taking the most probable "
                      "(default: off)")
     how.add_argument("--temperature", metavar="T", type=float, help="with --sample: divide log-probs by T; "
@@ -42,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     how.add_argument("--seed", metavar="S", type=int, help="with --sample: random seed; the same seed repeats the "
                      "same output (default: 0)")
     how.add_argument("--max-len", metavar="N", type=int, help="most output tokens, <eos> included (default: twice "
-                     "the task's longest target plus 10; for a language model, --length)")
+                     "the longest of the input and the task's targets, plus 10; for a language model, --length)")
     how.add_argument("--length", metavar="N", type=int, help=f"language models: number of tokens to generate after "
                      f"the prompt (default: {DEFAULT_LM_LENGTH}; with --example, the rest of the window)")
     how.add_argument("--force", metavar="T:TOKEN", action="append", default=[], help="what-if: make output token T "
@@ -173,7 +175,7 @@ def prepare_job(loaded, args: argparse.Namespace) -> DecodeJob:
         warnings.append(f"generating at most {cfg.max_len - len(prompt.ids)} tokens: this transformer covers "
                         f"{cfg.max_len} positions")
     config = DecodeConfig(
-        strategy="beam" if args.beam else "sample" if args.sample else "greedy", beam=args.beam or 1,
+        strategy="beam" if args.beam else "sample" if args.sample else "greedy", beam=args.beam or 1, alpha=args.alpha,
         max_len=max_len, temperature=1.0 if args.temperature is None else args.temperature,
         top_k=args.top_k or 0, top_p=1.0 if args.top_p is None else args.top_p, seed=args.seed or 0,
     )

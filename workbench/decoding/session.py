@@ -2,19 +2,28 @@
 
 The session owns the loop; strategies (``strategies.py``) only pick tokens from log-probabilities.
 Before every step it keeps a frame (model state, live and finished hypotheses, RNG state), so
-``back()`` is a pop and ``step()`` after it recomputes exactly the same record. Record fields are
-documented in ``records.py``.
+``back()`` is a pop and ``step()`` after it recomputes exactly the same record. This relies on the
+protocol's rule that ``step``/``reorder`` return new state tensors and never write into old ones.
+Record fields are documented in ``records.py``.
+
+The model should be in eval mode (dropout would make steps random); the session never changes its
+mode, because the caller may share the model with other code (e.g. a training snapshot).
+
+Beam search stops when no live hypothesis can still enter the n-best: log-probabilities only fall
+as a sequence grows, so a live hypothesis can at best reach its current log-prob divided by the
+length penalty at ``max_len``. With α = 0 this ends as soon as the n-th best finished hypothesis
+beats every live one; with α > 0 it may run on towards ``max_len``.
 
 Example::
 
-    session = DecodeSession(model, src_ids, bos_id=1, eos_id=2, ban=(0, 1),
+    session = DecodeSession(model, src_ids, bos_id=1, eos_id=2, ban=(0, 1), itos=vocab.itos,
                             config=DecodeConfig(strategy="beam", beam=5, alpha=0.6, max_len=40))
     first = session.step()          # StepRecord for output position 0
     session.back()                  # undo it (no recomputation of earlier steps)
     session.force(2, token_id)      # what-if: the 3rd output token is token_id, continue from there
     session.run()                   # step until EOS / max length / beam stopping rule
     best = session.result()[0]      # Hypothesis: tokens, logprob, score
-    json.dumps(session.to_json(itos=vocab.itos))
+    json.dumps(session.to_json())     # every record, token text from itos
 """
 
 from __future__ import annotations
@@ -173,7 +182,7 @@ class DecodeSession:
             selection = self._select(frame, allowed if forced is None else mask_tokens(lprobs, None, forced))
             ranks = ranks_of(allowed, selection.parents, selection.tokens)  # (C,)
             top_lp, top_ids = allowed.topk(min(self.config.show_k, allowed.shape[1]), dim=-1)  # (R, K)
-        candidates, live, live_rows, finished = self._expand(frame, selection, ranks, t)
+        candidates, live, live_rows, finished = self._expand(frame, selection, ranks)
         done = self._finished_search(t, live, finished)
         if done and live and t + 1 >= self.max_len:
             finished = _by_score(finished + [replace(h, status="max_len") for h in live])
@@ -196,7 +205,7 @@ class DecodeSession:
                                generator=self._generator)
         return greedy_step(frame.cum, lprobs)
 
-    def _expand(self, frame: _Frame, sel: Selection, ranks: Tensor, t: int):
+    def _expand(self, frame: _Frame, sel: Selection, ranks: Tensor):
         """Turn a selection into candidates and new hypotheses (ids are handed out in rank order)."""
         alpha, next_id = self.config.alpha, frame.next_id
         candidates, live, live_rows, new_finished = [], [], [], []

@@ -17,15 +17,15 @@ CONTEXT_NAMES = {"init": "c initialises the decoder", "every-step": "c is fed at
 CELLS = {
     "rnn": ("Elman RNN (Elman 1990)", ["h' = tanh(W_ih x + W_hh h + b)"]),
     "gru": ("GRU (Cho et al. 2014)", [
-        "r = σ(W_ir x + W_hr h + b_r)        reset",
-        "z = σ(W_iz x + W_hz h + b_z)        update",
-        "n = tanh(W_in x + r ⊙ (W_hn h + b_hn))",
+        "r = σ(W_ir x + W_hr h + b_r)   reset",
+        "z = σ(W_iz x + W_hz h + b_z)   update",
+        "n = tanh(W_in x + r ⊙ (W_hn h + b_n))",
         "h' = (1 − z) ⊙ n + z ⊙ h",
     ]),
     "lstm": ("LSTM (Hochreiter & Schmidhuber 1997, forget gate: Gers et al. 2000)", [
-        "i, f, o = σ(W_i* x + W_h* h + b_*)   input, forget, output",
-        "g = tanh(W_ig x + W_hg h + b_g)      candidate",
-        "c' = f ⊙ c + i ⊙ g      h' = o ⊙ tanh(c')",
+        "i, f, o = σ(W_i· x + W_h· h + b_·)",
+        "g = tanh(W_ig x + W_hg h + b_g)",
+        "c' = f ⊙ c + i ⊙ g,  h' = o ⊙ tanh(c')",
     ]),
 }
 
@@ -56,8 +56,8 @@ def explain(family: str, cell: str, attention: str, context: str, bidirectional:
     title, cell_lines = CELLS[cell]
     if family == "lm":
         return [f"{title} language model", *cell_lines, "p(y_t | y_<t) = softmax(W h_t)   (char-RNN)"]
-    enc = "bidirectional encoder: h_s = [→h_s ; ←h_s]" if bidirectional else "left-to-right encoder"
-    out = [f"{title} encoder-decoder, {enc}", *cell_lines]
+    enc = "bidirectional encoder: h_s = [→h_s ; ←h_s]" if bidirectional else "left-to-right encoder: h_s"
+    out = [f"{title} encoder-decoder", enc, *cell_lines]
     if attention == "none":
         if context == "every-step":
             out += ["Cho et al. 2014: c = encoder's final state, fed at every step:",

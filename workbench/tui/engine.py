@@ -14,22 +14,22 @@ from typing import Optional
 
 # (section, key, label, hint) for the hyperparameter form, in display order
 FIELDS: list[tuple[str, str, str, str]] = [
-    ("model", "emb_dim", "embedding", "token embedding width E"),
-    ("model", "hidden", "hidden", "hidden / model width D"),
-    ("model", "layers", "layers", "stacked layers (encoder and decoder)"),
-    ("model", "heads", "heads", "attention heads (multi-head, Transformer)"),
-    ("model", "local_window", "window", "local attention half-window D"),
+    ("model", "emb_dim", "embedding", "embedding width E"),
+    ("model", "hidden", "hidden", "model width D"),
+    ("model", "layers", "layers", "encoder and decoder"),
+    ("model", "heads", "heads", "attention heads H"),
+    ("model", "local_window", "window", "local half-window"),
     ("model", "dropout", "dropout", "0 ≤ p < 1"),
-    ("train", "steps", "steps", "optimiser steps in total"),
+    ("train", "steps", "steps", "optimiser steps"),
     ("train", "batch_size", "batch size", "sequences per step"),
-    ("train", "lr", "learning rate", "peak AdamW learning rate"),
-    ("train", "warmup", "warm-up", "linear warm-up steps"),
-    ("train", "clip", "grad clip", "gradient-norm clip, 0 = off"),
-    ("train", "eval_every", "eval every", "evaluate + checkpoint every N steps"),
-    ("train", "eval_examples", "val examples", "examples per evaluation"),
-    ("train", "seed", "seed", "weights, batches, sampling"),
-    ("train", "threads", "CPU threads", "torch threads, 0 = automatic"),
-    ("train", "max_seconds", "time limit", "seconds of training, 0 = none"),
+    ("train", "lr", "learning rate", "peak, AdamW"),
+    ("train", "warmup", "warm-up", "then cosine decay"),
+    ("train", "clip", "grad clip", "0 = off"),
+    ("train", "eval_every", "eval every", "and checkpoint"),
+    ("train", "eval_examples", "val examples", "per evaluation"),
+    ("train", "seed", "seed", "weights and batches"),
+    ("train", "threads", "CPU threads", "0 = automatic"),
+    ("train", "max_seconds", "time limit", "seconds, 0 = none"),
 ]
 
 # key -> (lowest allowed, lowest is exclusive); values are checked after the type

@@ -198,7 +198,7 @@ class TrainingSession:
 
     # ----- the worker body (runs in a thread) -----
     def train(self, make_trainer: Callable, post: Callable, cancelled: Callable[[], bool]) -> str:
-        """Build the trainer with ``make_trainer(on_event)`` and run it, posting every event.
+        """Build the trainer with ``make_trainer(on_event=...)`` and run it, posting every event.
 
         ``post`` wraps and posts a Textual message (thread-safe); ``cancelled`` is the worker's
         cancellation flag. Returns how it ended: a TrainFinished reason, "aborted" or "setup-failed".
@@ -218,7 +218,7 @@ class TrainingSession:
                 raise TrainingAborted
 
         try:
-            trainer = make_trainer(on_event)
+            trainer = make_trainer(on_event=on_event)
         except UserError as exc:
             post(SetupFailed(self, str(exc), type(exc).__name__))
             return "setup-failed"

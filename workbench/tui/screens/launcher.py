@@ -41,10 +41,11 @@ class LauncherScreen(Screen):
         yield Header()
         with VerticalScroll(id="launcher-body"):
             with Horizontal(id="setup"):
-                with Vertical(id="task-col", classes="panel"):
-                    yield TaskPicker(id="task-picker")
-                with Vertical(id="arch-col", classes="panel"):
-                    yield ArchPicker(id="arch-picker")
+                with Vertical(id="left-col"):
+                    with Vertical(id="task-col", classes="panel"):
+                        yield TaskPicker(id="task-picker")
+                    with Vertical(id="arch-col", classes="panel"):
+                        yield ArchPicker(id="arch-picker")
                 with Vertical(id="form-col", classes="panel"):
                     yield HParamForm(id="form")
                     yield Static("", id="form-msg")
@@ -80,7 +81,7 @@ class LauncherScreen(Screen):
         for widget in ("#arch-picker", "#form", "#runs"):
             self.query_one(widget).loading = False
         self.query_one(HParamForm).set_devices(device_options(self.catalog.devices))
-        self._load_task_defaults(self.query_one(TaskPicker).task)
+        self._load_task_defaults(self.query_one(TaskPicker).task_name)
         self._show_runs(self.catalog.runs)
 
     # ----- the form -----
@@ -131,7 +132,7 @@ class LauncherScreen(Screen):
         from workbench.errors import UserError
 
         try:
-            cfg = make_config(picker.task, picker.data, self.query_one(ArchPicker).values(), form.values(), form.device)
+            cfg = make_config(picker.task_name, picker.data, self.query_one(ArchPicker).values(), form.values(), form.device)
         except UserError as exc:
             self.show_form_message(f"✗ {exc}")
             return
@@ -162,6 +163,7 @@ class LauncherScreen(Screen):
     def _show_runs(self, runs: list) -> None:
         live = {s.run_dir.resolve(): s.status for s in self.app.sessions if s.live and s.run_dir is not None}
         self.query_one(RunsTable).show(runs, live)
+        self.query_one(RunsTable).display = bool(runs)
         empty = self.query_one("#runs-empty", Static)
         empty.display = not runs
         empty.update(Text(f"No runs yet in {self.app.runs_dir}/ — pick a task above and press Train.", style="dim"))

@@ -20,11 +20,11 @@ class ArchPicker(Vertical):
 
     DEFAULT_CSS = """
     ArchPicker { height: auto; }
-    ArchPicker .choice { height: 1; margin-bottom: 1; }
+    ArchPicker .choice { height: 1; }
     ArchPicker .choice > Label { width: 11; color: $text-muted; }
     ArchPicker .choice > Select { width: 1fr; }
     ArchPicker .-hidden { display: none; }
-    ArchPicker Checkbox { border: none; padding: 0; height: 1; margin-bottom: 1; background: transparent; }
+    ArchPicker Checkbox { border: none; padding: 0; height: 1; margin: 0 0 1 0; background: transparent; }
     ArchPicker #arch-notes { height: auto; padding: 0 0 0 1; border-left: outer $primary 50%; }
     """
 
@@ -99,7 +99,8 @@ class ArchPicker(Vertical):
         self.query_one("#context-row").set_class(not (rnn_seq2seq and v["attention"] == "none"), "-hidden")
         self.query_one("#bidirectional").set_class(not rnn_seq2seq, "-hidden")
         lines = explain(self.family, v["cell"], v["attention"], v.get("context", "init"), v["bidirectional"] == "true")
-        notes = Text(lines[0], style="bold")
+        notes = Text()
+        notes.append(lines[0], style="bold")
         for line in lines[1:]:
             notes.append("\n" + line)
         self.query_one("#arch-notes", Static).update(notes)

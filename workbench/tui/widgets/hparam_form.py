@@ -22,13 +22,13 @@ class HParamForm(Vertical):
     HParamForm { height: auto; }
     HParamForm .field { height: 1; }
     HParamForm .field.-hidden { display: none; }
-    HParamForm .field > Label { width: 14; color: $text-muted; }
+    HParamForm .field > Label { width: 13; color: $text-muted; }
     HParamForm .field > Input { width: 10; border: none; height: 1; background: $boost; padding: 0 1; }
     HParamForm .field > Input.-invalid { background: $error 30%; }
-    HParamForm .field > .msg { width: 1fr; padding-left: 1; color: $text-disabled; }
+    HParamForm .field > .msg { width: 1fr; padding-left: 1; color: $text-disabled; text-wrap: nowrap; text-overflow: ellipsis; }
     HParamForm .field > .msg.-error { color: $error; }
     HParamForm #device-row { height: 1; margin-top: 1; }
-    HParamForm #device-row > Label { width: 14; color: $text-muted; }
+    HParamForm #device-row > Label { width: 13; color: $text-muted; }
     HParamForm #device { width: 1fr; }
     """
 

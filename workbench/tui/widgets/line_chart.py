@@ -98,7 +98,8 @@ class LineChart(Widget):
         self.refresh()
 
     def _update_title(self) -> None:
-        title = Text(self.title + (" (log)" if self._log else ""), style="bold")
+        title = Text()
+        title.append(self.title + (" (log)" if self._log else ""), style="bold")
         for s in self._series:
             title.append("  ")
             title.append("━━", style=s.color)

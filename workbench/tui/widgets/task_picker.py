@@ -24,10 +24,10 @@ PLACEHOLDER = {
 
 
 def task_prompt(name: str) -> Text:
-    info = TASKS[name]
-    text = Text(name, style="bold")
-    text.append("  language model" if info.family == "lm" else "", style="italic dim")
-    text.append("\n" + info.description, style="dim")
+    """'reverse   Reverse a random string: ...' (the description wraps under itself when narrow)."""
+    text = Text()
+    text.append(name.ljust(9), style="bold")
+    text.append(TASKS[name].description, style="dim")
     return text
 
 
@@ -36,7 +36,7 @@ class TaskPicker(Vertical):
 
     DEFAULT_CSS = """
     TaskPicker { height: auto; }
-    TaskPicker OptionList { height: auto; max-height: 16; border: none; padding: 0; }
+    TaskPicker OptionList, TaskPicker OptionList:focus { height: auto; border: none; padding: 0; }
     TaskPicker #data-box { height: auto; margin-top: 1; }
     TaskPicker #data-box.-hidden { display: none; }
     TaskPicker #data { border: none; height: 1; background: $boost; }
@@ -53,7 +53,7 @@ class TaskPicker(Vertical):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.task = DEFAULT_TASK
+        self.task_name = DEFAULT_TASK
 
     def compose(self) -> ComposeResult:
         yield OptionList(*[Option(task_prompt(name), id=name) for name in TASKS], id="task-list")
@@ -72,19 +72,19 @@ class TaskPicker(Vertical):
 
     @property
     def uses_data(self) -> bool:
-        return self.task in PLACEHOLDER
+        return self.task_name in PLACEHOLDER
 
     @on(OptionList.OptionHighlighted, "#task-list")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        if event.option.id == self.task and self.query_one("#data", Input).placeholder:
+        if event.option.id == self.task_name and self.query_one("#data", Input).placeholder:
             return
-        self.task = event.option.id
+        self.task_name = event.option.id
         box = self.query_one("#data-box")
         box.set_class(not self.uses_data, "-hidden")
         if self.uses_data:
-            self.query_one("#data", Input).placeholder = PLACEHOLDER[self.task]
+            self.query_one("#data", Input).placeholder = PLACEHOLDER[self.task_name]
         self.check_data()
-        self.post_message(self.Changed(self.task))
+        self.post_message(self.Changed(self.task_name))
 
     @on(Input.Changed, "#data")
     def _data_changed(self) -> None:
@@ -94,7 +94,7 @@ class TaskPicker(Vertical):
         """Show whether the typed path will do; returns that."""
         if not self.uses_data:
             return True
-        ok, message = check_data_path(self.task, self.query_one("#data", Input).value)
+        ok, message = check_data_path(self.task_name, self.query_one("#data", Input).value)
         self.show_message(("✓ " if ok else "✗ ") + message, error=not ok)
         return ok
 
