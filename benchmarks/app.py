@@ -1,1 +1,199 @@
-"""placeholder"""
+"""The app under load: event-loop lag while training with the dashboard visible, training throughput
+in the app against headless, and the app's first frame.
+
+Lag and throughput run the real app in this process with Textual's headless driver
+(``run_test(size=(120, 40))``: the real widgets and compositor, no terminal writes). Training
+starts through the app's own entry point (``app.start_training``, what the launcher calls) with
+the reverse task's default configuration (``seqbench train``'s default task). Lag is how late an
+asyncio sleep of ``PROBE_INTERVAL`` wakes up on the app's loop, sampled all through the app runs.
+Throughput compares the trainer's own clock over the same step range (from its first Progress
+event to the first at or past ``steps``, evaluations included), app and headless interleaved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from typing import Any, Optional
+
+from .core import ROOT, Context, benchmark, interleave, median, paired_ratios
+from .trainruns import StopTiming, build
+
+LAG_P99_TARGET_MS = 50.0
+THROUGHPUT_TARGET = 0.90
+FIRST_FRAME_TARGET = 2.0
+PROBE_INTERVAL = 0.02
+SIZE = (120, 40)
+DEFAULT_TASK = {"task.name": "reverse"}
+
+
+def app_available() -> Optional[str]:
+    """None when the app can be imported, else why not."""
+    try:
+        from workbench.tui.app import SeqbenchApp  # noqa: F401
+        from workbench.tui.screens.dashboard import DashboardScreen  # noqa: F401
+    except ImportError as exc:
+        return f"the app (workbench.tui.app.SeqbenchApp) is not available yet: {exc}"
+    return None
+
+
+class LagSampler:
+    """Records how late each ``PROBE_INTERVAL`` sleep on the running loop wakes up."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self.task: Optional[asyncio.Task] = None
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            t0 = time.perf_counter()
+            await asyncio.sleep(PROBE_INTERVAL)
+            self.samples.append(max(0.0, time.perf_counter() - t0 - PROBE_INTERVAL))
+
+    def stop(self) -> None:
+        if self.task:
+            self.task.cancel()
+
+
+def percentile(values: list[float], p: float) -> float:
+    data = sorted(values)
+    return data[min(len(data) - 1, int(p * len(data)))] if data else float("nan")
+
+
+async def _until(pilot, condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the app did not reach: {what}")
+        await pilot.pause(0.05)
+
+
+def _rate(first, last) -> float:
+    """Steps per second of trainer time between two Progress events."""
+    return (last.step - first.step) / max(last.elapsed - first.elapsed, 1e-9)
+
+
+async def app_run(overrides: dict[str, Any], steps: int, runs_dir, lag: LagSampler) -> float:
+    """Train in the app with the dashboard shown until ``steps``; returns steps/s, samples lag meanwhile."""
+    from workbench.tui.app import SeqbenchApp
+    from workbench.tui.screens.dashboard import DashboardScreen
+
+    app = SeqbenchApp(runs_dir=str(runs_dir))
+    async with app.run_test(size=SIZE) as pilot:
+        await _until(pilot, lambda: getattr(app.screen, "catalog", True) is not None, 60, "launcher ready")
+        session = app.start_training(build(overrides))
+        await _until(pilot, lambda: session.progress is not None or session.error, 120, "first progress")
+        if session.error or not isinstance(app.screen, DashboardScreen):
+            raise RuntimeError(f"training in the app failed: {session.error or type(app.screen).__name__}")
+        first = session.progress
+        lag.start()
+        try:
+            await _until(pilot, lambda: session.progress.step >= steps or session.error, 600, f"step {steps}")
+        finally:
+            lag.stop()
+        last = session.progress
+        session.abort()
+        await _until(pilot, lambda: not session.worker.is_running, 60, "training thread ended")
+    return _rate(first, last)
+
+
+def headless_run(overrides: dict[str, Any], steps: int, runs_dir) -> float:
+    """The same training with no UI over the same steps; returns steps/s."""
+    from workbench.events import Progress
+    from workbench.training import Trainer
+
+    seen: list = []
+
+    def on_event(event) -> None:
+        if isinstance(event, Progress):
+            seen.append(event)
+            if event.step >= steps:
+                raise StopTiming
+
+    try:
+        Trainer(build(overrides), on_event=on_event, runs_root=runs_dir).run()
+    except StopTiming:
+        pass
+    return _rate(seen[0], seen[-1])
+
+
+@benchmark("app", "the app under load: event-loop lag and training throughput with the dashboard visible")
+def app_under_load(ctx: Context) -> None:
+    reason = app_available()
+    if reason:
+        ctx.skip(reason)
+    steps = 60 if ctx.quick else 500
+    rounds = 1 if ctx.quick else 2
+    overrides = {**DEFAULT_TASK, **ctx.train_overrides, "train.steps": 10**6}
+    lag = LagSampler()
+    runs = ctx.scratch / "runs"
+    ctx.log(f"reverse default, {steps} steps per run (its evaluations included), {rounds * 2} runs per side")
+    results = interleave({"app": lambda: asyncio.run(app_run(overrides, steps, runs, lag)),
+                          "headless": lambda: headless_run(overrides, steps, runs)}, rounds * 2,
+                         log=lambda m: ctx.log(f"  {m} steps/s"))
+    ms = [1000 * s for s in lag.samples]
+    ctx.figure("event-loop lag p50 while training, dashboard visible", percentile(ms, 0.5), "ms",
+               note=f"{len(ms)} samples at {SIZE[0]}×{SIZE[1]}")
+    ctx.figure("event-loop lag p99 while training, dashboard visible", percentile(ms, 0.99), "ms",
+               target=LAG_P99_TARGET_MS, op="<=", note=f"max {max(ms, default=float('nan')):.0f} ms")
+    ratio = median(paired_ratios(results["app"], results["headless"]))
+    ctx.figure("training throughput, app open / headless", ratio, "", target=THROUGHPUT_TARGET, op=">=",
+               note=f"median of {len(results['app'])} interleaved pairs")
+    ctx.detail("steps_per_s", results)
+    ctx.detail("lag_ms", {"p50": percentile(ms, 0.5), "p95": percentile(ms, 0.95), "p99": percentile(ms, 0.99),
+                          "max": max(ms, default=None), "samples": len(ms)})
+
+
+FIRST_FRAME_CHILD = """
+import json, sys, time
+from pathlib import Path
+import workbench.tui.app as module
+from workbench.tui.app import SeqbenchApp
+
+class Timed(SeqbenchApp):
+    CSS_PATH = str(Path(module.__file__).with_name(SeqbenchApp.CSS_PATH))  # relative paths resolve from the subclass
+
+    def on_ready(self) -> None:
+        self.first_frame = time.time()
+        self.first_screen = type(self.screen).__name__
+        self.exit()
+
+app = Timed(runs_dir=sys.argv[1])
+app.run(headless=True, size=(120, 40))
+print(json.dumps({"first_frame": app.first_frame, "screen": app.first_screen}))
+"""
+
+
+def first_frame_once(runs_dir) -> tuple[float, str]:
+    """Seconds from spawning a fresh process to the app's first frame (Textual's Ready event)."""
+    start = time.time()
+    out = subprocess.run([sys.executable, "-c", FIRST_FRAME_CHILD, str(runs_dir)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    if out.returncode:
+        raise RuntimeError(f"app did not start: {out.stderr[-1500:]}")
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    return data["first_frame"] - start, data["screen"]
+
+
+@benchmark("first-frame", "start-up: the app's first frame, from a fresh process")
+def first_frame(ctx: Context) -> None:
+    reason = app_available()
+    if reason:
+        ctx.skip(reason)
+    runs = ctx.scratch / "runs"
+    runs.mkdir(exist_ok=True)
+    first_frame_once(runs)  # warm the page cache
+    times, screens = [], set()
+    for _ in range(2 if ctx.quick else 7):
+        seconds, screen = first_frame_once(runs)
+        times.append(seconds)
+        screens.add(screen)
+    ctx.figure("app first frame (process start → first frame)", median(times), "s", target=FIRST_FRAME_TARGET,
+               op="<=", note=f"median of {len(times)}; first screen {', '.join(sorted(screens))}")
+    ctx.detail("seconds", times)

@@ -1,1 +1,120 @@
-"""placeholder"""
+"""Character language model on tinyshakespeare: val loss against wall-clock seconds.
+
+The reference is a compact GPT recipe that reaches val loss 1.886 nats/char in 84.6 s on this
+machine. Each LM architecture trains headless with seqbench's char-LM defaults (plus the per-cell
+settings in ``ARCHS``) for at most 84.6 s; every val evaluation is stamped with the wall time at
+which it *finished*, so evaluation time is included. Val is the last 10% of the file, scored on
+64-character windows (``train.eval_examples`` of them per evaluation). The default configuration
+(LSTM) must show val ≤ 1.88 by 20 s and ≤ 1.65 by 84.6 s.
+
+``charlm-sweep`` (only with ``--only``) trains candidate settings of the LSTM the same way, to
+find defaults that meet the targets.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from .core import Context, benchmark
+from .trainruns import Timeline, build, charlm_overrides, run_trainer
+
+BUDGET = 84.6  # seconds: the reference recipe's wall time
+EARLY = 20.0
+EARLY_TARGET, BUDGET_TARGET = 1.88, 1.65
+MARKS = (10.0, 20.0, 40.0, 60.0, BUDGET)
+
+# cell -> overrides on top of the charlm defaults ("at its best defaults"); the LSTM row is the default.
+ARCHS: dict[str, dict[str, Any]] = {
+    "lstm": {},
+    "gru": {"model.cell": "gru"},
+    "rnn": {"model.cell": "rnn", "train.lr": 2e-3},
+    "transformer": {"model.cell": "transformer", "model.hidden": 128, "model.layers": 4, "train.lr": 2e-3,
+                    "train.warmup": 100},
+}
+
+# Candidate LSTM settings for charlm-sweep: name -> overrides on the charlm defaults.
+SWEEP: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "steps matched to 84.6 s": {"train.steps": 1600},
+    "eval every 100, 200 windows": {"train.eval_every": 100, "train.eval_examples": 200},
+    "batch 64": {"train.batch_size": 64, "train.steps": 1000},
+    "lr 5e-3": {"train.lr": 5e-3},
+    "hidden 384": {"model.hidden": 384},
+    "1 layer 512": {"model.layers": 1, "model.hidden": 512},
+    "1 thread": {"train.threads": 1},
+}
+
+
+def best_by(tl: Timeline, seconds: float) -> Optional[float]:
+    """Lowest val loss among evaluations finished within ``seconds`` of the first step."""
+    values = [v for s, _, v in tl.val("loss") if s <= seconds]
+    return min(values) if values else None
+
+
+def first_at_or_below(tl: Timeline, loss: float) -> Optional[tuple[float, int]]:
+    for s, step, v in tl.val("loss"):
+        if v <= loss:
+            return s, step
+    return None
+
+
+def budget(ctx: Context) -> float:
+    return 6.0 if ctx.quick else BUDGET
+
+
+def train_lm(ctx: Context, overrides: dict[str, Any]) -> Timeline:
+    extra = {"train.eval_every": 10, "train.eval_examples": 20} if ctx.quick else {}
+    config = build({**charlm_overrides(), **ctx.train_overrides, **extra, **overrides, "train.max_seconds": budget(ctx)})
+    return run_trainer(config, ctx.scratch / "runs")
+
+
+def _row(name: str, tl: Timeline) -> list[str]:
+    cells = [f"{best_by(tl, m):.3f}" if best_by(tl, m) is not None else "—" for m in MARKS]
+    tokens_per_s = tl.tokens / tl.end_seconds if tl.end_seconds else 0.0
+    return [name, *cells, str(tl.steps), f"{tokens_per_s:,.0f}"]
+
+
+def _curve(tl: Timeline) -> list[list[float]]:
+    return [[round(s, 2), step, round(v, 4)] for s, step, v in tl.val("loss")]
+
+
+COLUMNS = ["model", *[f"val ≤{m:g} s" for m in MARKS], "steps", "tokens/s (incl. evals)"]
+
+
+@benchmark("charlm", "char-LM on tinyshakespeare: val loss vs seconds per architecture (targets on the default)")
+def charlm_curves(ctx: Context) -> None:
+    rows = []
+    for cell, overrides in ARCHS.items():
+        ctx.log(f"{cell}: training for {budget(ctx):g} s")
+        tl = train_lm(ctx, overrides)
+        rows.append(_row(cell + (" (default config)" if not overrides else ""), tl))
+        ctx.detail(cell, {"overrides": overrides, "curve_seconds_step_loss": _curve(tl), "steps": tl.steps,
+                          "seconds": tl.end_seconds, "tokens": tl.tokens})
+        if overrides:
+            ctx.figure(f"{cell}: best val loss within {budget(ctx):g} s", best_by(tl, BUDGET), "")
+            continue
+        judge = not ctx.quick
+        early = first_at_or_below(tl, EARLY_TARGET)
+        ctx.figure(f"default (LSTM): best val loss within {EARLY:g} s", best_by(tl, EARLY), "",
+                   target=EARLY_TARGET, op="<=", judge=judge,
+                   note=f"first ≤ {EARLY_TARGET} at {early[0]:.1f} s" if early else "")
+        ctx.figure(f"default (LSTM): best val loss within {budget(ctx):g} s", best_by(tl, BUDGET), "",
+                   target=BUDGET_TARGET, op="<=", judge=judge, note=f"{tl.steps} steps")
+    ctx.detail("tables", {"val loss (nats/char) reached by each time, evaluations included": {
+        "columns": COLUMNS, "rows": rows}})
+
+
+@benchmark("charlm-sweep", "char-LM: candidate LSTM settings against the 20 s / 84.6 s targets", default=False)
+def charlm_sweep(ctx: Context) -> None:
+    rows = []
+    for name, overrides in SWEEP.items():
+        ctx.log(f"{name}: {overrides}")
+        tl = train_lm(ctx, overrides)
+        rows.append(_row(name, tl))
+        ctx.detail(name, {"overrides": overrides, "curve_seconds_step_loss": _curve(tl), "steps": tl.steps})
+        early, late = best_by(tl, EARLY), best_by(tl, BUDGET)
+        ok = early is not None and late is not None and early <= EARLY_TARGET and late <= BUDGET_TARGET
+        ctx.figure(f"{name}: val within {EARLY:g} s / within {BUDGET} s", late, "",
+                   note=f"{early if early is not None else float('nan'):.3f} by {EARLY:g} s; "
+                        f"{'meets' if ok else 'misses'} both targets")
+    ctx.detail("tables", {"LSTM settings, val loss reached by each time": {"columns": COLUMNS, "rows": rows}})

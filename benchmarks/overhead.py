@@ -2,8 +2,9 @@
 
 Both sides train the same model (``models.build_model`` from the same seed), on the same batches
 (``task.train_batch`` with the same generator seed, so the same tokens), with AdamW at the same
-learning rate and weight decay, gradient clipping at the config's value, for the same number of
-steps, in the same process with the same torch thread count. Only the steps are timed: the
+learning-rate schedule (warm-up, cosine) and weight decay, gradient clipping at the config's value,
+for the same number of steps (so they compute the same numbers: a learning rate that differs would
+change the weights, and with them the speed of some kernels), in the same process with the same torch thread count. Only the steps are timed: the
 trainer from its start checkpoint to the Progress event of its last step (its periodic evaluation
 is pushed past the end), the bare loop from its first to its last step. Runs alternate
 trainer, bare, bare, trainer, ... and the figure is the median of the per-pair ratios.
@@ -11,6 +12,7 @@ trainer, bare, bare, trainer, ... and the figure is the median of the per-pair r
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -28,8 +30,16 @@ MODELS: dict[str, tuple[str, dict[str, Any], int]] = {
 }
 
 
-def bare_loop(config, task, steps: int) -> tuple[float, int]:
-    """Train ``steps`` steps the plain way; returns (seconds, tokens)."""
+def schedule(step: int, tc) -> float:
+    """Linear warm-up then cosine decay to ``lr * min_lr_ratio``: the same numbers as the trainer's."""
+    if tc.warmup and step < tc.warmup:
+        return tc.lr * (step + 1) / tc.warmup
+    progress = min(1.0, (step - tc.warmup) / max(1, tc.steps - tc.warmup))
+    return tc.lr * (tc.min_lr_ratio + (1 - tc.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def bare_loop(config, task, steps: int) -> tuple[float, int, float]:
+    """Train ``steps`` steps the plain way; returns (seconds, tokens, last loss)."""
     import torch
     import torch.nn.functional as F
 
@@ -44,7 +54,9 @@ def bare_loop(config, task, steps: int) -> tuple[float, int]:
     pad = task.tgt_vocab.pad_id
     tokens = 0
     start = time.perf_counter()
-    for _ in range(steps):
+    for step in range(steps):
+        for group in optimizer.param_groups:
+            group["lr"] = schedule(step, tc)
         batch = task.train_batch(tc.batch_size, generator)
         logits = model(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, V)
         loss = F.cross_entropy(logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=pad)
@@ -54,7 +66,7 @@ def bare_loop(config, task, steps: int) -> tuple[float, int]:
             torch.nn.utils.clip_grad_norm_(model.parameters(), tc.clip)
         optimizer.step()
         tokens += batch.n_tokens
-    return time.perf_counter() - start, tokens
+    return time.perf_counter() - start, tokens, loss.item()
 
 
 def measure_model(ctx: Context, key: str) -> None:
@@ -83,7 +95,7 @@ def measure_model(ctx: Context, key: str) -> None:
 
     def bare() -> float:
         torch.set_num_threads(threads)
-        seconds, tokens = bare_loop(config, task, steps)
+        seconds, tokens, _ = bare_loop(config, task, steps)
         counted["tokens"] = tokens
         return tokens / seconds
 

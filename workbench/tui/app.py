@@ -28,8 +28,7 @@ class SeqbenchApp(App):
     CSS_PATH = "app.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
-        Binding("q", "quit", "Quit"),
-        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
     ]
 
     def __init__(self, runs_dir: Optional[str] = None, inspect_run: Optional[str] = None):
@@ -107,12 +106,16 @@ class SeqbenchApp(App):
             self.runs.on_worker_changed(worker, event.state)
         elif event.state.name == "ERROR":
             error = worker.error
-            self.notify(f"{type(error).__name__}: {error}", title=f"{worker.group} failed", severity="error",
+            self.notify(f"{type(error).__name__}: {error}", title=f"{worker.name} failed", severity="error",
                         timeout=8)
+            if worker.group == "engine":
+                for screen in self.screen_stack:
+                    if isinstance(screen, LauncherScreen):
+                        screen.engine_failed(f"{type(error).__name__}: {error}")
 
 
-def main(runs_dir: Optional[str] = None) -> int:
-    """Run the app; returns its exit code."""
-    app = SeqbenchApp(runs_dir=runs_dir)
+def main(runs_dir: Optional[str] = None, inspect_run: Optional[str] = None) -> int:
+    """Run the app (optionally opening the inspector on ``inspect_run``); returns its exit code."""
+    app = SeqbenchApp(runs_dir=runs_dir, inspect_run=inspect_run)
     app.run()
     return app.return_code or 0

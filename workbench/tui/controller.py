@@ -48,7 +48,7 @@ class RunController:
         live = self.live
         if live is not None:
             self.app.notify(f"{live.title or 'a run'} is training; one run at a time (stop it with x on its "
-                            "dashboard, ctrl+d opens it)", severity="warning", timeout=5)
+                            "dashboard, ctrl+l opens it)", severity="warning", timeout=5)
         return live is not None
 
     def start_training(self, config) -> Optional[TrainingSession]:
@@ -80,8 +80,9 @@ class RunController:
 
     def ask_resume(self, path: Path) -> None:
         """Ask up to how many steps, then resume ``path``."""
-        if self.session_for(path) is not None and self.session_for(path).live:
-            self.show_dashboard(self.session_for(path))
+        existing = self.session_for(path)
+        if existing is not None and existing.live:
+            self.show_dashboard(existing)
             return
         if self._busy():
             return

@@ -13,8 +13,9 @@ Two ways, both reporting p50 / p99 / max lag in milliseconds:
   ``--headless-baseline`` then trains the same config without any UI for the same time, for the
   "throughput with the dashboard ≥ 90% of headless" comparison.
 
-* in a real terminal: ``SEQBENCH_LAG_LOG=/tmp/lag.json seqbench``; on exit the app writes the
-  lag statistics of its whole session to that file.
+* in a real terminal: ``SEQBENCH_LAG_LOG=/tmp/lag.json seqbench``; on exit the app writes the lag
+  statistics to that file: while a run trained with its dashboard on screen, and over the whole
+  session (start-up, torch import and screen changes included).
 
 Lag is how late a ``LAG_INTERVAL`` asyncio sleep wakes up: anything that blocks the loop (a slow
 render, a long handler) shows up directly.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import json
 import os
 import tempfile
@@ -34,10 +36,11 @@ LAG_INTERVAL = 0.02
 
 
 class LagProbe:
-    """Samples event-loop lag on the running loop until stopped."""
+    """Samples event-loop lag on the running loop until stopped (only while ``gate()``, if given)."""
 
-    def __init__(self, interval: float = LAG_INTERVAL):
+    def __init__(self, interval: float = LAG_INTERVAL, gate=None):
         self.interval = interval
+        self.gate = gate
         self.samples: list[float] = []
         self._task: Optional[asyncio.Task] = None
 
@@ -49,7 +52,8 @@ class LagProbe:
         while True:
             t0 = time.perf_counter()
             await asyncio.sleep(self.interval)
-            self.samples.append(max(0.0, time.perf_counter() - t0 - self.interval))
+            if self.gate is None or self.gate():
+                self.samples.append(max(0.0, time.perf_counter() - t0 - self.interval))
 
     def stop(self) -> dict:
         if self._task is not None:
@@ -69,19 +73,24 @@ class LagProbe:
 
 
 def attach_from_env(app) -> None:
-    """If $SEQBENCH_LAG_LOG names a file, sample lag for the app's life and write the stats there."""
+    """If $SEQBENCH_LAG_LOG names a file, sample lag for the app's life and write the stats there at exit."""
     path = os.environ.get("SEQBENCH_LAG_LOG")
     if not path:
         return
-    probe = LagProbe().start()
-    original = app.on_unmount
+    def training_on_dashboard() -> bool:
+        from .screens.dashboard import DashboardScreen
 
-    def on_unmount() -> None:
+        screen = app.screen
+        return isinstance(screen, DashboardScreen) and screen.session.status == "running"
+
+    everything = LagProbe().start()
+    training = LagProbe(gate=training_on_dashboard).start()
+
+    def write() -> None:
         with open(path, "w", encoding="utf-8") as f:
-            json.dump(probe.stop(), f)
-        original()
+            json.dump({"while_training_on_dashboard": training.stats(), "whole_session": everything.stats()}, f)
 
-    app.on_unmount = on_unmount
+    atexit.register(write)
 
 
 async def _until(pilot, condition, timeout: float) -> None:
@@ -155,7 +164,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     parser.add_argument("--headless-baseline", action="store_true", help="also train without UI for comparison")
     args = parser.parse_args(argv)
-    overrides = {"task.name": args.task, "train.steps": "1000000", "train.eval_every": "1000000"}
+    from .engine import ui_threads
+
+    # what the launcher prefills: threads leave a core to the UI (override with --set train.threads=N)
+    overrides = {"task.name": args.task, "train.steps": "1000000", "train.eval_every": "1000000",
+                 "train.threads": str(ui_threads())}
     overrides.update(dict(item.split("=", 1) for item in args.set))
     width, height = (int(v) for v in args.size.lower().split("x"))
     result = asyncio.run(measure_dashboard(overrides, args.seconds, (width, height)))

@@ -20,8 +20,10 @@ def replay_session(path: Path) -> TrainingSession:
     session = TrainingSession(title=f"{cfg.task.name} · {describe(cfg.model)}", run_dir=path)
     records = read_metrics(path)
     session.load_records(records)
+    _last_numbers(session, records, summary.total_steps)
     session.status = "interrupted" if summary.status == "running" else summary.status
     session.step, session.total_steps = summary.step, summary.total_steps
+    session.checkpoint_step = summary.step
     if summary.best_value is not None:
         session.best = {"name": summary.best_name, "value": summary.best_value, "step": _best_step(path)}
     diverged = [r for r in records if r.get("kind") == "diverged"]
@@ -39,3 +41,20 @@ def _best_step(path: Path) -> int:
 
     best = (read_trainer_state(path) or {}).get("best") or {}
     return int(best.get("step", 0))
+
+
+def _last_numbers(session: TrainingSession, records: list[dict], total: int) -> None:
+    """The run's last training numbers and last validation metrics, as the live dashboard shows them."""
+    from workbench.events import Evaluated, Progress
+
+    train = [r for r in records if r.get("kind") == "train"]
+    val = [r for r in records if r.get("kind") == "eval" and r.get("split") == "val"]
+    if train:
+        r = train[-1]
+        session.progress = Progress(int(r["step"]), total, -1.0, float(r["loss"]), float(r.get("lr", 0.0)),
+                                    float(r.get("grad_norm", 0.0)), float(r.get("tokens_per_s", 0.0)),
+                                    float(r.get("elapsed", 0.0)), 0.0)
+    if val:
+        r = val[-1]
+        metrics = {k: v for k, v in r.items() if k not in ("kind", "split", "step", "elapsed")}
+        session.last_eval = Evaluated(int(r["step"]), "val", metrics)

@@ -21,6 +21,7 @@ from workbench import events as ev
 
 LIVE = ("starting", "running", "paused", "stopping")
 MAX_LOG = 500
+MAX_TRAIN_POINTS = 2000  # beyond this, neighbouring train points are merged: charts stay cheap to draw
 
 
 class TrainingAborted(Exception):
@@ -34,6 +35,13 @@ class Curves:
     label: str = ""
     train: list[tuple[int, float]] = field(default_factory=list)  # (step, mean train loss)
     val: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # metric -> [(step, value)]
+
+    def add_train(self, step: int, loss: float) -> None:
+        self.train.append((step, loss))
+        if len(self.train) > MAX_TRAIN_POINTS:  # halve the resolution of the whole history
+            pairs = zip(self.train[0::2], self.train[1::2])
+            merged = [(b[0], (a[1] + b[1]) / 2) for a, b in pairs]
+            self.train = merged + (self.train[-1:] if len(self.train) % 2 else [])
 
     def add_val(self, step: int, metrics: dict[str, float]) -> None:
         for name, value in metrics.items():
@@ -49,7 +57,7 @@ class Curves:
         curves = cls(label=label)
         for rec in records:
             if rec.get("kind") == "train" and isinstance(rec.get("loss"), (int, float)):
-                curves.train.append((int(rec["step"]), float(rec["loss"])))
+                curves.add_train(int(rec["step"]), float(rec["loss"]))
             elif rec.get("kind") == "eval" and rec.get("split") == "val":
                 curves.add_val(int(rec["step"]), {k: v for k, v in rec.items()
                                                   if k not in ("kind", "split", "step", "elapsed")})
@@ -79,6 +87,7 @@ class TrainingSession:
         self.overlay: Optional[Curves] = None
         self.step = 0
         self.total_steps = 0
+        self.checkpoint_step: Optional[int] = None  # step of the last checkpoint written
         self.version = 0  # bumped on every change; dashboards redraw when it moves
         self._abort = threading.Event()
         self._save_first = threading.Event()
@@ -117,7 +126,7 @@ class TrainingSession:
     def _on_Progress(self, e: ev.Progress) -> None:
         self.progress, self.step, self.total_steps = e, e.step, e.total_steps
         if math.isfinite(e.loss):
-            self.curves.train.append((e.step, e.loss))
+            self.curves.add_train(e.step, e.loss)
 
     def _on_Evaluated(self, e: ev.Evaluated) -> None:
         if e.split != "val":
@@ -125,12 +134,16 @@ class TrainingSession:
             return
         self.last_eval = e
         self.curves.add_val(e.step, e.metrics)
+        if e.best:  # the trainer's choice of metric: exact match for seq2seq, loss for language models
+            name = "exact_match" if "exact_match" in e.metrics else "loss"
+            self.best = {"name": name, "value": e.metrics.get(name, float("nan")), "step": e.step}
         if e.samples:
             self.samples = list(e.samples)
         star = "  ★ best" if e.best else ""
         self.note(f"step {e.step} val: {format_metrics(e.metrics)}{star}", "green" if e.best else "")
 
     def _on_CheckpointSaved(self, e: ev.CheckpointSaved) -> None:
+        self.checkpoint_step = e.step
         if e.reason != "start":
             self.note(f"step {e.step} checkpoint saved ({e.reason})", "dim")
 

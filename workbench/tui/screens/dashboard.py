@@ -7,6 +7,7 @@ redraws from it at most ``REFRESH_HZ`` times a second, and only when something c
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 from rich.text import Text
@@ -23,9 +24,10 @@ from ..widgets.line_chart import LineChart, Series
 from ..widgets.run_stats import RunStats, status_text
 from ..widgets.samples_view import SamplesView
 
-REFRESH_HZ = 4
+REFRESH_HZ = 4  # numbers and progress
+CHART_SECONDS = 0.5  # curves redraw at most twice a second: they are the costly part of a frame
 TRAIN, VAL, OTHER_TRAIN, OTHER_VAL = "#5fafff", "#ffaf00", "#808080", "#d787d7"
-PERCENT = (("accuracy", "token acc", "#5fd75f"), ("exact_match", "exact match", VAL), ("bleu", "BLEU", "#d7875f"))
+PERCENT = (("accuracy", "token acc", "#5fd75f"), ("exact_match", "exact", VAL), ("bleu", "BLEU", "#d7875f"))
 
 
 def _ppl(points):
@@ -42,10 +44,9 @@ def loss_series(curves: Curves, other: Curves | None, kind: str) -> list[Series]
     for c, (train_colour, val_colour) in ((other, (OTHER_TRAIN, OTHER_VAL)), (curves, (TRAIN, VAL))):
         if c is None:
             continue
-        prefix = "" if c is curves else "vs "
         train = c.train if kind == "loss" else _ppl(c.train)
-        out.append(Series(f"{prefix}train", train, train_colour))
-        out.append(Series(f"{prefix}val", c.val.get(kind, []), val_colour))
+        out.append(Series("train" if c is curves else "vs", train, train_colour))
+        out.append(Series("val" if c is curves else "vs", c.val.get(kind, []), val_colour))
     return out
 
 
@@ -54,11 +55,11 @@ def metric_series(curves: Curves, other: Curves | None) -> tuple[str, list[Serie
     if "bpc" in curves.val:
         series = [Series("train", _bpc(curves.train), TRAIN), Series("val", curves.val["bpc"], VAL)]
         if other is not None and "bpc" in other.val:
-            series.insert(0, Series("vs val", other.val["bpc"], OTHER_VAL))
+            series.insert(0, Series("vs", other.val["bpc"], OTHER_VAL))
         return "bits/char", series
     series = []
     if other is not None and "exact_match" in other.val:
-        series.append(Series("vs exact", [(s, 100 * v) for s, v in other.val["exact_match"]], OTHER_VAL))
+        series.append(Series("vs", [(s, 100 * v) for s, v in other.val["exact_match"]], OTHER_VAL))
     for key, label, colour in PERCENT:
         if key in curves.val:
             scale = 1 if key == "bleu" else 100
@@ -70,22 +71,24 @@ class DashboardScreen(Screen):
     """Live view of one ``TrainingSession``; leaving it leaves the run training."""
 
     BINDINGS = [
-        Binding("space", "pause", "Pause/Resume"),
+        Binding("space", "pause", "Pause"),
         Binding("s", "save", "Save"),
         Binding("x", "stop", "Stop"),
         Binding("i", "inspect", "Inspect"),
         Binding("r", "resume", "Resume"),
-        Binding("l", "log_scale", "Log scale"),
+        Binding("l", "log_scale", "Log y"),
         Binding("c", "compare", "Compare"),
-        Binding("escape", "back", "Launcher"),
+        Binding("escape", "back", "Back"),
+        Binding("q", "app.quit", "Quit"),
     ]
 
     def __init__(self, session: TrainingSession):
         super().__init__()
         self.session = session
         self.log_scale = False
-        self._seen = -1
+        self._seen = self._charts_seen = -1
         self._status = None
+        self._charts_at = 0.0
 
     def compose(self) -> ComposeResult:
         yield Static(id="dash-title")
@@ -100,9 +103,10 @@ class DashboardScreen(Screen):
                 yield LineChart("val %", empty="waiting for the first evaluation…", id="metric-chart")
             with Horizontal(id="details"):
                 yield RunStats(id="stats")
-                yield SamplesView(id="samples")
+                yield SamplesView(id="samples", empty="samples appear at the first evaluation" if self.session.live
+                                  else "sample predictions are shown while a run trains; i inspects its model")
             yield EventLog(id="events")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # room for every key at 80 columns (ctrl+p still works)
 
     def on_mount(self) -> None:
         self.redraw()
@@ -110,19 +114,22 @@ class DashboardScreen(Screen):
 
     # ----- drawing -----
     def redraw(self, force: bool = False) -> None:
-        """Bring every widget up to date with the session (cheap when nothing changed)."""
+        """Bring the widgets up to date with the session: cheap when nothing changed, curves ≤ 2 Hz."""
         s = self.session
+        if force or s.version != self._charts_seen and (
+                not s.live or time.monotonic() - self._charts_at >= CHART_SECONDS):
+            self._charts_seen = s.version
+            self._draw_charts()
         if s.version == self._seen and not force:
             return
         self._seen = s.version
         self._draw_title()
-        self.query_one(ErrorPanel).show(s.error, s.finished.step if s.finished else None,
-                                        str(s.run_dir) if s.run_dir else None)
+        self.query_one(ErrorPanel).show(s.error, s.checkpoint_step, str(s.run_dir) if s.run_dir else None,
+                                        "Training diverged" if s.status == "diverged" else "Training failed")
         bar = self.query_one(ProgressBar)
         if s.total_steps:
             bar.update(total=s.total_steps, progress=s.step)
-        self.query_one("#progress-text", Static).update(self._progress_text())
-        self._draw_charts()
+        self.query_one("#progress-text", Static).update(self._progress_text(), layout=False)
         self.query_one(RunStats).show(s)
         self.query_one(SamplesView).show(s.samples, s.last_eval.step if s.last_eval else None)
         self.query_one(EventLog).sync(s.log, s.log_total)
@@ -134,7 +141,7 @@ class DashboardScreen(Screen):
         s = self.session
         title = Text(no_wrap=True, overflow="ellipsis")
         title.append_text(status_text(s.status))
-        title.append("  ")
+        title.append("   ")
         if s.started is not None:
             title.append(s.started.task, style="bold green")
             title.append(" · ")
@@ -146,7 +153,7 @@ class DashboardScreen(Screen):
             title.append(f" · {s.run_dir.name}", style="dim")
         if s.overlay is not None:
             title.append(f"  vs {s.overlay.label}", style=OTHER_VAL)
-        self.query_one("#dash-title", Static).update(title)
+        self.query_one("#dash-title", Static).update(title, layout=False)
 
     def _progress_text(self) -> Text:
         s, p = self.session, self.session.progress
@@ -155,12 +162,14 @@ class DashboardScreen(Screen):
         if p is not None:
             from ..widgets.run_stats import duration
 
-            text.append(f" · epoch {p.epoch:.1f} · {p.tokens_per_s:,.0f} tok/s · {duration(p.elapsed)}")
+            epoch = f" · epoch {p.epoch:.1f}" if p.epoch >= 0 else ""
+            text.append(f"{epoch} · {p.tokens_per_s:,.0f} tok/s · {duration(p.elapsed)}")
             if s.live:
                 text.append(f" · ETA {duration(p.eta)}")
         return text
 
     def _draw_charts(self) -> None:
+        self._charts_at = time.monotonic()
         s = self.session
         self.query_one("#loss-chart", LineChart).set_series(loss_series(s.curves, s.overlay, "loss"), self.log_scale)
         self.query_one("#ppl-chart", LineChart).set_series(loss_series(s.curves, s.overlay, "ppl"), self.log_scale)
@@ -191,8 +200,7 @@ class DashboardScreen(Screen):
 
     def action_stop(self) -> None:
         if self.session.stop():
-            self._seen = -1
-            self.redraw()
+            self.redraw(force=True)
 
     def action_inspect(self) -> None:
         self.app.inspect_session(self.session)
@@ -215,7 +223,7 @@ class DashboardScreen(Screen):
 
                 self.session.overlay = Curves.from_records(read_metrics(path), label=path.name)
             self.session.version += 1
-            self.redraw()
+            self.redraw(force=True)
 
         exclude = self.session.run_dir
         self.app.push_screen(RunPickerScreen(self.app.runs_dir, exclude=exclude,

@@ -139,6 +139,7 @@ class RunPickerScreen(ModalScreen[Optional[Path]]):
         if not items:
             items.append(Option(Text("no finished runs yet", style="dim"), id="empty", disabled=True))
         options.add_options(items)
+        options.highlighted = 1 if self.has_overlay and len(items) > 1 else 0
         options.focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

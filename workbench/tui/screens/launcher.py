@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
-from ..engine import device_options, load_catalog, make_config
+from ..engine import device_options, load_catalog, make_config, ui_threads
 from ..messages import EngineLoaded, RunsListed
 from ..widgets.arch_picker import ArchPicker
 from ..widgets.hparam_form import HParamForm
@@ -29,8 +29,10 @@ class LauncherScreen(Screen):
 
     BINDINGS = [
         Binding("ctrl+t", "train", "Train", priority=True),
-        Binding("ctrl+d", "live", "Live run"),
-        Binding("ctrl+r", "refresh_runs", "Refresh runs", show=False),
+        Binding("ctrl+l", "live", "Live run"),
+        Binding("ctrl+q", "app.quit", "Quit", priority=True),  # priority: shown instead of the app's hidden one
+        Binding("q", "app.quit", "Quit", show=False),
+        Binding("ctrl+r", "runs", "Recent runs"),
     ]
 
     def __init__(self):
@@ -65,7 +67,7 @@ class LauncherScreen(Screen):
         self.query_one("#runs-panel").border_subtitle = "enter/o open · r resume · i inspect"
         for widget in ("#arch-picker", "#form", "#runs"):
             self.query_one(widget).loading = True
-        self.query_one("#task-list").focus()
+        self.query_one("#task-list").focus(scroll_visible=False)
         self.call_after_refresh(self.load_engine)  # paint first, then the slow imports
 
     def load_engine(self) -> None:
@@ -84,6 +86,12 @@ class LauncherScreen(Screen):
         self._load_task_defaults(self.query_one(TaskPicker).task_name)
         self._show_runs(self.catalog.runs)
 
+    def engine_failed(self, message: str) -> None:
+        """torch or the engine could not be imported: say so where the form would be."""
+        for widget in ("#arch-picker", "#form", "#runs"):
+            self.query_one(widget).loading = False
+        self.show_form_message(f"✗ could not load the engine: {message}")
+
     # ----- the form -----
     @on(TaskPicker.Changed)
     def _task_changed(self, message: TaskPicker.Changed) -> None:
@@ -94,6 +102,8 @@ class LauncherScreen(Screen):
         from workbench.config import default_config
 
         cfg = default_config(task)
+        if cfg.train.threads == 0:
+            cfg.train.threads = ui_threads()  # leave a core to the UI (see engine.ui_threads)
         self.query_one(HParamForm).load(cfg)
         self.query_one(ArchPicker).configure(cfg.model.family, cfg.model)
         self.show_form_message("")
@@ -172,6 +182,15 @@ class LauncherScreen(Screen):
     def _run_action(self, message: RunsTable.Action) -> None:
         {"open": self.app.open_run, "resume": self.app.ask_resume, "inspect": self.app.inspect_run}[message.kind](
             Path(message.path))
+
+    def action_runs(self) -> None:
+        """Jump to the recent runs (and re-read the directory)."""
+        table = self.query_one(RunsTable)
+        if table.display:
+            table.focus()
+            table.scroll_visible()
+        if self.catalog is not None:
+            self.action_refresh_runs()
 
     def action_live(self) -> None:
         self.app.open_live()

@@ -24,7 +24,10 @@ class ArchPicker(Vertical):
     ArchPicker .choice > Label { width: 11; color: $text-muted; }
     ArchPicker .choice > Select { width: 1fr; }
     ArchPicker .-hidden { display: none; }
-    ArchPicker Checkbox { border: none; padding: 0; height: 1; margin: 0 0 1 0; background: transparent; }
+    ArchPicker Checkbox, ArchPicker Checkbox:focus {
+        border: none; padding: 0; height: 1; margin: 0 0 1 0; background: transparent;
+    }
+    ArchPicker Checkbox:focus { background: $boost; }
     ArchPicker #arch-notes { height: auto; padding: 0 0 0 1; border-left: outer $primary 50%; }
     """
 

@@ -28,16 +28,18 @@ class ErrorPanel(Static):
         self.border_title = "Training failed"
         self._message: Optional[str] = None
 
-    def show(self, message: Optional[str], checkpoint_step: Optional[int], run_dir: Optional[str]) -> None:
+    def show(self, message: Optional[str], checkpoint_step: Optional[int], run_dir: Optional[str],
+             title: str = "Training failed") -> None:
         if message == self._message:
             return
         self._message = message
+        self.border_title = title
         self.set_class(message is not None, "-visible")
         if message is None:
             return
         text = Text(message, style="bold")
         if run_dir:
-            kept = f"step {checkpoint_step}" if checkpoint_step is not None else "the last one"
-            text.append(f"\nThe last checkpoint ({kept}) is kept in {run_dir}.", style="")
+            kept = f" (step {checkpoint_step:,})" if checkpoint_step is not None else ""
+            text.append(f"\nThe last checkpoint{kept} is kept in {run_dir}.", style="")
             text.append("\nr resume from it · i inspect it · escape back to the launcher", style="dim")
         self.update(text)

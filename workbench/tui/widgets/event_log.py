@@ -14,7 +14,10 @@ class EventLog(RichLog):
         height: 8;
         min-height: 4;
         border: round $primary 40%;
+        border-title-color: $text;
+        border-title-style: bold;
         background: $surface;
+        padding: 0 1;
         scrollbar-size-vertical: 1;
     }
     """
@@ -23,14 +26,26 @@ class EventLog(RichLog):
         super().__init__(max_lines=500, wrap=True, markup=False, highlight=False, **kwargs)
         self.border_title = "Events"
         self._shown = 0
+        self._total = 0
         self._source = None
 
     def sync(self, entries: list[tuple[str, str]], total: int) -> None:
-        """Append what is new: ``entries`` holds the session's latest lines, ``total`` counts all ever logged."""
+        """Show what is new: ``entries`` holds the session's latest lines, ``total`` counts all ever logged."""
         if entries is not self._source:  # another session: start over
             self._source, self._shown = entries, max(0, total - len(entries))
             self.clear()
-        new = min(total - self._shown, len(entries))
+        self._total = total
+        self._flush()
+
+    def on_resize(self) -> None:
+        self._flush()
+
+    def _flush(self) -> None:
+        width = self.scrollable_content_region.width
+        if self._source is None or width <= 0:  # lines are wrapped to the width, so wait for one
+            return
+        entries = self._source
+        new = min(self._total - self._shown, len(entries))
         for style, text in entries[len(entries) - new:] if new > 0 else ():
-            self.write(Text(text, style=style))
-        self._shown = total
+            self.write(Text(text, style=style), width=width)
+        self._shown = self._total

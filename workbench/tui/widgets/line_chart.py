@@ -62,15 +62,26 @@ def fmt_value(value: float) -> str:
     return f"{value:.3g}"
 
 
+def fmt_step(value: float) -> str:
+    """An x-axis (step) label: 950, 12.5k, 1.2M."""
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:.3g}M"
+    if abs(value) >= 1e4:
+        return f"{value / 1e3:.3g}k"
+    return f"{value:,.0f}"
+
+
 class LineChart(Widget):
     """A titled braille chart of one or more ``Series`` (optionally on a log-scale y axis)."""
 
     DEFAULT_CSS = """
     LineChart {
+        width: 1fr;
         height: 1fr;
         min-height: 7;
         border: round $primary 40%;
         border-title-color: $text;
+        border-title-style: bold;
         border-subtitle-color: $text-muted;
     }
     LineChart:focus { border: round $primary; }
@@ -100,10 +111,17 @@ class LineChart(Widget):
     def _update_title(self) -> None:
         title = Text()
         title.append(self.title + (" (log)" if self._log else ""), style="bold")
+        entries: list[tuple[str, list[str]]] = []  # series sharing a label share one legend entry
         for s in self._series:
-            title.append("  ")
-            title.append("━━", style=s.color)
-            title.append(" " + s.label)
+            if entries and entries[-1][0] == s.label:
+                entries[-1][1].append(s.color)
+            else:
+                entries.append((s.label, [s.color]))
+        for label, colours in entries:
+            title.append(" ")
+            for colour in colours:
+                title.append("━", style=colour)
+            title.append(label)
         self.border_title = title
 
     # ----- drawing -----
@@ -142,7 +160,8 @@ class LineChart(Widget):
             y0, y1 = y0 - pad, y1 + pad
         else:
             pad = (y1 - y0) * 0.05
-            y0, y1 = y0 - pad, y1 + pad
+            floor = 0.0 if y0 >= 0 and not self._log else y0 - pad  # losses and % never go below 0
+            y0, y1 = max(y0 - pad, floor), y1 + pad
         pw, ph = width - LABEL_WIDTH, height - 1
         PX, PY = pw * 2, ph * 4
         x_span = (x1 - x0) or 1.0
@@ -194,8 +213,14 @@ class LineChart(Widget):
             if run:
                 segments.append(Segment("".join(run), self._style(run_colour) if run_colour else None))
             strips.append(Strip(segments, width).apply_style(base))
-        left, right = fmt_value(xr[0]), fmt_value(xr[1])
-        gap = max(1, pw - len(left) - len(right))
-        bottom = " " * (LABEL_WIDTH - 1) + "└" + (left + " " * gap + right)[:pw]
+        axis_text = [" "] * pw
+        first, middle, last = (fmt_step(xr[0] + f * (xr[1] - xr[0])) for f in (0.0, 0.5, 1.0))
+        spots = [(0, first), (pw - len(last), last), (pw // 2 - len(middle) // 2, middle)] if xr[1] > xr[0] \
+            else [(0, first)]
+        for start, label in spots:  # the middle label only where it does not touch the others
+            span = range(max(0, start - 1), min(pw, start + len(label) + 1))
+            if start >= 0 and all(axis_text[i] == " " for i in span):
+                axis_text[start:start + len(label)] = label
+        bottom = " " * (LABEL_WIDTH - 1) + "└" + "".join(axis_text)[:pw]
         strips.append(Strip([Segment(bottom.ljust(width), axis)], width).apply_style(base))
         return strips

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
@@ -27,6 +26,9 @@ def duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+SHORT = {"loss": "loss", "ppl": "ppl", "accuracy": "acc", "exact_match": "exact", "bleu": "BLEU", "bpc": "bpc"}
+
+
 def metric_value(name: str, value: float) -> str:
     if name in ("accuracy", "exact_match"):
         return f"{100 * value:.1f}%"
@@ -35,15 +37,20 @@ def metric_value(name: str, value: float) -> str:
     return f"{value:.4g}"
 
 
+LABEL, VALUE = 12, 17  # column widths of the two label/value pairs per row
+
+
 class RunStats(Static):
     """A two-column grid of the session's latest numbers."""
 
     DEFAULT_CSS = """
     RunStats {
-        width: 64;
+        width: 66;
         height: auto;
         min-height: 6;
         border: round $primary 40%;
+        border-title-color: $text;
+        border-title-style: bold;
         padding: 0 1;
     }
     """
@@ -51,29 +58,36 @@ class RunStats(Static):
     def __init__(self, **kwargs):
         super().__init__("", **kwargs)
         self.border_title = "Run"
+        self._rows = -1
 
     def show(self, session) -> None:
+        """Redraw the numbers; a relayout only when the number of rows changes (it is costly)."""
         pairs = self.pairs(session)
-        grid = Table.grid(padding=(0, 1))
-        for _ in range(2):
-            grid.add_column(style="dim", no_wrap=True, width=12)
-            grid.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
-        for i in range(0, len(pairs), 2):
-            row = pairs[i:i + 2] + [("", "")] * (2 - len(pairs[i:i + 2]))
-            grid.add_row(*[cell for pair in row for cell in pair])
-        self.update(grid)
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for i, (label, value) in enumerate(pairs):
+            if i % 2 == 0 and i:
+                text.append("\n")
+            elif i % 2:
+                text.append(" ")
+            text.append(label.ljust(LABEL)[:LABEL] + " ", style="dim")
+            cell = value if isinstance(value, Text) else Text(str(value))
+            cell.truncate(VALUE, overflow="ellipsis", pad=i % 2 == 0)
+            text.append_text(cell)
+        rows = (len(pairs) + 1) // 2
+        self.update(text, layout=rows != self._rows)
+        self._rows = rows
 
     @staticmethod
     def pairs(session) -> list[tuple[str, object]]:
         """(label, value) of everything worth a glance, most important first."""
-        from workbench.metrics import METRIC_INFO
-
         out: list[tuple[str, object]] = [("status", status_text(session.status))]
         p = session.progress
         total = session.total_steps or (p.total_steps if p else 0)
         out.append(("step", f"{session.step:,} / {total:,}" if total else f"{session.step:,}"))
         if p is not None:
-            out += [("epoch", f"{p.epoch:.2f}"), ("train loss", f"{p.loss:.4f}"),
+            if p.epoch >= 0:  # unknown (-1) for a run read back from disk
+                out.append(("epoch", f"{p.epoch:.2f}"))
+            out += [("train loss", f"{p.loss:.4f}"),
                     ("lr", f"{p.lr:.3g}"), ("grad norm", f"{p.grad_norm:.3g}"),
                     ("tokens/s", f"{p.tokens_per_s:,.0f}"), ("elapsed", duration(p.elapsed)),
                     ("ETA", duration(p.eta) if session.live else "—")]
@@ -81,11 +95,11 @@ class RunStats(Static):
             out.append(("device", session.device))
         if session.last_eval is not None:
             for name, value in session.last_eval.metrics.items():
-                if name in METRIC_INFO:
-                    out.append((f"val {METRIC_INFO[name][0]}", metric_value(name, value)))
-        best = session.best or (session.trainer.best if session.trainer is not None else None)
+                if name in SHORT:
+                    out.append((f"val {SHORT[name]}", metric_value(name, value)))
+        best = session.best
         if best:
-            label = METRIC_INFO.get(best["name"], (best["name"],))[0]
-            out.append(("best", Text(f"{label} {metric_value(best['name'], best['value'])} @ {best['step']:,}",
-                                     style="green")))
+            label = SHORT.get(best["name"], best["name"])
+            out.append((f"best {label}", Text(f"{metric_value(best['name'], best['value'])} @ {best['step']:,}",
+                                              style="green")))
         return out

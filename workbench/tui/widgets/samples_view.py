@@ -8,6 +8,14 @@ from textual.widgets import Static
 MATCH, MISS, MISSING = "green", "bold red", "dim strike"
 
 
+_VISIBLE = str.maketrans({"\n": "↵", "\t": "⇥", "\r": "␍"})
+
+
+def visible(token: str) -> str:
+    """A token as one line: newlines and tabs (common in character LMs) become visible marks."""
+    return token.translate(_VISIBLE)
+
+
 def _joiner(tokens: list[str]) -> str:
     """Character tasks join tokens with nothing, word tasks with a space."""
     return "" if all(len(t) == 1 for t in tokens) else " "
@@ -20,7 +28,7 @@ def coloured_tokens(tokens: list[str], reference: list[str], sep: str) -> Text:
         if i and sep:
             text.append(sep)
         ok = i < len(reference) and reference[i] == token
-        text.append(token, style=MATCH if ok else MISS)
+        text.append(visible(token), style=MATCH if ok else MISS)
     return text
 
 
@@ -32,14 +40,14 @@ def sample_text(sample, index: int) -> Text:
     out = Text(no_wrap=True, overflow="ellipsis")
     out.append("✓ " if ok else "✗ ", style="bold green" if ok else "bold red")
     out.append("src  ", style="dim")
-    out.append(sep.join(sample.source_tokens) if sample.source_tokens else sample.source)
+    out.append(visible(sep.join(sample.source_tokens) if sample.source_tokens else sample.source))
     out.append("\n  ")
     out.append("ref  ", style="dim")
     reference = Text(no_wrap=True)
     for i, token in enumerate(ref):
         if i and sep:
             reference.append(sep)
-        reference.append(token, style="" if i < len(pred) else MISSING)
+        reference.append(visible(token), style="" if i < len(pred) else MISSING)
     out.append_text(reference)
     out.append("\n  ")
     out.append("pred ", style="dim")
@@ -55,13 +63,17 @@ class SamplesView(Static):
         width: 1fr;
         height: auto;
         min-height: 8;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
         border: round $primary 40%;
+        border-title-color: $text;
+        border-title-style: bold;
         padding: 0 1;
     }
     """
 
-    def __init__(self, **kwargs):
-        super().__init__(Text("samples appear at the first evaluation", style="dim"), **kwargs)
+    def __init__(self, empty: str = "samples appear at the first evaluation", **kwargs):
+        super().__init__(Text(empty, style="dim"), **kwargs)
         self.border_title = "Samples"
         self._shown = None
 

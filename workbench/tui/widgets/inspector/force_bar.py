@@ -1,0 +1,80 @@
+"""What-if forcing: pick any candidate of the current step (or type a token) and continue from it."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from . import palette as P
+
+
+class ForceBar(Horizontal):
+    """Candidates as an option list plus a box for any token; Enter forces it, Escape closes."""
+
+    DEFAULT_CSS = """
+    ForceBar { height: auto; max-height: 11; display: none; background: $boost; padding: 0 1; }
+    ForceBar.-open { display: block; }
+    ForceBar > #force-list { width: 34; height: auto; max-height: 10; border: none; }
+    ForceBar > Vertical { width: 1fr; height: auto; }
+    ForceBar #force-title { height: auto; }
+    ForceBar Input { height: 1; border: none; padding: 0 1; margin-top: 1; }
+    ForceBar Input:focus { border: none; }
+    """
+    BINDINGS = [Binding("escape", "close", "Close", show=False)]
+
+    class Picked(Message):
+        """A token to force: an id from the list, or text typed by the user."""
+
+        def __init__(self, token: Optional[int] = None, text: Optional[str] = None) -> None:
+            super().__init__()
+            self.token, self.text = token, text
+
+    def compose(self) -> ComposeResult:
+        yield OptionList(id="force-list")
+        with Vertical():
+            yield Static("", id="force-title")
+            yield Input(placeholder="or type any output token, Enter", id="force-input")
+
+    @property
+    def is_open(self) -> bool:
+        return self.has_class("-open")
+
+    def open(self, position: int, choices: list[tuple[int, str, float]]) -> None:
+        """Offer ``choices`` (token id, text, probability) for output position ``position``."""
+        title = Text(f"force output token {position}", style=P.ACCENT)
+        title.append(": pick a candidate (↑↓ Enter) or type a token; decoding continues from it. Esc closes.",
+                     style=P.DIM)
+        self.query_one("#force-title", Static).update(title)
+        options = self.query_one(OptionList)
+        options.clear_options()
+        for token, text, p in choices:
+            label = Text(P.label(text, 12).ljust(13))
+            label.append(f"{P.prob(p)}  ", style=P.MUTED)
+            label.append(P.bar(p, 12), style=P.confidence_style(p))
+            options.add_option(Option(label, id=str(token)))
+        self.query_one(Input).value = ""
+        self.add_class("-open")
+        options.highlighted = 0 if choices else None
+        options.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.post_message(self.Picked(token=int(event.option.id)))
+        self.action_close()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.value.strip() or event.value:
+            self.post_message(self.Picked(text=event.value))
+        self.action_close()
+
+    def action_close(self) -> None:
+        self.remove_class("-open")
+        self.screen.set_focus(None)

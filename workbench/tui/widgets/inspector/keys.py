@@ -1,0 +1,46 @@
+"""The inspector's keys. The footer shows the decoding keys; each panel's border names its own keys;
+``?`` lists them all.
+
+    → ← step / back        End run to the end      Home reset          ↑ ↓ previous / next example
+    / type an input        s strategy (greedy, beam, sampling)         t teacher-forced on/off
+    + - beam width or temperature                  o all options (beam, α, T, top-k, top-p, seed, max length)
+    f force a token at the last decoded position (pick a candidate or type one), then continue
+    n next hypothesis (beam)   a attention view (cross, decoder self, encoder self)   l layer   h head / mean
+    g state shown (hidden, cell, gates, context, encoder)   , . unit -/+1   < > unit -/+10
+    p probe replay (attention over training time)   [ ] training step   1-5 tabs   ? keys   Esc q close
+"""
+
+from textual.binding import Binding
+
+from .panels import TABS
+
+KEYS = [
+    Binding("right", "step", "Step"),
+    Binding("left", "back", "Back"),
+    Binding("end", "run", "Run"),
+    Binding("home", "reset", "Reset"),
+    Binding("up", "example(-1)", "Example", show=False),
+    Binding("down", "example(1)", "Example"),
+    Binding("slash", "type_input", "Input"),
+    Binding("s", "strategy", "Strategy"),
+    Binding("t", "teacher", "Teacher"),
+    Binding("plus,equals_sign", "adjust(1)", "Beam/T +"),
+    Binding("minus", "adjust(-1)", "Beam/T -", show=False),
+    Binding("o", "options", "Options"),
+    Binding("f", "force", "Force"),
+    Binding("n", "next_hyp", "Next hypothesis", show=False),
+    Binding("a", "view", "Attention view", show=False),
+    Binding("l", "layer", "Layer", show=False),
+    Binding("h", "head", "Head", show=False),
+    Binding("g", "state", "State shown", show=False),
+    Binding("full_stop", "unit(1)", "Unit +1", show=False),
+    Binding("comma", "unit(-1)", "Unit -", show=False),
+    Binding("greater_than_sign", "unit(10)", "Unit +10", show=False),
+    Binding("less_than_sign", "unit(-10)", "Unit -10", show=False),
+    Binding("p", "probe", "Probes", show=False),
+    Binding("right_square_bracket", "scrub(1)", "Train step +", show=False),
+    Binding("left_square_bracket", "scrub(-1)", "Train step -", show=False),
+    *(Binding(str(i + 1), f"tab('{name}')", f"{label[2:]} tab", show=False) for i, (name, label) in enumerate(TABS)),
+    Binding("question_mark", "keys", "Keys"),
+    Binding("escape,q", "close", "Close"),
+]
