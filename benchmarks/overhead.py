@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, Optional
 
 from .core import Context, benchmark, interleave, median, paired_ratios
 from .trainruns import build, charlm_overrides, run_trainer, tokens_per_second
@@ -38,8 +38,11 @@ def schedule(step: int, tc) -> float:
     return tc.lr * (tc.min_lr_ratio + (1 - tc.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def bare_loop(config, task, steps: int) -> tuple[float, int, float]:
-    """Train ``steps`` steps the plain way; returns (seconds, tokens, last loss)."""
+def bare_loop(config, task, steps: int, clock: Optional[list] = None) -> tuple[float, int, float]:
+    """Train ``steps`` steps the plain way; returns (seconds, tokens, last loss).
+
+    ``clock`` receives the perf_counter at which each step draws its batch (as the trainer's does).
+    """
     import torch
     import torch.nn.functional as F
 
@@ -57,6 +60,8 @@ def bare_loop(config, task, steps: int) -> tuple[float, int, float]:
     for step in range(steps):
         for group in optimizer.param_groups:
             group["lr"] = schedule(step, tc)
+        if clock is not None:
+            clock.append(time.perf_counter())
         batch = task.train_batch(tc.batch_size, generator)
         logits = model(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, V)
         loss = F.cross_entropy(logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=pad)
@@ -86,28 +91,43 @@ def measure_model(ctx: Context, key: str) -> None:
     config.model.tgt_vocab = len(task.tgt_vocab)
     config.model.pad_id = task.tgt_vocab.pad_id
     counted: dict[str, int] = {}
+    steps_seen: dict[str, list[list[float]]] = {"trainer": [], "bare": []}  # per run: seconds of each step
 
     def trainer() -> float:
         tl = run_trainer(build(overrides), ctx.scratch / "runs", stop_after_last_step=True)
         if tl.tokens != counted["tokens"]:
             raise RuntimeError(f"trainer saw {tl.tokens} tokens, the bare loop {counted['tokens']}: not the same batches")
+        steps_seen["trainer"].append(intervals(tl.batch_clock, tl.last_step_at))
         return tokens_per_second(tl)
 
     def bare() -> float:
         torch.set_num_threads(threads)
-        seconds, tokens, _ = bare_loop(config, task, steps)
+        clock: list[float] = []
+        seconds, tokens, _ = bare_loop(config, task, steps, clock)
         counted["tokens"] = tokens
+        steps_seen["bare"].append(intervals(clock, clock[0] + seconds))
         return tokens / seconds
 
     bare()  # warm-up (allocator, kernels); also counts the tokens the trainer's identical batches hold
+    steps_seen["bare"].clear()
     ctx.log(f"{label}: {steps} steps × {rounds * 2} runs per side, {threads} threads")
     runs = interleave({"trainer": trainer, "bare": bare}, rounds * 2, log=lambda m: ctx.log(f"  {key} {m} tokens/s"))
     ratio = median(paired_ratios(runs["trainer"], runs["bare"]))
     ctx.figure(f"trainer / bare loop tokens/s, {label}", ratio, "", target=TARGET, op=">=",
                note=f"median of {len(runs['bare'])} interleaved pairs")
+    per_step = [b / t for tr, br in zip(steps_seen["trainer"], steps_seen["bare"]) for t, b in zip(tr, br) if t > 0]
+    ctx.figure(f"per-step time ratio bare / trainer (same batch, median), {label}", median(per_step), "",
+               note="robust to load bursts; periodic costs (Progress, metrics file) excluded")
     ctx.figure(f"trainer tokens/s, {label}", median(runs["trainer"]), "tok/s")
     ctx.detail(key, {"label": label, "steps": steps, "threads": threads, "tokens_per_run": counted["tokens"],
-                     "trainer_tokens_per_s": runs["trainer"], "bare_tokens_per_s": runs["bare"]})
+                     "trainer_tokens_per_s": runs["trainer"], "bare_tokens_per_s": runs["bare"],
+                     "median_step_ms": {k: [1000 * median(r) for r in v] for k, v in steps_seen.items()}})
+
+
+def intervals(clock: list[float], end: float) -> list[float]:
+    """Seconds each step took, from the times its batch (and the next step's) was drawn."""
+    marks = clock + [end]
+    return [b - a for a, b in zip(marks, marks[1:])]
 
 
 @benchmark("overhead", "training overhead: Trainer vs a bare PyTorch loop (tokens/s ratio)")

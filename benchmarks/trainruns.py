@@ -35,7 +35,8 @@ class Timeline:
     loop_start: Optional[float] = None  # perf_counter at the start checkpoint
     last_step_at: Optional[float] = None  # perf_counter at the Progress of the last step
     steps: int = 0
-    tokens: int = 0  # tokens trained on, from the Progress events (tokens/s × interval)
+    tokens: int = 0  # tokens in the training batches the trainer drew
+    batch_clock: list[float] = field(default_factory=list)  # perf_counter when each training batch was drawn
     evals: list[EvalPoint] = field(default_factory=list)
     finished: Any = None  # the TrainFinished event
     end_seconds: float = 0.0  # wall time from the first step to the end of run()
@@ -106,6 +107,7 @@ def _count_tokens(task, tl: Timeline) -> None:
     draw = task.train_batch
 
     def counted(batch_size, generator):
+        tl.batch_clock.append(time.perf_counter())
         batch = draw(batch_size, generator)
         tl.tokens += batch.n_tokens
         return batch
