@@ -35,13 +35,12 @@ ARCHS: dict[str, dict[str, Any]] = {
 # Candidate LSTM settings for charlm-sweep: name -> overrides on the charlm defaults.
 SWEEP: dict[str, dict[str, Any]] = {
     "defaults": {},
-    "steps matched to 84.6 s": {"train.steps": 1600},
-    "eval every 100, 200 windows": {"train.eval_every": 100, "train.eval_examples": 200},
-    "batch 64": {"train.batch_size": 64, "train.steps": 1000},
-    "lr 5e-3": {"train.lr": 5e-3},
-    "hidden 384": {"model.hidden": 384},
-    "1 layer 512": {"model.layers": 1, "model.hidden": 512},
-    "1 thread": {"train.threads": 1},
+    "eval every 200": {"train.eval_every": 200},
+    "eval every 100, 250 windows": {"train.eval_every": 100, "train.eval_examples": 250},
+    "eval every 200, schedule of 1800 steps": {"train.eval_every": 200, "train.steps": 1800},
+    "eval every 200, lr 5e-3": {"train.eval_every": 200, "train.lr": 5e-3},
+    "eval every 100, batch 64": {"train.eval_every": 100, "train.batch_size": 64},
+    "eval every 200, 1 thread": {"train.eval_every": 200, "train.threads": 1},
 }
 
 
@@ -113,8 +112,9 @@ def charlm_sweep(ctx: Context) -> None:
         rows.append(_row(name, tl))
         ctx.detail(name, {"overrides": overrides, "curve_seconds_step_loss": _curve(tl), "steps": tl.steps})
         early, late = best_by(tl, EARLY), best_by(tl, BUDGET)
-        ok = early is not None and late is not None and early <= EARLY_TARGET and late <= BUDGET_TARGET
-        ctx.figure(f"{name}: val within {EARLY:g} s / within {BUDGET} s", late, "",
+        missed = [f"{limit:g} s" for limit, value, target in ((EARLY, early, EARLY_TARGET), (BUDGET, late, BUDGET_TARGET))
+                  if value is None or value > target]
+        ctx.figure(f"{name}: best val loss within {BUDGET} s", late, "",
                    note=f"{early if early is not None else float('nan'):.3f} by {EARLY:g} s; "
-                        f"{'meets' if ok else 'misses'} both targets")
+                        + (f"misses the {' and '.join(missed)} target" if missed else "meets both targets"))
     ctx.detail("tables", {"LSTM settings, val loss reached by each time": {"columns": COLUMNS, "rows": rows}})

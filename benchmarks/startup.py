@@ -60,7 +60,7 @@ def _train_cmd(task: str, steps: int, out: Path, extra: list[str]) -> list[str]:
     return seqbench_command() + ["train", "--task", task, "--steps", str(steps), "--out", str(out), "--quiet"] + extra
 
 
-@benchmark("memory", "peak memory (RSS) of a default training run, headless")
+@benchmark("memory", "peak memory (RSS) of a default training run, headless and in the app")
 def peak_memory(ctx: Context) -> None:
     from .trainruns import charlm_overrides
 
@@ -71,7 +71,26 @@ def peak_memory(ctx: Context) -> None:
     }
     for i, (label, (task, extra, steps)) in enumerate(cases.items()):
         out = ctx.scratch / f"run{i}"
-        seconds, _, rss_kib = run_timed(_train_cmd(task, steps, out, extra), env=env)
+        threads = ["--threads", "1"] if ctx.quick else []
+        seconds, _, rss_kib = run_timed(_train_cmd(task, steps, out, extra + threads), env=env)
         ctx.figure(f"peak RSS, headless `seqbench train`, {label}", rss_kib / 1024, "MiB",
                    note=f"{steps} steps incl. evaluations, {seconds:.0f} s")
         ctx.detail(task, {"steps": steps, "seconds": seconds, "peak_rss_mib": rss_kib / 1024})
+    app_memory(ctx, 60 if ctx.quick else 500)
+
+
+def app_memory(ctx: Context, steps: int) -> None:
+    """Peak RSS of the app (headless driver) training the default task to its end, dashboard shown."""
+    import json
+
+    from .app import app_available
+
+    reason = app_available()
+    if reason:
+        ctx.log(f"app memory not measured: {reason}")
+        return
+    spec = {"kind": "app_train", "overrides": {"task.name": "reverse", "train.steps": steps, **ctx.train_overrides}}
+    seconds, _, rss_kib = run_timed([sys.executable, "-m", "benchmarks.worker", json.dumps(spec)])
+    ctx.figure("peak RSS, the app training reverse (seqbench train default task), dashboard shown", rss_kib / 1024,
+               "MiB", note=f"{steps} steps incl. evaluations, {seconds:.0f} s, headless driver")
+    ctx.detail("app", {"steps": steps, "seconds": seconds, "peak_rss_mib": rss_kib / 1024})

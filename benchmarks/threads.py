@@ -11,15 +11,15 @@ the evidence for the default of ``train.threads`` and for setting the wait polic
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from contextlib import contextmanager
 from typing import Iterator
 
-from .core import ROOT, Context, benchmark, interleave, median
+from .core import Context, benchmark, interleave, median
 from .trainruns import charlm_overrides
+from .worker import call
 
 VARIANTS = {
     "1 thread": (1, None),
@@ -35,11 +35,7 @@ def run_worker(overrides: dict, threads: int, policy, time_cap: float) -> float:
         env["OMP_WAIT_POLICY"] = policy
     spec = {"kind": "train", "time_cap": time_cap,
             "overrides": {**overrides, "train.threads": threads, "train.steps": 100000, "train.eval_every": 10**7}}
-    out = subprocess.run([sys.executable, "-m", "benchmarks.worker", json.dumps(spec)], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=time_cap * 20 + 120)
-    if out.returncode:
-        raise RuntimeError(f"worker failed: {out.stderr[-1500:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])["tokens_per_s"]
+    return call(spec, env=env, timeout=time_cap * 20 + 120)["tokens_per_s"]
 
 
 @contextmanager

@@ -63,7 +63,26 @@ def legend(lo: str, hi: str, styles: list[Style]) -> list[Segment]:
     return out
 
 
-class AttentionHeatmap(Widget):
+class StripWidget(Widget):
+    """A widget drawn with the line API from a list of Strips, rebuilt only when content or size changes."""
+
+    _strips: Optional[list[Strip]] = None
+    _built_for = (0, 0)
+
+    def on_resize(self) -> None:
+        self._strips = None
+
+    def render_line(self, y: int) -> Strip:
+        if self._strips is None:  # reading self.size is not free: only when rebuilding
+            self._built_for = (self.size.width, self.size.height)
+            self._strips = self.build(*self._built_for)
+        return self._strips[y] if y < len(self._strips) else Strip.blank(self._built_for[0])
+
+    def build(self, width: int, height: int) -> list[Strip]:
+        raise NotImplementedError
+
+
+class AttentionHeatmap(StripWidget):
     """A weight matrix with row/column labels, a legend and the current row highlighted."""
 
     DEFAULT_CSS = """
@@ -80,8 +99,6 @@ class AttentionHeatmap(Widget):
         self.note = ""
         self.message = ""
         self.vector: Optional[np.ndarray] = None
-        self._strips: Optional[list[Strip]] = None
-        self._built_for = (0, 0)
 
     # ---- data -------------------------------------------------------------------------------------
 
@@ -96,15 +113,6 @@ class AttentionHeatmap(Widget):
         self.refresh()
 
     # ---- drawing ----------------------------------------------------------------------------------
-
-    def on_resize(self) -> None:
-        self._strips = None
-
-    def render_line(self, y: int) -> Strip:
-        if self._strips is None:  # reading self.size is not free: only when rebuilding
-            self._built_for = (self.size.width, self.size.height)
-            self._strips = self.build(*self._built_for)
-        return self._strips[y] if y < len(self._strips) else Strip.blank(self._built_for[0])
 
     def build(self, width: int, height: int) -> list[Strip]:
         if width < 4 or height < 1:

@@ -14,10 +14,9 @@ import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
-from textual.widget import Widget
 
 from . import palette as P
-from .heatmap import colour_cells, legend, line, text_line, window
+from .heatmap import StripWidget, colour_cells, legend, line, text_line, window
 
 MAX_LABEL = 8
 NORM_W = 7
@@ -33,7 +32,7 @@ def _mark(level: int, signed: bool) -> Style:
     return MARK_DARK if bright else MARK_LIGHT
 
 
-class HiddenStrips(Widget):
+class HiddenStrips(StripWidget):
     """Rows of vectors (N, D) with labels and norms; the selected unit is marked and plotted over time."""
 
     DEFAULT_CSS = """
@@ -50,8 +49,6 @@ class HiddenStrips(Widget):
         self.unit = 0
         self.norm_name = "‖h‖"
         self.notes: list[str] = []
-        self._strips: Optional[list[Strip]] = None
-        self._built_for = (0, 0)
 
     def show(self, values: np.ndarray, rows: list[str], *, title: str = "", signed: bool = True,
              current: Optional[int] = None, unit: int = 0, norm_name: str = "‖h‖",
@@ -71,15 +68,6 @@ class HiddenStrips(Widget):
         vmax = float(np.abs(self.values).max()) if self.values.size else 1.0
         vmax = vmax or 1.0
         return -vmax, vmax
-
-    def on_resize(self) -> None:
-        self._strips = None
-
-    def render_line(self, y: int) -> Strip:
-        if self._strips is None:  # reading self.size is not free: only when rebuilding
-            self._built_for = (self.size.width, self.size.height)
-            self._strips = self.build(*self._built_for)
-        return self._strips[y] if y < len(self._strips) else Strip.blank(self._built_for[0])
 
     def build(self, width: int, height: int) -> list[Strip]:
         if width < 4 or height < 1:
