@@ -33,6 +33,11 @@ def format_metrics(metrics: dict[str, float]) -> str:
     return " · ".join(parts)
 
 
+def _one_line(text: str) -> str:
+    """Sample text on one line: newlines and tabs shown as visible marks (LM samples span lines)."""
+    return text.replace("\n", "↵").replace("\t", "⇥")
+
+
 class ConsoleReporter:
     """Turns trainer events into a Rich progress bar, evaluation lines and a final summary."""
 
@@ -70,8 +75,9 @@ class ConsoleReporter:
                                     format_metrics(e.metrics), (star, "yellow")))
         for s in e.samples:
             ok = s.prediction == s.reference
-            console.print(Text.assemble("   ", (s.source[:40], "dim"), " → ", (s.prediction[:60], "green" if ok else "red"),
-                                        ("" if ok else f"   (want {s.reference[:40]})", "dim")))
+            src, pred, ref = (_one_line(x) for x in (s.source[:40], s.prediction[:60], s.reference[:40]))
+            console.print(Text.assemble("   ", (src, "dim"), " → ", (pred, "green" if ok else "red"),
+                                        ("" if ok else f"   (want {ref})", "dim")))
 
     def on_Warned(self, e: ev.Warned) -> None:
         console.print(Text(f"warning: {e.message}", style="yellow"))
@@ -92,7 +98,10 @@ class ConsoleReporter:
             console.print(table)
         minutes, seconds = divmod(int(e.elapsed), 60)
         console.print(f"{e.step} steps in {minutes}m{seconds:02d}s · saved to [bold]{e.run_dir}[/bold]")
-        console.print(Text(f"  decode:  seqbench decode {e.run_dir} --example 0 --show attention,beams", style="cyan"))
+        is_lm = "bpc" in e.final.get("val", {})
+        how = '--input "The " --length 200' if is_lm else "--example 0 --show attention,beams"
+        console.print(Text(f"  decode:  seqbench decode {e.run_dir} {how}", style="cyan"))
+        console.print(Text(f"  inspect: seqbench inspect {e.run_dir}", style="cyan"))
         console.print(Text(f"  resume:  seqbench train --resume {e.run_dir} --steps N", style="cyan"))
 
 
