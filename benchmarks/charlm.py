@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from .core import Context, benchmark
+from .core import TINYSHAKESPEARE, Context, benchmark
 from .trainruns import Timeline, build, charlm_overrides, run_trainer
 
 BUDGET = 84.6  # seconds: the reference recipe's wall time
@@ -63,6 +63,8 @@ def budget(ctx: Context) -> float:
 
 def train_lm(ctx: Context, overrides: dict[str, Any]) -> Timeline:
     extra = {"train.eval_every": 10, "train.eval_examples": 20} if ctx.quick else {}
+    if "task.data" not in charlm_overrides():
+        raise RuntimeError(f"the char-LM benchmark needs {TINYSHAKESPEARE} (the shared corpus beside the clone)")
     config = build({**charlm_overrides(), **ctx.train_overrides, **extra, **overrides, "train.max_seconds": budget(ctx)})
     return run_trainer(config, ctx.scratch / "runs")
 
