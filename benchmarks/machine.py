@@ -136,16 +136,14 @@ class CpuMeter:
 
 
 def busy_warnings(load_before: Optional[float], other_cpu: Optional[float]) -> list[str]:
-    """Warnings for a benchmark that ran while other processes were busy."""
-    out = []
+    """One warning for a benchmark that ran while other processes were busy (empty when quiet)."""
     n = cores()
+    reasons = []
     if load_before is not None and load_before > BUSY_LOAD_FRACTION * n:
-        out.append(f"load average {load_before:.2f} before starting (> {BUSY_LOAD_FRACTION:g} × {n} cores): "
-                   f"other processes were busy, figures are pessimistic")
+        reasons.append(f"load average {load_before:.2f} at start (> {BUSY_LOAD_FRACTION:g} × {n} cores)")
     if other_cpu is not None and other_cpu > BUSY_OTHER_CORES:
-        out.append(f"other processes used {other_cpu:.2f} of {n} cores on average while this ran: "
-                   f"figures are pessimistic")
-    return out
+        reasons.append(f"other processes used {other_cpu:.2f} of {n} cores on average while it ran")
+    return [f"{'; '.join(reasons)}: figures are pessimistic"] if reasons else []
 
 
 def python_executable() -> str:

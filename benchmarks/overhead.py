@@ -109,7 +109,9 @@ def measure_model(ctx: Context, key: str) -> None:
         return tokens / seconds
 
     bare()  # warm-up (allocator, kernels); also counts the tokens the trainer's identical batches hold
+    trainer()  # warm-up: a first Trainer in the process pays one-time costs (imports, run files)
     steps_seen["bare"].clear()
+    steps_seen["trainer"].clear()
     ctx.log(f"{label}: {steps} steps × {rounds * 2} runs per side, {threads} threads")
     runs = interleave({"trainer": trainer, "bare": bare}, rounds * 2, log=lambda m: ctx.log(f"  {key} {m} tokens/s"))
     ratio = median(paired_ratios(runs["trainer"], runs["bare"]))
