@@ -20,13 +20,7 @@ SMALL_TASK = {"task.train_size": 200, "task.val_size": 20, "task.test_size": 20,
 
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models step faster on one thread, and a busy machine cannot oversubscribe it."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 def make_run(path: Path, overrides: dict, weights: bool = True) -> Path:
     """A run directory with a randomly initialised model (what a checkpoint at step 0 looks like)."""

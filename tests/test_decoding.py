@@ -36,13 +36,7 @@ SRC = [4, 5, 6, 7, 8, 4]
 
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models step faster on one thread, and a busy machine cannot oversubscribe it."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 def make(name, seed=0, scale=3.0):
     """A random tiny model with sharpened logits (random models are otherwise near-uniform)."""
