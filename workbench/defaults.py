@@ -23,7 +23,7 @@ TASK_DEFAULTS: dict[str, dict[str, dict]] = {
     "sort": _SYNTHETIC,
     "charlm": {
         "model": dict(family="lm", cell="lstm", attention="none", emb_dim=64, hidden=256, layers=2),
-        "train": dict(steps=3000, batch_size=32, lr=3e-3, warmup=50, eval_every=250, clip=1.0),
+        "train": dict(steps=3000, batch_size=32, lr=3e-3, warmup=50, eval_every=100, eval_examples=250, clip=1.0),
     },
     "dates": {
         "model": dict(cell="gru", attention="general", bidirectional=True, emb_dim=32, hidden=128, layers=1),

@@ -228,7 +228,7 @@ class Trainer:
         tc = self.config.train
         with self.lock:
             result = evaluate(self.model, self.task, split, limit=limit or tc.eval_examples,
-                              batch_size=max(tc.batch_size, 64), device=self.device,
+                              batch_size=max(tc.batch_size, 256), device=self.device,
                               samples=tc.samples if samples is None else samples)
         best = False
         if split == "val":
