@@ -165,10 +165,7 @@ def build_config(toml: Optional[dict] = None, overrides: Optional[dict[str, Any]
 def check_compatible(cfg: RunConfig) -> None:
     """Errors for an architecture that cannot do the task (one line, naming what would work)."""
     is_lm_task = cfg.task.name in LM_TASKS
-    if is_lm_task and cfg.model.family != "lm":
-        cfg.model.family = "lm"
-    if not is_lm_task:
-        cfg.model.family = "seq2seq"
+    cfg.model.family = "lm" if is_lm_task else "seq2seq"  # the task decides; a TOML value cannot contradict it
     if is_lm_task and cfg.model.attention not in ("none",):
         if cfg.model.cell == "transformer":
             cfg.model.attention = "none"
