@@ -94,51 +94,59 @@ def engine_step(ctx: Context, fixture) -> None:
 
 
 def batched_vs_single(ctx: Context, model, task) -> None:
-    """Greedy-decode the test split in batches (as evaluation does) and one example per call."""
+    """Greedy-decode the test split as evaluation does (batches of 256 grouped by source length),
+    in split-order batches, and one example per call, interleaved; all must give the same outputs."""
+    import torch
+
     from workbench.decoding import greedy_decode_batch
 
     vocab = task.tgt_vocab
     n = 100 if ctx.quick else 1000
     max_len = int(task.max_target_len("test") * 1.5) + 5
-    everything = next(iter(task.eval_batches("test", n, n)))
-    halves = [(0, n // 2), (n // 2, n)]  # each variant decodes both halves, interleaved with the others
-    sizes = {"batched 64 (as evaluation)": 64, "batched 256": 256, "one-by-one": 1}
-    outputs: dict[str, list] = {name: [] for name in sizes}
+    evaluation = "batches of 256 by length (as evaluation)"
+    variants = {evaluation: (256, True), "batches of 256 in split order": (256, False),
+                "batches of 64 in split order": (64, False), "one-by-one": (1, False)}
+    outputs: dict[str, dict[int, list[int]]] = {}
 
-    def decode(lo: int, hi: int, rows: int) -> list[list[int]]:
-        out = []
-        for i in range(lo, hi, rows):
-            j = min(i + rows, hi)
-            lengths = everything.src_lengths[i:j]
-            out += greedy_decode_batch(model, everything.src[i:j, : int(lengths.max())], lengths,
-                                       bos_id=vocab.bos_id, eos_id=vocab.eos_id, max_len=max_len)
-        return out
-
-    def variant(name: str, rows: int):
-        calls = {"n": 0}
-
+    def variant(name: str, rows: int, by_length: bool):
         def run() -> float:
-            lo, hi = halves[calls["n"] % 2]
-            calls["n"] += 1
+            out = {}
             t0 = time.perf_counter()
-            outputs[name] += decode(lo, hi, rows)
-            return time.perf_counter() - t0
+            for batch in task.eval_batches("test", rows, n, by_length=by_length):
+                preds = greedy_decode_batch(model, batch.src, batch.src_lengths, bos_id=vocab.bos_id,
+                                            eos_id=vocab.eos_id, max_len=max_len)
+                out.update(zip(batch.index.tolist() if by_length else range(len(out), len(out) + len(preds)), preds))
+            seconds = time.perf_counter() - t0
+            outputs[name] = out
+            return seconds
         return run
 
-    runs = interleave({name: variant(name, rows) for name, rows in sizes.items()}, 2,
+    runs = interleave({name: variant(name, *v) for name, v in variants.items()}, 2 if ctx.quick else 3,
                       log=lambda m: ctx.log(f"  {m} s"))
-    total = {name: sum(values) for name, values in runs.items()}
-    base = "batched 64 (as evaluation)"
-    ctx.figure(f"batched vs one-by-one greedy decoding, {n} reverse test examples, batch 64", 
-               total["one-by-one"] / total[base], "x", target=BATCH_SPEEDUP_TARGET, op=">=",
-               note=f"{total[base]:.2f} s vs {total['one-by-one']:.2f} s")
-    ctx.figure(f"the same with batch 256", total["one-by-one"] / total["batched 256"], "x",
-               note=f"{total['batched 256']:.2f} s")
-    for name in sizes:
+    seconds = {name: median(values) for name, values in runs.items()}
+    single = seconds["one-by-one"]
+    ctx.figure(f"batched vs one-by-one greedy decoding, {n} reverse test examples ({torch.get_num_threads()} "
+               f"threads)", single / seconds[evaluation], "x", target=BATCH_SPEEDUP_TARGET, op=">=",
+               note=f"{evaluation}: {1000 * seconds[evaluation]:.0f} ms vs one-by-one {1000 * single:.0f} ms, "
+                    f"medians of {len(runs[evaluation])}")
+    for name in variants:
+        if name not in (evaluation, "one-by-one"):
+            ctx.figure(f"the same with {name}", single / seconds[name], "x", note=f"{1000 * seconds[name]:.0f} ms")
         if outputs[name] != outputs["one-by-one"]:
-            diff = sum(a != b for a, b in zip(outputs[name], outputs["one-by-one"]))
+            diff = sum(outputs[name][i] != outputs["one-by-one"][i] for i in outputs["one-by-one"])
             ctx.warn(f"{name} and one-by-one greedy decoding disagree on {diff} of {n} outputs")
-    session_baseline(ctx, model, task, everything, min(n, 100), max_len, total["one-by-one"] / n)
+    threads = torch.get_num_threads()
+    if threads > 1:  # the app trains on cores - 1 threads: the same comparison on one
+        torch.set_num_threads(1)
+        try:
+            one = {name: median(values) for name, values in interleave(
+                {name: variant(name, *variants[name]) for name in (evaluation, "one-by-one")}, 2).items()}
+        finally:
+            torch.set_num_threads(threads)
+        ctx.figure("the same on 1 thread", one["one-by-one"] / one[evaluation], "x",
+                   note=f"{1000 * one[evaluation]:.0f} ms vs {1000 * one['one-by-one']:.0f} ms")
+    everything = next(iter(task.eval_batches("test", n, n)))
+    session_baseline(ctx, model, task, everything, min(n, 100), max_len, single / n)
 
 
 def session_baseline(ctx: Context, model, task, batch, n: int, max_len: int, per_example: float) -> None:

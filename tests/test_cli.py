@@ -68,3 +68,9 @@ def test_train_then_list_and_resume(capsys, tmp_path):
 def test_not_a_run_directory(capsys, tmp_path):
     code, _, err = run_cli(capsys, "train", "--resume", str(tmp_path))
     assert code == 2 and "not a seqbench run" in err
+
+
+def test_run_directory_blocked_by_a_file_is_a_clear_error(capsys, tmp_path):
+    (tmp_path / "taken").write_text("not a directory")
+    code, _, err = run_cli(capsys, "train", *TINY, "--out", str(tmp_path / "taken" / "run"))
+    assert code == 2 and "cannot create the run directory" in err and "Traceback" not in err

@@ -159,6 +159,19 @@ def test_eval_batches_are_ordered_and_limited(reverse_task):
     assert sum(len(b) for b in reverse_task.eval_batches("test", 64)) == 200
 
 
+def test_eval_batches_by_length_cover_the_same_examples_grouped_by_length(reverse_task):
+    batches = list(reverse_task.eval_batches("test", 64, limit=150, by_length=True))
+    assert [len(b) for b in batches] == [64, 64, 22]
+    index = torch.cat([b.index for b in batches])
+    assert sorted(index.tolist()) == list(range(150))
+    lengths = torch.cat([b.src_lengths for b in batches])
+    assert torch.all(lengths[1:] >= lengths[:-1])  # short sources first, so batches pad little
+    examples = reverse_task.examples("test")
+    for b in batches:
+        for row, i in zip(b.src, b.index.tolist()):
+            assert reverse_task.src_vocab.decode(row) == examples[i].src
+
+
 def test_charlm_default_corpus_loads_offline_and_batches_windows(monkeypatch):
     def no_network(*args, **kwargs):
         raise AssertionError("the default corpus must not touch the network")

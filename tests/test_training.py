@@ -153,3 +153,28 @@ def test_probe_alignments_are_recorded_at_each_evaluation(tmp_path):
     L, H, T, S = probe.attention.shape
     assert (T, S) == (len(probe.target_tokens), len(probe.source_tokens)) and probe.target_tokens[-1] == "<eos>"
     assert abs(probe.attention.sum(-1) - 1).max() < 5e-3
+
+
+def test_evaluation_does_not_depend_on_batching_and_shows_the_first_examples():
+    from workbench.decoding import greedy_decode_batch
+    from workbench.metrics import evaluate
+
+    trainer = Trainer(tiny_config(train__steps=200, train__eval_every=1000, train__lr=1e-2), None)
+    trainer.run()
+    model, task = trainer.model.eval(), trainer.task
+    small = evaluate(model, task, "test", limit=40, batch_size=3, device="cpu", samples=4)
+    large = evaluate(model, task, "test", limit=40, batch_size=256, device="cpu", samples=4)
+    for name, value in small.metrics.items():
+        assert large.metrics[name] == pytest.approx(value, abs=1e-5)
+    examples = task.examples("test")[:4]
+    assert [s.source for s in large.samples] == [task.detokenize(ex.src) for ex in examples]
+    # exact match counted one example at a time, in split order
+    v = task.tgt_vocab
+    exact = 0
+    for ex in task.examples("test")[:40]:
+        src = torch.tensor([task.src_vocab.encode(ex.src)])
+        pred = greedy_decode_batch(model, src, torch.tensor([src.shape[1]]), bos_id=v.bos_id, eos_id=v.eos_id,
+                                   max_len=int(task.max_target_len("test") * 1.5) + 5)[0]
+        exact += int(v.decode(pred) == list(ex.tgt))
+    assert 0 < exact < 40, "a half-trained model, so that pairing a prediction with the wrong reference shows"
+    assert large.metrics["exact_match"] == pytest.approx(exact / 40)

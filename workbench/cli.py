@@ -174,6 +174,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     except UserError as exc:
         sys.stderr.write(f"seqbench: error: {exc}\n")
         return 2
+    except OSError as exc:  # the file system refused (disk full, permissions): not a bug to trace
+        sys.stderr.write(f"seqbench: error: {exc}\n")
+        return 1
 
 
 def entry() -> None:

@@ -73,10 +73,10 @@ def evaluate(model, task, split: str, *, limit: int, batch_size: int, device, sa
     exact, n_seq = 0, 0
     hyps: list[str] = []
     refs: list[str] = []
-    shown: list[Sample] = []
+    shown: dict[int, Sample] = {}  # the split's first ``samples`` examples, by position
     max_len = int(task.max_target_len(split) * 1.5) + 5
     try:
-        for batch in task.eval_batches(split, batch_size, limit):
+        for batch in task.eval_batches(split, batch_size, limit, by_length=True):
             batch = batch.to(device)
             logits = model(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, V)
             total_loss += sequence_loss(logits, batch.tgt_out, vocab.pad_id, reduction="sum").item()
@@ -87,7 +87,8 @@ def evaluate(model, task, split: str, *, limit: int, batch_size: int, device, sa
                 continue
             preds = greedy_decode_batch(model, batch.src, batch.src_lengths, bos_id=vocab.bos_id,
                                         eos_id=vocab.eos_id, max_len=max_len)
-            for row, pred in enumerate(preds):
+            positions = batch.index.tolist() if batch.index is not None else range(n_seq, n_seq + len(preds))
+            for row, (position, pred) in enumerate(zip(positions, preds)):
                 ref = _strip(batch.tgt_out[row].tolist(), vocab)
                 pred = _strip(pred, vocab)
                 exact += int(pred == ref)
@@ -95,23 +96,21 @@ def evaluate(model, task, split: str, *, limit: int, batch_size: int, device, sa
                 if task.is_translation:
                     hyps.append(task.detokenize(vocab.decode(pred)))
                     refs.append(task.detokenize(vocab.decode(ref)))
-                if len(shown) < samples:
-                    shown.append(_sample(task, batch.src[row, : batch.src_lengths[row]].tolist(), ref, pred))
+                if position < samples:
+                    shown[position] = _sample(task, batch.src[row, : batch.src_lengths[row]].tolist(), ref, pred)
     finally:
         model.train(was_training)
     loss = total_loss / max(total_tokens, 1)
     metrics = {"loss": loss, "ppl": math.exp(min(loss, 50.0)), "accuracy": correct / max(total_tokens, 1)}
     if task.family == "lm":
         metrics["bpc"] = loss / math.log(2)
-        if samples:
-            shown = lm_samples(model, task, split, samples, device)
-    else:
-        metrics["exact_match"] = exact / max(n_seq, 1)
-        if task.is_translation and hyps:
-            import sacrebleu
+        return EvalResult(metrics, lm_samples(model, task, split, samples, device) if samples else [])
+    metrics["exact_match"] = exact / max(n_seq, 1)
+    if task.is_translation and hyps:
+        import sacrebleu
 
-            metrics["bleu"] = float(sacrebleu.corpus_bleu(hyps, [refs]).score)
-    return EvalResult(metrics, shown)
+        metrics["bleu"] = float(sacrebleu.corpus_bleu(hyps, [refs]).score)  # order-free: sums n-gram counts
+    return EvalResult(metrics, [shown[i] for i in sorted(shown)])
 
 
 def _sample(task, src_ids: list[int], ref_ids: list[int], pred_ids: list[int]) -> Sample:

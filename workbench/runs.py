@@ -66,7 +66,10 @@ def arch_slug(model_cfg) -> str:
 
 def create_run(path: Path, config, vocabs: tuple) -> None:
     """Make the run directory with its config and vocabularies."""
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file in the way, no permission, read-only disk
+        raise RunError(f"cannot create the run directory {path}: {exc.strerror or exc}") from None
     atomic_write(path / CONFIG, config.to_toml())
     src, tgt = vocabs
     atomic_write(path / VOCAB, json.dumps({"src": src.to_dict() if src else None, "tgt": tgt.to_dict()}, indent=1))

@@ -32,6 +32,7 @@ class Batch:
     tgt_in: Tensor  # (B, T) decoder input: [bos] + target (seq2seq) or window[:-1] (LM)
     tgt_out: Tensor  # (B, T) what to predict: target + [eos] (seq2seq) or window[1:] (LM)
     n_tokens: int = 0  # non-pad positions in tgt_out: the loss's denominator
+    index: Tensor | None = None  # (B,) each row's position in its split, for batches out of split order
 
     def to(self, device: torch.device | str) -> Batch:
         """The same batch with every tensor on ``device``."""
@@ -40,7 +41,7 @@ class Batch:
             return None if t is None else t.to(device)
 
         return Batch(move(self.src), move(self.src_lengths), self.tgt_in.to(device),
-                     self.tgt_out.to(device), self.n_tokens)
+                     self.tgt_out.to(device), self.n_tokens, self.index)
 
     def __len__(self) -> int:
         return self.tgt_in.shape[0]
@@ -102,8 +103,14 @@ class Task(ABC):
         """A random training batch, fully determined by the generator's state."""
 
     @abstractmethod
-    def eval_batches(self, split: str, batch_size: int, limit: int | None = None) -> Iterator[Batch]:
-        """Batches covering the split in a fixed order, at most ``limit`` examples (LM: windows)."""
+    def eval_batches(self, split: str, batch_size: int, limit: int | None = None,
+                     by_length: bool = False) -> Iterator[Batch]:
+        """Batches covering the first ``limit`` examples (LM: windows) of the split in a fixed order.
+
+        ``by_length`` groups examples of similar source length into the same batch (each batch
+        carries ``index``, its rows' positions in the split), so padding and rows that finish
+        decoding early waste little work: what evaluation uses.
+        """
 
     @abstractmethod
     def max_target_len(self, split: str) -> int:

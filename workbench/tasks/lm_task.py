@@ -85,8 +85,9 @@ class LMTask(Task):
         offsets = torch.arange(self.block + 1)  # (T+1,)
         return self._batch(stream[starts.unsqueeze(1) + offsets])  # (B, T+1)
 
-    def eval_batches(self, split: str, batch_size: int, limit: int | None = None) -> Iterator[Batch]:
-        self._check_split(split)
+    def eval_batches(self, split: str, batch_size: int, limit: int | None = None,
+                     by_length: bool = False) -> Iterator[Batch]:
+        self._check_split(split)  # windows all have one length: by_length changes nothing
         if batch_size < 1:
             raise UserError(f"batch size must be >= 1, got {batch_size}")
         stream, b = self._streams[split], self.block

@@ -102,13 +102,24 @@ class Seq2SeqTask(Task):
         rows = torch.randint(len(data), (batch_size,), generator=generator)  # (B,) with replacement
         return data.batch(rows)
 
-    def eval_batches(self, split: str, batch_size: int, limit: int | None = None) -> Iterator[Batch]:
+    def eval_batches(self, split: str, batch_size: int, limit: int | None = None,
+                     by_length: bool = False) -> Iterator[Batch]:
         data = self._encoded_split(split)
         if batch_size < 1:
             raise UserError(f"batch size must be >= 1, got {batch_size}")
         n = len(data) if limit is None else min(limit, len(data))
+        if not by_length or n == 0:
+            for start in range(0, n, batch_size):
+                yield data.batch(slice(start, min(start + batch_size, n)))
+            return
+        # sort by source then target length (stable); sort keys are ints so ties keep split order
+        key = data.src_lengths[:n] * (int(data.tgt_lengths[:n].max()) + 1) + data.tgt_lengths[:n]  # (n,)
+        order = torch.argsort(key, stable=True)  # (n,)
         for start in range(0, n, batch_size):
-            yield data.batch(slice(start, min(start + batch_size, n)))
+            rows = order[start: start + batch_size]  # (B,)
+            batch = data.batch(rows)
+            batch.index = rows
+            yield batch
 
     def max_target_len(self, split: str) -> int:
         self._check_split(split)
