@@ -10,10 +10,12 @@ runs. Throughput compares the trainer's own clock over the same number of steps 
 Progress event, evaluations included), app and headless interleaved. A third scenario opens the
 inspector on the live run (the dashboard's ``i``) and steps it, so the UI thread has run the model.
 
-Why fresh processes: once a second thread of the process has run a parallel torch op (the UI
-thread stepping the inspector, or the main thread of a benchmark), it owns an OpenMP team too; with
-more OpenMP threads than cores, libgomp stops spin-waiting and a 2-thread trainer drops to about
-half its speed (measured: 49 → 24 steps/s for the reverse default).
+Why fresh processes: once a second thread of the process has run a parallel torch op at the
+trainer's thread count (the main thread of a benchmark, say), it owns an OpenMP team too; with more
+OpenMP threads than cores, libgomp stops spin-waiting and a 2-thread trainer drops to about half
+its speed (measured: 49 → 24 steps/s for the reverse default). The app avoids this itself: the
+inspector and the snapshot/load workers run torch on one thread (``workbench.device.one_thread_here``)
+and each training gets a thread of its own (``workbench.tui.controller._on_own_thread``).
 """
 
 from __future__ import annotations
@@ -80,6 +82,16 @@ async def _until(pilot, condition, timeout: float, what: str) -> None:
         await pilot.pause(0.05)
 
 
+async def _watch(condition, timeout: float, what: str) -> None:
+    """Wait like ``_until`` but without the pilot: ``pilot.pause`` makes the screen update each time
+    it is called, work the app does not do in a terminal, so measured windows poll the plain loop."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the app did not reach: {what}")
+        await asyncio.sleep(0.1)
+
+
 def _rate(first, last) -> float:
     """Steps per second of trainer time between two Progress events."""
     return (last.step - first.step) / max(last.elapsed - first.elapsed, 1e-9)
@@ -106,15 +118,16 @@ async def app_run(overrides: dict[str, Any], steps: int, runs_dir, inspector: bo
             await open_inspector(app, pilot, session)
         first = session.progress
         lag.start()
+        ui_cpu, wall = time.thread_time(), time.perf_counter()  # this is the UI thread: the app's loop runs here
         try:
-            await _until(pilot, lambda: session.progress.step >= first.step + steps or session.error, 900,
-                         f"{steps} steps")
+            await _watch(lambda: session.progress.step >= first.step + steps or session.error, 900, f"{steps} steps")
         finally:
             lag.stop()
+        ui_share = (time.thread_time() - ui_cpu) / (time.perf_counter() - wall)
         last, screen = session.progress, type(app.screen).__name__
         session.abort()
         await _until(pilot, lambda: not session.worker.is_running, 60, "training thread ended")
-    return {"steps_per_s": _rate(first, last), "lag": lag.samples, "screen": screen}
+    return {"steps_per_s": _rate(first, last), "lag": lag.samples, "screen": screen, "ui_cpu": ui_share}
 
 
 async def open_inspector(app, pilot, session) -> None:
@@ -207,6 +220,8 @@ def report_setting(ctx: Context, label: str, judged: bool, results: dict, raw: d
         ctx.figure(f"training throughput, {name} / headless, {label}", ratio, "",
                    target=THROUGHPUT_TARGET if judged and main else None, op=">=",
                    note=f"{median(results[name]):.1f} vs {median(results['headless']):.1f} steps/s")
+        ctx.figure(f"UI thread CPU, {name}, {label}", 100 * median([run["ui_cpu"] for run in raw[name]]), "%",
+                   note="share of one core while training (lag probe included)")
         ctx.detail(f"lag_ms, {name}, {label}", {"p50": percentile(ms, 0.5), "p95": percentile(ms, 0.95),
                                                  "p99": percentile(ms, 0.99), "max": max(ms, default=None)})
     ctx.detail(f"steps_per_s, {label}", results)

@@ -252,3 +252,34 @@ async def test_finished_run_dashboard_and_compare_overlay(tmp_path):
         await until(pilot, lambda: session.overlay is not None, what="the overlay")
         assert session.overlay.label == second.name
         await until(pilot, lambda: "vs" in str(app.screen.query_one("#loss-chart").border_title))
+
+
+def test_training_runs_on_a_thread_of_its_own_that_ends_with_it():
+    """Each training gets a fresh thread (its OpenMP team must not outlive it); results, errors and
+    the worker context come through."""
+    import threading
+
+    from textual.worker import active_worker, get_current_worker
+
+    from workbench.tui.controller import _on_own_thread
+
+    seen = {}
+
+    def work() -> str:
+        seen["thread"] = threading.current_thread()
+        seen["worker"] = get_current_worker()
+        return "completed"
+
+    token = active_worker.set("the worker")
+    try:
+        assert _on_own_thread(work) == "completed"
+    finally:
+        active_worker.reset(token)
+    assert seen["thread"] is not threading.current_thread() and not seen["thread"].is_alive()
+    assert seen["worker"] == "the worker"
+
+    def fail() -> str:
+        raise ValueError("no data")
+
+    with pytest.raises(ValueError, match="no data"):
+        _on_own_thread(fail)

@@ -5,6 +5,7 @@ seeded, untrained models so their pictures do not depend on floating-point detai
 """
 
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -351,6 +352,34 @@ async def test_pushed_on_another_screen_escape_goes_back(trained):
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, InspectorScreen)
+
+
+async def test_the_inspector_steps_on_one_thread_and_leaves_the_trainers_threads(trained):
+    """The UI thread must not grow a second OpenMP team next to a training thread's (see one_thread_here)."""
+    seen, ready, done = {}, threading.Event(), threading.Event()
+
+    def training_thread() -> None:
+        torch.set_num_threads(2)
+        torch.get_num_threads()
+        ready.set()
+        done.wait(60)
+        seen["threads"] = torch.get_num_threads()
+
+    before = torch.get_num_threads()
+    worker = threading.Thread(target=training_thread)
+    worker.start()
+    ready.wait(60)
+    try:
+        torch.set_num_threads(2)  # the process-wide default a 2-thread trainer leaves behind
+        app = InspectorApp(trained.model, trained.task)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await steps(pilot, 2)
+            assert torch.get_num_threads() == 1  # the app's loop runs on this thread
+    finally:
+        done.set()
+        worker.join()
+        torch.set_num_threads(before)
+    assert seen["threads"] == 2
 
 
 def test_a_step_redraws_within_budget():

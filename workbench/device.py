@@ -60,6 +60,19 @@ def set_threads(threads: int) -> int:
     return n
 
 
+def one_thread_here() -> None:
+    """Run the calling thread's CPU torch ops on one thread, leaving other threads' settings alone.
+
+    For the app's UI thread, which steps the inspector's model while a trainer thread trains. Once a
+    second thread owns an OpenMP team, the process has more OpenMP threads than cores and libgomp
+    stops spin-waiting: a 2-thread trainer on 2 cores drops to about half speed. The thread count is
+    per thread once a thread has set it up; ``get_num_threads`` makes it do so now, so that a later
+    trainer changing the process-wide default cannot resize this thread's.
+    """
+    torch.set_num_threads(1)
+    torch.get_num_threads()
+
+
 def describe(device: torch.device, threads: int) -> str:
     for info in available_devices():
         if torch.device(info.key) == device or (device.type == "cuda" and info.key == f"cuda:{device.index or 0}"):

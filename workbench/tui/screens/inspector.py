@@ -19,6 +19,7 @@ from textual.app import App, ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer, TabbedContent, Tabs
 
+from workbench.device import one_thread_here
 from workbench.errors import UserError
 
 from ..widgets.inspector import extract as X
@@ -115,6 +116,7 @@ class InspectorScreen(Screen):
         self.query_one(SettingsBar).set_class(narrow, "-narrow")
 
     def on_mount(self) -> None:
+        one_thread_here()  # the model steps on this (the UI) thread; training keeps its cores
         self._set_narrow()
         self._after_layout()
         if self._given_probes is None:
