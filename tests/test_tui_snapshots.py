@@ -25,11 +25,9 @@ RUN_DIR = "runs/reverse-gru-general-20250101-120000"
 def fixed_machine(monkeypatch, tmp_path):
     """One CPU device whatever the machine, and a relative, empty runs directory."""
     import workbench.device
-    import workbench.tui.screens.launcher
     from workbench.device import DeviceInfo
 
     monkeypatch.setattr(workbench.device, "available_devices", lambda: [DeviceInfo("cpu", "CPU (2 cores)")])
-    monkeypatch.setattr(workbench.tui.screens.launcher, "ui_threads", lambda: 1)
     monkeypatch.chdir(tmp_path)
 
 

@@ -59,16 +59,6 @@ def load_catalog(runs_dir: Optional[str]) -> Catalog:
     return Catalog(available_devices(), list_runs(runs_dir), runs_root(runs_dir))
 
 
-def ui_threads() -> int:
-    """torch CPU threads for training beside the UI: one core left for the event loop (1 to 4).
-
-    On a 2-core machine two torch threads plus the UI thread make OpenMP spin-wait against the UI
-    and training collapses when anything else runs (see TEXTUAL_NOTES.md); one thread degrades
-    gracefully. The form shows this value, so it is a visible choice the user can change.
-    """
-    return max(1, min(4, (os.cpu_count() or 1) - 1))
-
-
 def device_options(devices: list) -> list[tuple[str, str]]:
     """(label, key) pairs for the device selector: auto (what it resolves to) first, then what exists."""
     return [(f"auto → {devices[0].label}", "auto")] + [(info.label, info.key) for info in devices]

@@ -164,11 +164,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     parser.add_argument("--headless-baseline", action="store_true", help="also train without UI for comparison")
     args = parser.parse_args(argv)
-    from .engine import ui_threads
-
-    # what the launcher prefills: threads leave a core to the UI (override with --set train.threads=N)
-    overrides = {"task.name": args.task, "train.steps": "1000000", "train.eval_every": "1000000",
-                 "train.threads": str(ui_threads())}
+    # the launcher's defaults: all cores, as headless (override with --set train.threads=N)
+    overrides = {"task.name": args.task, "train.steps": "1000000", "train.eval_every": "1000000"}
     overrides.update(dict(item.split("=", 1) for item in args.set))
     width, height = (int(v) for v in args.size.lower().split("x"))
     result = asyncio.run(measure_dashboard(overrides, args.seconds, (width, height)))

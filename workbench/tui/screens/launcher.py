@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
-from ..engine import device_options, load_catalog, make_config, ui_threads
+from ..engine import device_options, load_catalog, make_config
 from ..messages import EngineLoaded, RunsListed
 from ..widgets.arch_picker import ArchPicker
 from ..widgets.hparam_form import HParamForm
@@ -106,9 +106,7 @@ class LauncherScreen(Screen):
     def _load_task_defaults(self, task: str) -> None:
         from workbench.config import default_config
 
-        cfg = default_config(task)
-        if cfg.train.threads == 0:
-            cfg.train.threads = ui_threads()  # leave a core to the UI (see engine.ui_threads)
+        cfg = default_config(task)  # threads 0: all cores, as headless (the UI thread needs ~4% of one)
         self.query_one(HParamForm).load(cfg)
         self.query_one(ArchPicker).configure(cfg.model.family, cfg.model)
         self.show_form_message("")
