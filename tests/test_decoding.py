@@ -324,6 +324,18 @@ def test_reference_scoring_matches_forward_and_finds_divergence():
     assert len(scored.records) == 4 and scored.records[0].trace.cross_attention is not None
 
 
+def test_lm_reference_is_scored_without_an_appended_eos():
+    model = make("lm-lstm")
+    prompt, ref = [4, 5], [6, 7, 8]
+    scored = score_reference(model, None, ref, bos_id=BOS, eos_id=EOS, prompt=prompt, ban=BAN)
+    assert scored.tokens == ref and len(scored.records) == 3
+    with torch.no_grad():
+        logits = model(None, None, torch.tensor([[BOS] + prompt + ref[:-1]]))  # (1, T, V)
+    logp = torch.log_softmax(logits[0, len(prompt):], -1)  # predictions of ref's tokens
+    expected = [float(logp[t, tok]) for t, tok in enumerate(ref)]
+    assert scored.logprobs == pytest.approx(expected, abs=1e-5)
+
+
 # ---- JSON and validation ---------------------------------------------------------------------------
 
 

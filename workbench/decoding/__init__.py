@@ -3,7 +3,8 @@
 - ``greedy_decode_batch``: fast batched greedy decoding for evaluation (token ids only).
 - ``DecodeSession``: steppable greedy / beam / sampling decoding of one input, with a
   ``StepRecord`` per step (fields documented in ``records.py``), back/forward, forcing (what-if).
-- ``score_reference``: teacher-forced scoring of a reference (per-token log-prob, rank, divergence).
+- ``score_reference``: teacher-forced scoring of a reference (per-token log-prob, rank, divergence);
+  ``reference_session`` steps through the same reference.
 - ``views``: per-hypothesis alignment / self-attention / hidden matrices from the records.
 - ``inputs``: text -> ids with OOV reporting and length checks; ``--force`` parsing.
 - ``render`` / ``report`` / ``export``: Rich renderables, the ``seqbench decode`` report, CSV/.npy/SVG files.
@@ -13,7 +14,7 @@
 from .batch import greedy_decode_batch
 from .inputs import PreparedText, parse_forced, prepare_text, prompt_limit, source_limit
 from .records import Candidate, Hypothesis, StepRecord
-from .scoring import ReferenceScore, score_reference
+from .scoring import ReferenceScore, reference_session, score_reference
 from .session import STRATEGIES, DecodeConfig, DecodeSession
 from .strategies import length_penalty
 
@@ -31,6 +32,7 @@ __all__ = [
     "parse_forced",
     "prepare_text",
     "prompt_limit",
+    "reference_session",
     "score_reference",
     "source_limit",
 ]

@@ -1,6 +1,6 @@
 """Teacher-forced scoring of a reference: how much the model believes each reference token.
 
-The reference (plus EOS) is fed as a forced prefix through an ordinary greedy session, so the
+The reference (plus EOS for an encoder-decoder) is fed as a forced prefix through an ordinary greedy session, so the
 records carry the same traces as free-running decoding. Because both share the prefix up to a
 step, free-running greedy decoding first leaves the reference exactly where the model's most
 probable token differs from the reference token.
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 from models.base import SeqModel
+from workbench.errors import UserError
 
 from .records import StepRecord
 from .session import DecodeConfig, DecodeSession
@@ -22,7 +23,7 @@ from .session import DecodeConfig, DecodeSession
 class ReferenceScore:
     """Per-token scores of a reference under teacher forcing."""
 
-    tokens: list[int]  # the reference ids followed by EOS
+    tokens: list[int]  # the reference ids, followed by EOS for an encoder-decoder
     logprobs: list[float]  # log p(reference token | source, reference prefix), per step
     ranks: list[int]  # rank of the reference token in the model's distribution (1 = most probable)
     argmax: list[int]  # the model's most probable token at each step (what greedy would choose there)
@@ -31,7 +32,7 @@ class ReferenceScore:
 
     @property
     def logprob(self) -> float:
-        """Total log-probability of the reference, EOS included."""
+        """Total log-probability of the reference (EOS included for an encoder-decoder)."""
         return sum(self.logprobs)
 
     @property
@@ -50,6 +51,32 @@ class ReferenceScore:
         }
 
 
+def reference_session(
+    model: SeqModel,
+    src: Optional[Sequence[int]],
+    reference: Sequence[int],
+    *,
+    bos_id: int,
+    eos_id: int,
+    prompt: Sequence[int] = (),
+    ban: Sequence[int] = (),
+    show_k: int = 5,
+    **session_options: Any,
+) -> DecodeSession:
+    """A steppable session that feeds ``reference`` (ids, without BOS/EOS) token by token.
+
+    An encoder-decoder's reference ends with EOS, which is scored too; a language model's is a
+    stretch of text that just stops, so nothing is appended. ``session_options`` go to
+    ``DecodeSession`` (``itos``, ``src_itos``).
+    """
+    tokens = list(reference) + ([] if model.is_lm else [eos_id])
+    if not tokens:
+        raise UserError("the reference to score is empty")
+    config = DecodeConfig(strategy="greedy", max_len=max(1, len(tokens)), show_k=show_k)
+    return DecodeSession(model, src, bos_id=bos_id, eos_id=eos_id, config=config, prompt=prompt, ban=ban,
+                         forced=dict(enumerate(tokens)), **session_options)
+
+
 def score_reference(
     model: SeqModel,
     src: Optional[Sequence[int]],
@@ -61,11 +88,11 @@ def score_reference(
     ban: Sequence[int] = (),
     show_k: int = 5,
 ) -> ReferenceScore:
-    """Score ``reference`` (ids, without BOS/EOS) for ``src`` (or after ``prompt`` for an LM)."""
-    tokens = list(reference) + [eos_id]
-    config = DecodeConfig(strategy="greedy", max_len=len(tokens), show_k=show_k)
-    session = DecodeSession(model, src, bos_id=bos_id, eos_id=eos_id, config=config, prompt=prompt, ban=ban,
-                            forced=dict(enumerate(tokens)))
+    """Score ``reference`` (ids, without BOS/EOS) for ``src`` (or after ``prompt`` for an LM); see
+    ``reference_session`` for what is fed."""
+    session = reference_session(model, src, reference, bos_id=bos_id, eos_id=eos_id, prompt=prompt, ban=ban,
+                                show_k=show_k)
+    tokens = [int(t) for _, t in sorted(session.forced.items())]
     records = session.run()
     chosen = [r.candidates[0] for r in records]
     argmax = [int(r.topk_ids[0, 0]) for r in records]

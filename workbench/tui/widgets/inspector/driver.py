@@ -25,6 +25,7 @@ from workbench.decoding import (
     parse_forced,
     prepare_text,
     prompt_limit,
+    reference_session,
     score_reference,
     source_limit,
 )
@@ -156,9 +157,7 @@ class Inspection:
             ref = v.encode(self.reference)
             self.score = score_reference(self.model, src, ref, bos_id=v.bos_id, eos_id=v.eos_id, prompt=prompt,
                                          ban=common["ban"], show_k=self.config.show_k)
-            config = DecodeConfig(strategy="greedy", max_len=len(ref) + 1, show_k=self.config.show_k)
-            self.session = DecodeSession(self.model, src, config=config, forced=dict(enumerate(ref + [v.eos_id])),
-                                         **common)
+            self.session = reference_session(self.model, src, ref, show_k=self.config.show_k, **common)
         else:
             config = replace(self.config, strategy=self.mode, max_len=self.max_len)
             self.session = DecodeSession(self.model, src, config=config, **common)
