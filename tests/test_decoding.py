@@ -52,8 +52,9 @@ def session(model, strategy="greedy", src=SRC, **kw):
     forced = kw.pop("forced", None)
     prompt = kw.pop("prompt", ())
     ban = kw.pop("ban", BAN)
+    history = kw.pop("history", True)
     src = None if model.is_lm else src
-    return DecodeSession(model, src, bos_id=BOS, eos_id=EOS, ban=ban, forced=forced, prompt=prompt,
+    return DecodeSession(model, src, bos_id=BOS, eos_id=EOS, ban=ban, forced=forced, prompt=prompt, history=history,
                          config=DecodeConfig(strategy=strategy, **kw))
 
 
@@ -248,6 +249,16 @@ def test_back_then_step_reproduces_the_record(strategy):
     while s.back() is not None:
         pass
     assert s.records == [] and [json.dumps(r.to_json()) for r in s.run()] == full
+
+
+@pytest.mark.parametrize("name", ["transformer", "lm-transformer"])
+def test_a_session_without_history_keeps_one_state_and_decodes_the_same(name):
+    model = make(name, scale=1.0)
+    kept, lean = session(model, "beam", beam=3, max_len=8), session(model, "beam", beam=3, max_len=8, history=False)
+    assert [json.dumps(r.to_json()) for r in lean.run()] == [json.dumps(r.to_json()) for r in kept.run()]
+    assert len(lean._frames) == 1 and len(kept._frames) == len(kept.records) + 1
+    with pytest.raises(UserError, match="no history"):
+        lean.back()
 
 
 def test_forcing_a_token_changes_the_continuation():

@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     session = DecodeSession(model, job.src.ids if job.src else None, bos_id=vocab.bos_id, eos_id=vocab.eos_id,
                             config=job.config, prompt=job.prompt.ids if job.prompt else (),
                             ban=(vocab.pad_id, vocab.bos_id), forced=job.forced, itos=vocab.itos,
-                            src_itos=task.src_vocab.itos if task.src_vocab else None)
+                            src_itos=task.src_vocab.itos if task.src_vocab else None, history=False)
     session.run()
     score = None
     if job.reference is not None:

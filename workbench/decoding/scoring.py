@@ -91,7 +91,7 @@ def score_reference(
     """Score ``reference`` (ids, without BOS/EOS) for ``src`` (or after ``prompt`` for an LM); see
     ``reference_session`` for what is fed."""
     session = reference_session(model, src, reference, bos_id=bos_id, eos_id=eos_id, prompt=prompt, ban=ban,
-                                show_k=show_k)
+                                show_k=show_k, history=False)
     tokens = [int(t) for _, t in sorted(session.forced.items())]
     records = session.run()
     chosen = [r.candidates[0] for r in records]

@@ -105,8 +105,13 @@ class DecodeSession:
         forced: Optional[dict[int, int]] = None,
         itos: Optional[Sequence[str]] = None,
         src_itos: Optional[Sequence[str]] = None,
+        history: bool = True,
     ):
+        """``history=False`` keeps only the latest model state (``back()`` is then unavailable): a
+        Transformer's cache grows with every step, so keeping one per step costs O(steps²) memory,
+        which a run to the end (``seqbench decode``) does not need."""
         self.model = model
+        self.history = history
         self.config = config or DecodeConfig()
         self.config.validate()
         self.bos_id, self.eos_id = bos_id, eos_id
@@ -194,6 +199,8 @@ class DecodeSession:
         )
         self.records.append(record)
         self._frames.append(self._next_frame(out.state, frame, live, live_rows, finished, candidates))
+        if not self.history:
+            del self._frames[:-1]
         return record
 
     def _select(self, frame: _Frame, lprobs: Tensor) -> Selection:
@@ -255,6 +262,8 @@ class DecodeSession:
         """Undo the last step; returns the record now last (None at the start). Nothing is recomputed."""
         if not self.records:
             return None
+        if not self.history:
+            raise UserError("this decoding session keeps no history to go back to (history=False)")
         self.records.pop()
         self._frames.pop()
         if self._generator is not None:
