@@ -283,6 +283,19 @@ def test_every_date_input_has_exactly_one_output():
     assert all(re.fullmatch(r"(19[5-9]\d|20[0-4]\d)-[01]\d-[0-3]\d", t) for _, t in pairs)
 
 
+def test_installed_package_without_sample_data_generates_it_into_the_cache(monkeypatch, tmp_path):
+    import workbench.tasks.file_tasks as file_tasks
+    import workbench.tasks.make_data as make_data
+
+    monkeypatch.setattr(file_tasks, "SAMPLE_DATA_DIR", tmp_path / "not-installed")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(make_data, "number_pairs", lambda: [("one", "un")])  # the real one takes ~1 s
+    task = build_task(TaskConfig(name="dates", train_size=50, val_size=10, test_size=10))
+    cached = tmp_path / "cache" / "seqbench" / "sample_data" / "dates.tsv"
+    assert cached.read_bytes() == tsv_bytes(date_pairs())
+    assert len(task.examples("test")) == 10
+
+
 @pytest.mark.skipif(generator_versions() != GENERATED_WITH, reason="other Babel/num2words versions")
 def test_sample_files_regenerate_identically():
     assert tsv_bytes(date_pairs()) == (SAMPLE_DATA_DIR / "dates.tsv").read_bytes()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+from pathlib import Path
 
 from workbench.errors import DataError
 from workbench.tasks.base import Example
@@ -37,9 +39,26 @@ def tsv_path(cfg: TaskConfig) -> str:
     if cfg.name == "tsv":
         raise DataError("task tsv needs a data file: pass --data path/to/file.tsv ('source<TAB>target' per line)")
     path = SAMPLE_DATA_DIR / DEFAULT_FILES[cfg.name]
+    if path.exists():
+        return str(path)
+    return str(generated_sample(DEFAULT_FILES[cfg.name]))
+
+
+def generated_sample(name: str) -> Path:
+    """``name`` (dates.tsv / numbers.tsv) generated into the user's cache: an installed package has
+    no ``sample_data/`` beside it. The generators are deterministic, so this equals the committed file."""
+    from workbench.tasks.make_data import make_sample_data
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "seqbench" / "sample_data"
+    path = cache / name
     if not path.exists():
-        raise DataError(f"{path}: no such file; regenerate the sample corpora with `seqbench data make`")
-    return str(path)
+        try:
+            make_sample_data(cache)
+        except OSError as exc:
+            raise DataError(f"{SAMPLE_DATA_DIR / name} is missing and {cache} is not writable ({exc.strerror}); "
+                            "write the sample corpora somewhere with `seqbench data make --out DIR` and pass "
+                            f"--data DIR/{name}") from None
+    return path
 
 
 def tsv_tokenizer(cfg: TaskConfig) -> Tokenizer:
