@@ -74,3 +74,14 @@ def test_run_directory_blocked_by_a_file_is_a_clear_error(capsys, tmp_path):
     (tmp_path / "taken").write_text("not a directory")
     code, _, err = run_cli(capsys, "train", *TINY, "--out", str(tmp_path / "taken" / "run"))
     assert code == 2 and "cannot create the run directory" in err and "Traceback" not in err
+
+
+def test_the_task_and_the_transformer_settle_family_attention_and_embedding_width():
+    from workbench.config import build_config
+
+    cfg = build_config(overrides={"task.name": "reverse", "model.cell": "transformer", "model.hidden": 64})
+    assert (cfg.model.family, cfg.model.attention, cfg.model.emb_dim) == ("seq2seq", "multihead", 64)
+    cfg = build_config(overrides={"task.name": "charlm", "model.cell": "transformer", "model.emb_dim": 16})
+    assert (cfg.model.family, cfg.model.attention, cfg.model.emb_dim) == ("lm", "none", cfg.model.hidden)
+    cfg = build_config(overrides={"task.name": "reverse", "model.emb_dim": 16})
+    assert cfg.model.emb_dim == 16  # recurrent models keep their own embedding width

@@ -47,7 +47,7 @@ TRAIN_OPTIONS: list[tuple[str, str, type, str]] = [
     ("--context", "model.context", str, "without attention, use the context c as the decoder's initial state or as input at every step: init, every-step (default: init)"),
     ("--layers", "model.layers", int, "layers in encoder and decoder (default: 1; charlm 2)"),
     ("--hidden", "model.hidden", int, f"hidden width (default: {_per_task('model', 'hidden')})"),
-    ("--emb", "model.emb_dim", int, f"embedding width (default: {_per_task('model', 'emb_dim')})"),
+    ("--emb", "model.emb_dim", int, f"embedding width; a Transformer's is --hidden (default: {_per_task('model', 'emb_dim')})"),
     ("--heads", "model.heads", int, "attention heads for multihead / transformer (default: 4)"),
     ("--dropout", "model.dropout", float, "dropout on embeddings and between layers (default: 0)"),
     ("--steps", "train.steps", int, f"optimiser steps (default: {_per_task('train', 'steps')})"),

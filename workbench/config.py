@@ -176,6 +176,8 @@ def check_compatible(cfg: RunConfig) -> None:
             )
     if cfg.model.cell == "transformer" and cfg.model.family == "seq2seq":
         cfg.model.attention = "multihead"
+    if cfg.model.cell == "transformer":
+        cfg.model.emb_dim = cfg.model.hidden  # its embeddings are its width D: config.toml says so
     from models import ConfigError, validate_config
 
     try:  # vocabulary sizes are known only once the task is built

@@ -14,7 +14,7 @@ from typing import Optional
 
 # (section, key, label, hint) for the hyperparameter form, in display order
 FIELDS: list[tuple[str, str, str, str]] = [
-    ("model", "emb_dim", "embedding", "embedding width E"),
+    ("model", "emb_dim", "embedding", "E (Transformer: D)"),
     ("model", "hidden", "hidden", "model width D"),
     ("model", "layers", "layers", "encoder and decoder"),
     ("model", "heads", "heads", "attention heads H"),
