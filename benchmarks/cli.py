@@ -50,8 +50,12 @@ def select(only: str) -> list[str]:
     return names
 
 
-def run_one(name: str, quick: bool, scratch: Path, threads: int) -> Result:
-    """Run benchmark ``name`` with ``threads`` torch threads, catching its failure so the others still run."""
+def run_one(name: str, quick: bool, scratch: Path, threads: int, first: bool = True) -> Result:
+    """Run benchmark ``name`` with ``threads`` torch threads, catching its failure so the others still run.
+
+    The load average only says something about other processes before the ``first`` benchmark of a
+    run; later it still carries the previous benchmarks' own work, so then only the CPU that other
+    processes used while this one ran counts."""
     import torch
 
     torch.set_num_threads(threads)  # a trainer in an earlier benchmark may have changed it
@@ -74,7 +78,7 @@ def run_one(name: str, quick: bool, scratch: Path, threads: int) -> Result:
         traceback.print_exc()
     result.seconds = round(time.perf_counter() - t0, 2)
     result.other_cpu = meter.stop()
-    for w in busy_warnings(result.load_before, result.other_cpu):
+    for w in busy_warnings(result.load_before if first else None, result.other_cpu):
         result.warnings.append(w)
         echo(f"  [{name}] warning: {w}")
     echo(f"  [{name}] {result.status} in {result.seconds:.1f} s")
@@ -103,7 +107,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     results = []
     try:
         for name in names:
-            results.append(run_one(name, args.quick, scratch, threads))
+            results.append(run_one(name, args.quick, scratch, threads, first=not results))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     command = "python -m benchmarks" + (" --quick" if args.quick else "") + (f" --only {args.only}" if args.only else "")

@@ -136,7 +136,7 @@ def batched_vs_single(ctx: Context, model, task) -> None:
             diff = sum(outputs[name][i] != outputs["one-by-one"][i] for i in outputs["one-by-one"])
             ctx.warn(f"{name} and one-by-one greedy decoding disagree on {diff} of {n} outputs")
     threads = torch.get_num_threads()
-    if threads > 1:  # the app trains on cores - 1 threads: the same comparison on one
+    if threads > 1:  # --threads 1 (what a busy machine calls for): the same comparison on one
         torch.set_num_threads(1)
         try:
             one = {name: median(values) for name, values in interleave(
