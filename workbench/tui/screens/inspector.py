@@ -93,7 +93,7 @@ class InspectorScreen(Screen):
         yield SettingsBar(id="insp-settings")
         yield ForceBar(id="insp-force")
         yield PanelHost(self.arrangement, id="insp-host")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)  # at 80 columns the keys reach the edge; ? lists them all
 
     async def on_resize(self, event) -> None:
         layout = layout_for(event.size.width, event.size.height)
