@@ -72,26 +72,17 @@ def reference_session(
     tokens = list(reference) + ([] if model.is_lm else [eos_id])
     if not tokens:
         raise UserError("the reference to score is empty")
-    config = DecodeConfig(strategy="greedy", max_len=max(1, len(tokens)), show_k=show_k)
+    config = DecodeConfig(strategy="greedy", max_len=len(tokens), show_k=show_k)
     return DecodeSession(model, src, bos_id=bos_id, eos_id=eos_id, config=config, prompt=prompt, ban=ban,
                          forced=dict(enumerate(tokens)), **session_options)
 
 
-def score_reference(
-    model: SeqModel,
-    src: Optional[Sequence[int]],
-    reference: Sequence[int],
-    *,
-    bos_id: int,
-    eos_id: int,
-    prompt: Sequence[int] = (),
-    ban: Sequence[int] = (),
-    show_k: int = 5,
-) -> ReferenceScore:
-    """Score ``reference`` (ids, without BOS/EOS) for ``src`` (or after ``prompt`` for an LM); see
-    ``reference_session`` for what is fed."""
-    session = reference_session(model, src, reference, bos_id=bos_id, eos_id=eos_id, prompt=prompt, ban=ban,
-                                show_k=show_k, history=False)
+def score_reference(model: SeqModel, src: Optional[Sequence[int]], reference: Sequence[int],
+                    **options: Any) -> ReferenceScore:
+    """Score ``reference`` (ids, without BOS/EOS) for ``src`` (or after ``prompt`` for an LM);
+    ``options`` (``bos_id``, ``eos_id``, ``prompt``, ``ban``, ``show_k``) and what is fed are as
+    for ``reference_session``."""
+    session = reference_session(model, src, reference, history=False, **options)
     tokens = [int(t) for _, t in sorted(session.forced.items())]
     records = session.run()
     chosen = [r.candidates[0] for r in records]
