@@ -147,8 +147,6 @@ class LayerStep(NamedTuple):
     """What one decoder layer computed for one new position."""
 
     x: Tensor  # (B, 1, D) layer output (the residual stream)
-    k_self: Tensor  # (B, H, t, Dh) cache including the new position
-    v_self: Tensor  # (B, H, t, Dh)
     self_weights: Tensor  # (B, H, 1, t)
     cross_weights: Optional[Tensor]  # (B, H, 1, S)
     context: Optional[Tensor]  # (B, 1, D) cross-attention output
@@ -176,11 +174,13 @@ class DecoderLayer(nn.Module):
 
     def step(self, x: Tensor, k_self: Tensor, v_self: Tensor, k_cross: Optional[Tensor],
              v_cross: Optional[Tensor], mask: Optional[Tensor]) -> LayerStep:
-        """One new position x (B, 1, D) against the cached prefix k_self/v_self (B, H, t-1, Dh)."""
+        """One new position x (B, 1, D). ``k_self``/``v_self`` (B, H, t, Dh) hold the cached prefix in
+        their first t-1 positions; this position's key and value are written into the last one (the
+        caller allocates them for this step, so no earlier state is touched)."""
         h = self.norm1(x)
         k_new, v_new = self.self_attn.keys_values(h)  # (B, H, 1, Dh) each
-        k_self = torch.cat([k_self, k_new], dim=2)  # (B, H, t, Dh)
-        v_self = torch.cat([v_self, v_new], dim=2)  # (B, H, t, Dh)
+        k_self[:, :, -1:] = k_new
+        v_self[:, :, -1:] = v_new
         attended, self_weights = self.self_attn.explicit(h, k_self, v_self)  # the prefix is all in the past
         x = x + self.drop(attended)
         context = cross_weights = None
@@ -188,7 +188,7 @@ class DecoderLayer(nn.Module):
             context, cross_weights = self.cross_attn.explicit(self.norm2(x), k_cross, v_cross, mask)
             x = x + self.drop(context)
         x = x + self.drop(self.ffn(self.norm3(x)))
-        return LayerStep(x, k_self, v_self, self_weights, cross_weights, context)
+        return LayerStep(x, self_weights, cross_weights, context)
 
 
 class Embedding(nn.Module):
@@ -243,24 +243,29 @@ class Decoder(nn.Module):
         }
 
     def step(self, state: State, tokens: Tensor) -> StepOutput:
-        """Feed tokens (B,) at position ``pos``; extend the cache by one position."""
-        check_length(state["k_self"].shape[3] + 1, self.max_len, "decoded sequence")
+        """Feed tokens (B,) at position ``pos``; extend the cache by one position.
+
+        The new state's cache is allocated once per step, one position longer, and the old prefix is
+        copied in once; each layer writes its own new key/value into it (one copy per step, where
+        concatenating per layer and stacking the layers would copy the whole cache twice).
+        """
+        old_k, old_v = state["k_self"], state["v_self"]  # (B, L, H, t-1, Dh)
+        t = old_k.shape[3] + 1
+        check_length(t, self.max_len, "decoded sequence")
+        k_self = old_k.new_empty(*old_k.shape[:3], t, old_k.shape[4])  # (B, L, H, t, Dh)
+        v_self = old_v.new_empty(k_self.shape)
+        k_self[:, :, :, :-1], v_self[:, :, :, :-1] = old_k, old_v
         x = self.embed(tokens.unsqueeze(1), state["pos"].unsqueeze(1))  # (B, 1, D)
         cross = "k_cross" in state
         mask = state["src_mask"][:, None, None, :] if cross else None  # (B, 1, 1, S)
         outs = []
         for l, layer in enumerate(self.layers):
             kc, vc = (state["k_cross"][:, l], state["v_cross"][:, l]) if cross else (None, None)  # (B, H, S, Dh)
-            out = layer.step(x, state["k_self"][:, l], state["v_self"][:, l], kc, vc, mask)
+            out = layer.step(x, k_self[:, l], v_self[:, l], kc, vc, mask)
             outs.append(out)
             x = out.x
         logits = self.proj(self.norm(x)).squeeze(1)  # (B, 1, V) -> (B, V)
-        new_state = {
-            **state,
-            "k_self": torch.stack([o.k_self for o in outs], 1),  # (B, L, H, t, Dh)
-            "v_self": torch.stack([o.v_self for o in outs], 1),  # (B, L, H, t, Dh)
-            "pos": state["pos"] + 1,
-        }
+        new_state = {**state, "k_self": k_self, "v_self": v_self, "pos": state["pos"] + 1}
         trace = Trace(
             self_attention=torch.stack([o.self_weights for o in outs], 1)[:, :, :, 0],  # (B, L, H, 1, t) -> (B, L, H, t)
             hidden=torch.cat([o.x for o in outs], 1),  # L x (B, 1, D) -> (B, L, D)

@@ -18,6 +18,7 @@ from workbench.runs import runs_root
 from .controller import RunController
 from .messages import OpenInspector, SessionReady, SetupFailed, TrainerEvent
 from .screens.launcher import LauncherScreen
+from .terminal import exit_on_hangup
 
 
 class SeqbenchApp(App):
@@ -65,6 +66,7 @@ class SeqbenchApp(App):
         from .lag import attach_from_env
 
         attach_from_env(self)
+        exit_on_hangup(self, lambda: self.runs.abort_all(save=True))  # a live run keeps its last step
         self.push_screen(LauncherScreen())
         if self.inspect_on_start:
             self.runs.inspect_run(Path(self.inspect_on_start))

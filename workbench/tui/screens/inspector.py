@@ -22,6 +22,7 @@ from textual.widgets import Footer, TabbedContent, Tabs
 from workbench.device import one_thread_here
 from workbench.errors import UserError
 
+from ..terminal import exit_on_hangup
 from ..widgets.inspector import extract as X
 from ..widgets.inspector.beam import BeamPanel
 from ..widgets.inspector.beam_tree import BeamTree
@@ -399,6 +400,7 @@ class InspectorApp(App):
         # Everything built so far lives as long as the app: keep it out of the collector's full passes,
         # which otherwise land on a step now and then (≈ +25 ms each).
         self.call_after_refresh(gc.freeze)
+        exit_on_hangup(self)
 
 
 def run_inspector(run_path: str | Path, input_text: Optional[str] = None) -> int:
