@@ -87,8 +87,7 @@ def evaluate(model, task, split: str, *, limit: int, batch_size: int, device, sa
                 continue
             preds = greedy_decode_batch(model, batch.src, batch.src_lengths, bos_id=vocab.bos_id,
                                         eos_id=vocab.eos_id, max_len=max_len)
-            positions = batch.index.tolist() if batch.index is not None else range(n_seq, n_seq + len(preds))
-            for row, (position, pred) in enumerate(zip(positions, preds)):
+            for row, (position, pred) in enumerate(zip(batch.index.tolist(), preds)):  # by_length: index is set
                 ref = _strip(batch.tgt_out[row].tolist(), vocab)
                 pred = _strip(pred, vocab)
                 exact += int(pred == ref)
