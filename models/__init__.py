@@ -12,6 +12,7 @@ from .base import (
     CELLS,
     CONTEXT_MODES,
     FAMILIES,
+    Capabilities,
     EncoderTrace,
     ModelConfig,
     SeqModel,
@@ -23,6 +24,7 @@ from .base import (
 
 __all__ = [
     "ATTENTIONS",
+    "Capabilities",
     "ConfigError",
     "CELLS",
     "CONTEXT_MODES",
@@ -33,7 +35,10 @@ __all__ = [
     "State",
     "StepOutput",
     "Trace",
+    "arch_slug",
+    "attention_choices",
     "build_model",
+    "capabilities",
     "describe",
     "reorder_state",
     "validate_config",
@@ -92,6 +97,45 @@ def build_model(cfg: ModelConfig) -> SeqModel:
     from .seq2seq import RNNSeq2Seq
 
     return RNNSeq2Seq(cfg)
+
+
+def capabilities(cfg: ModelConfig) -> Capabilities:
+    """What a model built from ``cfg`` accepts and traces (no weights are built)."""
+    from .cells import GRU_GATES, LSTM_GATES
+
+    transformer = cfg.cell == "transformer"
+    seq2seq = cfg.family == "seq2seq"
+    multihead = transformer or cfg.attention == "multihead"
+    return Capabilities(
+        family=cfg.family,
+        max_source_len=cfg.max_len if transformer and seq2seq else None,
+        max_positions=cfg.max_len if transformer else None,
+        cross_attention=seq2seq and (transformer or cfg.attention != "none"),
+        self_attention=transformer,
+        encoder_self_attention=transformer and seq2seq,
+        gates={"lstm": LSTM_GATES, "gru": GRU_GATES}.get(cfg.cell, ()),
+        cell_state=cfg.cell == "lstm",
+        context=seq2seq,
+        layers=cfg.layers,
+        attention_layers=cfg.layers if transformer else 1,
+        heads=cfg.heads if multihead else 1,
+    )
+
+
+def attention_choices(family: str, cell: str) -> tuple[str, ...]:
+    """The ``attention`` values a model of this family and cell can be built with (first = default)."""
+    if family == "lm":
+        return ("none",)
+    if cell == "transformer":
+        return ("multihead",)
+    return ATTENTIONS
+
+
+def arch_slug(cfg: ModelConfig) -> str:
+    """A short file-name-safe architecture name, e.g. ``gru-general`` or ``lstm-ctx-init``."""
+    if cfg.family == "lm" or cfg.cell == "transformer":
+        return cfg.cell
+    return f"{cfg.cell}-{cfg.attention if cfg.attention != 'none' else 'ctx-' + cfg.context}"
 
 
 def describe(cfg: ModelConfig) -> str:

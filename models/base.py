@@ -72,6 +72,31 @@ class ModelConfig:
         return replace(self, **changes)
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a model can show and accept, so nothing outside ``models/`` asks which cell it is."""
+
+    family: str  # "lm" or "seq2seq"
+    max_source_len: Optional[int]  # longest source the encoder accepts (None: no fixed limit)
+    max_positions: Optional[int]  # decoder positions, <bos> and prompt included (None: no fixed limit)
+    cross_attention: bool  # the decoder attends over the source (Trace.cross_attention)
+    self_attention: bool  # the decoder attends over its prefix (Trace.self_attention)
+    encoder_self_attention: bool  # the encoder attends over the source (EncoderTrace.self_attention)
+    gates: tuple[str, ...]  # names of Trace.gates, empty when the cell has none
+    cell_state: bool  # Trace.cell is filled (LSTM)
+    context: bool  # Trace.context is filled (attention context or the fixed c)
+    layers: int  # decoder layers a view can select
+    attention_layers: int  # layers of Trace.cross_attention (an RNN decoder attends once, from its top)
+    heads: int  # heads a view can select in every attention the model has (1: single-head)
+
+    @property
+    def views(self) -> tuple[str, ...]:
+        """Attention views the inspector can draw: "cross", "self", "encoder" where the model has them."""
+        named = (("cross", self.cross_attention), ("self", self.self_attention),
+                 ("encoder", self.encoder_self_attention))
+        return tuple(name for name, present in named if present)
+
+
 @dataclass
 class Trace:
     """What one decoding step computed, for the inspector. Fields a model does not have are None."""
@@ -135,6 +160,13 @@ class SeqModel(nn.Module):
     @property
     def is_lm(self) -> bool:
         return self.config.family == "lm"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this model accepts and traces (``models.capabilities`` of its config)."""
+        from . import capabilities
+
+        return capabilities(self.config)
 
     def forward(self, src: Optional[Tensor], src_lengths: Optional[Tensor], tgt_in: Tensor) -> Tensor:
         """Teacher-forced logits (B, T, V) for decoder inputs ``tgt_in`` (B, T). LMs ignore src."""

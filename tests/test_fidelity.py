@@ -83,3 +83,31 @@ def test_trace_hidden_has_documented_shape(name, cfg):
         assert trace.cell is not None and set(trace.gates) == {"input", "forget", "output", "candidate"}
     if cfg.cell == "gru":
         assert {"reset", "update"} <= set(trace.gates)
+
+
+@pytest.mark.parametrize("name,cfg", VARIANTS, ids=[n for n, _ in VARIANTS])
+def test_capabilities_match_the_trace(name, cfg):
+    """What a model declares is exactly what its step and start fill in: views can trust it."""
+    from models import EncoderTrace, capabilities
+
+    torch.manual_seed(0)
+    model = build_model(cfg).eval()
+    caps = capabilities(cfg)
+    assert model.capabilities == caps and caps.family == cfg.family
+    src, src_lengths, tgt_in = _batch(cfg)
+    with torch.no_grad():
+        state = model.start(src, src_lengths, batch_size=tgt_in.shape[0])
+        state = model.step(state, tgt_in[:, 0]).state
+        trace = model.step(state, tgt_in[:, 1]).trace
+    assert (trace.cross_attention is not None) == caps.cross_attention
+    assert (trace.self_attention is not None) == caps.self_attention
+    assert (EncoderTrace.from_state(state).self_attention is not None) == caps.encoder_self_attention
+    assert (trace.cell is not None) == caps.cell_state
+    assert (trace.context is not None) == caps.context
+    assert tuple(trace.gates or ()) == caps.gates
+    assert trace.hidden.shape[1] == caps.layers
+    for att in (trace.cross_attention, trace.self_attention):
+        if att is not None:
+            assert att.shape[2] == caps.heads
+    if trace.cross_attention is not None:
+        assert trace.cross_attention.shape[1] == caps.attention_layers
