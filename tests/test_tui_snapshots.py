@@ -16,7 +16,7 @@ import pytest
 from workbench import events as ev
 from workbench.tui.app import SeqbenchApp
 from workbench.tui.screens.dashboard import DashboardScreen
-from workbench.tui.session import TrainingSession
+from workbench.live import TrainingSession
 
 RUN_DIR = "runs/reverse-gru-general-20250101-120000"
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from .messages import OpenInspector, SessionReady, SetupFailed, TrainerEvent
-from .session import TrainingSession
+from workbench.live import TrainingSession
 
 if TYPE_CHECKING:
     from .app import SeqbenchApp
@@ -148,7 +148,7 @@ class RunController:
         if session is None:
             from workbench.errors import UserError
 
-            from .replay import replay_session
+            from workbench.replay import replay_session
 
             try:
                 session = replay_session(Path(path))

@@ -135,7 +135,7 @@ def headless_throughput(overrides: dict[str, str], seconds: float, runs_dir: Opt
     from workbench.events import Progress
     from workbench.training import Trainer
 
-    from .session import TrainingAborted
+    from workbench.live import TrainingAborted
 
     seen: list[Progress] = []
 

@@ -17,7 +17,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
-from ..session import Curves, TrainingSession
+from workbench.live import Curves, TrainingSession
 from ..widgets.error_panel import ErrorPanel
 from ..widgets.event_log import EventLog
 from ..widgets.line_chart import LineChart, Series

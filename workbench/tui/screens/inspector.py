@@ -1,6 +1,6 @@
 """The inspector: step through decoding token by token and see why each token is emitted.
 
-The screen drives a ``DecodeSession`` from the engine (through ``widgets.inspector.driver``) and
+The screen drives a ``DecodeSession`` from the engine (through ``workbench.decoding.inspection``) and
 draws what each step reports: the alignment heatmap, hidden states and gates, the beam and its
 tree, the next-token distribution and the output. It computes nothing the engine does not report.
 
@@ -23,11 +23,11 @@ from workbench.device import one_thread_here
 from workbench.errors import UserError
 
 from ..terminal import exit_on_hangup
-from ..widgets.inspector import extract as X
+from workbench.decoding import panels as X
 from ..widgets.inspector.beam import BeamPanel
 from ..widgets.inspector.beam_tree import BeamTree
 from ..widgets.inspector.distribution import NextTokenPanel, TeacherInfo
-from ..widgets.inspector.driver import MODES, TEACHER, Inspection
+from workbench.decoding.inspection import MODES, TEACHER, Inspection
 from ..widgets.inspector.force_bar import ForceBar
 from ..widgets.inspector.heatmap import AttentionHeatmap
 from ..widgets.inspector.hidden import HiddenStrips

@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
-from ..engine import device_options, load_catalog, make_config
+from workbench.launch import device_options, load_catalog, make_config
 from ..messages import EngineLoaded, RunsListed
 from ..widgets.arch_picker import ArchPicker
 from ..widgets.hparam_form import HParamForm

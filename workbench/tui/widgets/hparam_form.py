@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Select, Static
 
-from ..engine import FIELDS, check_field, field_value
+from workbench.launch import FIELDS, check_field, field_value
 
 
 class HParamForm(Vertical):

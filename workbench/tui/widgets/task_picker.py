@@ -12,7 +12,7 @@ from textual.widgets.option_list import Option
 
 from workbench.tasks import TASKS
 
-from ..engine import check_data_path
+from workbench.launch import check_data_path
 
 DEFAULT_TASK = "reverse"
 PLACEHOLDER = {

@@ -219,7 +219,7 @@ class TrainingSession:
         from workbench.errors import UserError
         from workbench.runs import read_metrics
 
-        from .messages import SessionReady, SetupFailed, TrainerEvent
+        from workbench.tui.messages import SessionReady, SetupFailed, TrainerEvent
 
         def on_event(event) -> None:
             if self._abort.is_set() or cancelled():

@@ -13,9 +13,9 @@ from typing import Optional
 import numpy as np
 import torch
 
-from workbench.decoding.views import cross_attention_path, self_attention_matrix
+from .views import cross_attention_path, self_attention_matrix
 
-from .driver import Inspection
+from .inspection import Inspection
 
 VIEW_NAMES = {"cross": "cross-attention", "self": "decoder self-attention", "encoder": "encoder self-attention"}
 UNSIGNED_GATES = ("input", "forget", "output", "reset", "update")  # sigmoid gates, in [0, 1]

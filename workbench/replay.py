@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .session import TrainingSession
+from .live import TrainingSession
 
 
 def replay_session(path: Path) -> TrainingSession:

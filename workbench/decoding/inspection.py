@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Optional
 
-from workbench.decoding import (
+from . import (
     DecodeConfig,
     DecodeSession,
     Hypothesis,
@@ -29,8 +29,8 @@ from workbench.decoding import (
     score_reference,
     source_limit,
 )
-from workbench.decoding.render import path_candidates
-from workbench.decoding.views import path_rows
+from .render import path_candidates
+from .views import path_rows
 from workbench.errors import UserError
 
 TEACHER = "teacher-forced"
