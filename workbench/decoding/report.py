@@ -110,8 +110,7 @@ class Report:
             self.console.print(Text("attention: this model has no attention to draw (try --show hidden)", style="dim"))
             return
         matrix, cols, _, kind = view
-        heads = self.loaded.model.config.heads if self.loaded.model.config.cell == "transformer" or \
-            self.loaded.model.config.attention == "multihead" else 1
+        heads = self.loaded.model.capabilities.heads
         title = "alignment (rows: output tokens, columns: source tokens)" if kind == "attention" else \
             "self-attention (rows: output tokens, columns: the prefix fed so far)"
         self.console.print(Text(title, style="bold"))
