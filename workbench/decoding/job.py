@@ -102,7 +102,7 @@ def prepare(task: Any, caps: Any, *, text: Optional[str] = None, example: Option
     if text is not None:
         tokens, ref_tokens = (task.tokenize_tgt if task.family == "lm" else task.tokenize_src)(text), None
     else:
-        example, tokens, ref_tokens = _example(task, example, wrap)
+        example, tokens, ref_tokens = _example(task, caps, example, wrap)
     _check_length(task, caps, tokens)
     if reference is not None:
         ref_tokens = task.tokenize_tgt(reference)
@@ -131,8 +131,9 @@ def _check_length(task: Any, caps: Any, tokens: list[str]) -> None:
         raise UserError(f"the {what} has {len(tokens)} tokens; at most {limit} are accepted ({why})")
 
 
-def _example(task: Any, index: int, wrap: bool) -> tuple[int, list[str], list[str]]:
-    """(index, input tokens, reference tokens) of an example; an LM window is halved into prompt and rest."""
+def _example(task: Any, caps: Any, index: int, wrap: bool) -> tuple[int, list[str], list[str]]:
+    """(index, input tokens, reference tokens) of an example; an LM window (cut to the positions the
+    model covers, so teacher forcing reaches the end of its reference) is halved into prompt and rest."""
     split = example_split(task)
     examples = task.examples(split)
     if not examples:
@@ -143,8 +144,9 @@ def _example(task: Any, index: int, wrap: bool) -> tuple[int, list[str], list[st
         raise UserError(f"no example {index}: the {split} split has {len(examples)} examples (0..{len(examples) - 1})")
     ex = examples[index]
     if task.family == "lm":
-        cut = max(1, len(ex.tgt) // 2)
-        return index, list(ex.tgt[:cut]), list(ex.tgt[cut:])
+        window = list(ex.tgt[: caps.max_positions] if caps.max_positions is not None else ex.tgt)
+        cut = max(1, len(window) // 2)
+        return index, window[:cut], window[cut:]
     return index, list(ex.src), list(ex.tgt)
 
 
