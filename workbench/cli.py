@@ -177,6 +177,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     except OSError as exc:  # the file system refused (disk full, permissions): not a bug to trace
         sys.stderr.write(f"seqbench: error: {exc}\n")
         return 1
+    except KeyboardInterrupt:  # Ctrl+C: the user asked to stop, not for a traceback
+        return 130
 
 
 def entry() -> None:
