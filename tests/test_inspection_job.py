@@ -139,3 +139,31 @@ def test_teacher_forcing_reaches_the_end_when_the_window_is_longer_than_the_mode
     ins.run()
     assert len(ins.input_ids) + len(ins.reference) <= 10
     assert ins.t == len(ins.reference) == len(ins.score.tokens)
+
+
+# ---- hostile input -----------------------------------------------------------------------------
+
+def test_control_characters_in_the_input_are_echoed_escaped(run_dirs, capsys):
+    assert main(["decode", str(run_dirs["seq2seq"]), "--input", "ab\x1b[2Jc\u202e"]) == 0
+    out, err = capsys.readouterr()
+    assert "\x1b" not in out + err and "\u202e" not in out + err
+    assert "\\x1b[2J" in out and "\\u202e" in out
+
+
+@pytest.mark.parametrize("command,target", [
+    (["decode", "RUN", "--input", "abc"], "workbench.decode_cli.run"),
+    (["inspect", "RUN"], "workbench.tui.screens.inspector.run_inspector"),
+    (["runs"], "workbench.train_cli.print_runs"),
+    ([], "workbench.app_entry.run_app"),
+])
+def test_ctrl_c_ends_every_command_quietly_with_code_130(run_dirs, monkeypatch, capsys, command, target):
+    module, _, name = target.rpartition(".")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(f"{module}.{name}", interrupted)
+    argv = [str(run_dirs["seq2seq"]) if a == "RUN" else a for a in command]
+    assert main(argv) == 130
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err and "KeyboardInterrupt" not in out + err
