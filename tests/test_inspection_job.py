@@ -167,3 +167,14 @@ def test_ctrl_c_ends_every_command_quietly_with_code_130(run_dirs, monkeypatch, 
     assert main(argv) == 130
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err and "KeyboardInterrupt" not in out + err
+
+
+def test_the_decode_help_states_the_engines_default_lm_length():
+    import subprocess
+    import sys
+
+    from workbench.decoding.job import DEFAULT_LM_LENGTH
+
+    help_text = subprocess.run([sys.executable, "-m", "workbench.cli", "decode", "--help"], capture_output=True,
+                               text=True).stdout
+    assert f"(default: {DEFAULT_LM_LENGTH};" in " ".join(help_text.split())

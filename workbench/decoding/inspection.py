@@ -95,6 +95,9 @@ class Inspection:
 
     @property
     def max_len(self) -> int:
+        """Most output tokens: the engine's automatic length for the input, or the one the user set."""
+        if self.job is None:
+            return self.config.max_len
         return self.job.max_len(self.task, None if self.auto_max_len else self.config.max_len)
 
     def set_mode(self, mode: str) -> None:
