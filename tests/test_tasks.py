@@ -244,9 +244,9 @@ def test_file_splits_are_disjoint_by_source_and_small_files_still_split(tmp_path
         ("folder", "dir", r"folder: is a directory"),
         ("empty.tsv", b"\n  \n", r"empty\.tsv: file is empty"),
         ("latin1.tsv", b"a\tb\nc\tb\ncaf\xe9\tx\n", r"latin1\.tsv:3: not UTF-8 \(byte 0xe9 at byte offset 11\)"),
-        ("data.tsv", b"a\tb\n\nc\tb\nd\te\nno tab here\n", r"data\.tsv:5: expected 'source<TAB>target', found no tab"),
         ("two.tsv", b"a\tb\tc\n", r"two\.tsv:1: expected 'source<TAB>target', found 2 tabs"),
-        ("blank.tsv", b"a\tb\n \tb\n", r"blank\.tsv:2: .*the source is empty"),
+        ("blank.tsv", b"a\tb\n \tb\n", r"blank\.tsv: needs at least 3 .*1 empty source \(line 2\)"),
+        ("tatoeba.tsv", b"Go.\tVa !\tCC-BY 2.0 (France) Attribution: tatoeba.org #1\n", r"tatoeba\.tsv:1: .*Tatoeba.*--columns 1,2"),
         ("few.tsv", b"a\tb\na\tc\n", r"few\.tsv: needs at least 3 different sources"),
     ],
 )

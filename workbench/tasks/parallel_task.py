@@ -19,7 +19,7 @@ from workbench.tasks.catalog import TASKS
 from workbench.tasks.config import TaskConfig
 from workbench.tasks.data_report import DataReport, percentiles
 from workbench.tasks.file_tasks import NATURAL_UNIT, tsv_path
-from workbench.tasks.parallel import Pair, ReadLog, file_name, read_pairs
+from workbench.tasks.parallel import Pair, ReadLog, describe_drops, file_name, read_pairs
 from workbench.tasks.seq2seq_task import Seq2SeqTask
 from workbench.tasks.subword import DEFAULT_VOCAB_SIZE, SubwordTokenizer
 from workbench.tasks.tokenizer import Tokenizer
@@ -39,7 +39,7 @@ class Group:
 
 
 def split_groups(cfg: TaskConfig, main: list[Pair], main_name: str,
-                 held: dict[str, tuple[list[Pair], str]]) -> dict[str, list[Group]]:
+                 held: dict[str, tuple[list[Pair], str]], dropped: str = "") -> dict[str, list[Group]]:
     """train/val/test groups: val and test from their files when given, else sources of the main file.
 
     Distinct sources are shuffled with ``cfg.seed``. A carved split takes ``val_size`` /
@@ -50,7 +50,7 @@ def split_groups(cfg: TaskConfig, main: list[Pair], main_name: str,
     carve = [name for name in ("val", "test") if name not in held]
     if carve and len(groups) < 1 + len(carve):
         raise DataError(f"{main_name}: needs at least {1 + len(carve)} different sources for "
-                        f"{'/'.join(['train', *carve])}, found {len(groups)}")
+                        f"{'/'.join(['train', *carve])}, found {len(groups)}" + (f"; dropped {dropped}" if dropped else ""))
     random.Random(f"split:{cfg.seed}").shuffle(groups)
     cap = max(1, min(int(len(groups) * cfg.val_fraction), (len(groups) - 1) // max(1, len(carve))))
     start = 0
@@ -112,7 +112,7 @@ def build_parallel_task(cfg: TaskConfig, vocabs: tuple[Vocab, Vocab] | None = No
             pairs, log = read_pairs(extra, cfg.columns, cfg.normalize)
             held[name] = (pairs, file_name(extra))
             logs.append(log)
-    groups = split_groups(cfg, main, file_name(path), held)
+    groups = split_groups(cfg, main, file_name(path), held, describe_drops(main_log.dropped) if main_log.dropped else "")
     src_tok, tgt_tok = make_tokenizers(cfg, groups["train"], run_dir)
     report = DataReport(files=[file_name(log.path) for log in logs], unit=cfg.tokens or NATURAL_UNIT[cfg.name])
     _log_reading(report, logs)

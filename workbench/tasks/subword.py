@@ -10,6 +10,7 @@ tokenises and detokenises without its training file.
 from __future__ import annotations
 
 import io
+import re
 from typing import Iterable
 
 from workbench.errors import DataError
@@ -38,11 +39,18 @@ class SubwordTokenizer:
         if not sentences:
             raise DataError("no training text to learn subword pieces from")
         model = io.BytesIO()
-        spm.SentencePieceTrainer.train(
-            sentence_iterator=iter(sentences), model_writer=model, vocab_size=vocab_size, model_type=model_type,
-            character_coverage=1.0, normalization_rule_name="identity", remove_extra_whitespaces=False,
-            byte_fallback=True, hard_vocab_limit=False, split_digits=True,
-            unk_id=0, bos_id=-1, eos_id=-1, pad_id=-1, num_threads=1, minloglevel=2)
+        try:
+            spm.SentencePieceTrainer.train(
+                sentence_iterator=iter(sentences), model_writer=model, vocab_size=vocab_size, model_type=model_type,
+                character_coverage=1.0, normalization_rule_name="identity", remove_extra_whitespaces=False,
+                byte_fallback=True, hard_vocab_limit=False, split_digits=True,
+                unk_id=0, bos_id=-1, eos_id=-1, pad_id=-1, num_threads=1, minloglevel=2)
+        except RuntimeError as exc:
+            need = re.search(r"smaller than required_chars\. \d+ vs (\d+)", str(exc))
+            if need:
+                raise DataError(f"task vocab_size: {vocab_size} is too small for subword tokens on this text; "
+                                f"it needs at least {need.group(1)} (every character seen, 256 bytes, <unk>)") from None
+            raise
         return cls(model.getvalue())
 
     def pieces(self) -> list[str]:
