@@ -206,9 +206,9 @@ def test_vocab_round_trip():
 
 def test_build_with_saved_vocabs_reuses_them(tmp_path):
     path = write(tmp_path, "pairs.tsv", b"ab\tba\nabc\tcba\nbb\tbb\nca\tac\n")
-    first = build_task(TaskConfig(name="tsv", data=path))
+    first = build_task(TaskConfig(name="tsv", data=path, tokens="char"))
     other = write(tmp_path, "other.tsv", b"abz\tzba\nabc\tcba\nbb\tbb\nca\tac\n")
-    reused = build_task(TaskConfig(name="tsv", data=other), vocabs=(first.src_vocab, first.tgt_vocab))
+    reused = build_task(TaskConfig(name="tsv", data=other, tokens="char"), vocabs=(first.src_vocab, first.tgt_vocab))
     assert reused.src_vocab is first.src_vocab and "z" not in reused.tgt_vocab.stoi
     assert reused.src_vocab.unknown(reused.tokenize_src("zab")) == ["z"]
     with pytest.raises(UserError, match="source vocabulary"):

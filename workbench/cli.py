@@ -41,7 +41,7 @@ def _per_task(section: str, key: str, fmt: str = "{}") -> str:
 TRAIN_OPTIONS: list[tuple[str, str, type, str]] = [
     ("--task", "task.name", str, f"task to learn: {', '.join(TASK_NAMES)} (default: reverse; see `seqbench tasks`)"),
     ("--data", "task.data", str, "data file: UTF-8 text for charlm, source<TAB>target lines for tsv (default: bundled sample data)"),
-    ("--tokens", "task.tokens", str, "tsv tokenisation: char, word or subword (SentencePiece, trained on the training split) (default: char)"),
+    ("--tokens", "task.tokens", str, "tsv tokenisation: char, word or subword (SentencePiece, trained on the training split) (default: tsv subword, numbers word, dates char)"),
     # parallel files (dates/numbers/tsv), issue 12
     ("--columns", "task.columns", str, "the source and target columns of a TSV with more than two, e.g. 1,2 for Tatoeba's export (default: exactly two columns)"),
     ("--val-data", "task.val_data", str, "held-out file for validation (default: sources of --data held out)"),

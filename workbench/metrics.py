@@ -120,7 +120,7 @@ def _sample(task, src_ids: list[int], ref_ids: list[int], pred_ids: list[int]) -
     src = task.src_vocab.decode(src_ids)
     ref = task.tgt_vocab.decode(ref_ids)
     pred = task.tgt_vocab.decode(pred_ids)
-    return Sample(task.detokenize(src), task.detokenize(ref), task.detokenize(pred), src, ref, pred)
+    return Sample(task.detokenize_src(src), task.detokenize(ref), task.detokenize(pred), src, ref, pred)
 
 
 def lm_samples(model, task, split: str, n: int, device, prompt_len: int = 24, length: int = 48) -> list[Sample]:

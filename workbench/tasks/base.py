@@ -86,6 +86,10 @@ class Task(ABC):
         """Display text of target tokens (the inverse of ``tokenize_tgt``)."""
         return self._tgt_tokenizer.detokenize(tokens)
 
+    def detokenize_src(self, tokens: list[str]) -> str:
+        """Display text of source tokens (the inverse of ``tokenize_src``; subword sides differ)."""
+        return self._src_tokenizer.detokenize(tokens)
+
     def save_files(self, run_dir) -> None:
         """Write what the run needs beyond its vocabularies (subword models, the data report)."""
         import json

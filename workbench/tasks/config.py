@@ -19,7 +19,7 @@ class TaskConfig:
     # charlm: a UTF-8 text (default: Python's bundled docs); tsv: required;
     # dates/numbers: a TSV in their format (default: sample_data/dates.tsv, numbers.tsv)
     data: str | None = None
-    tokens: str | None = None  # "char" | "word" | "subword" (dates/numbers/tsv); None = natural unit: numbers word, else char
+    tokens: str | None = None  # "char" | "word" | "subword" (dates/numbers/tsv); None = natural unit: tsv subword, numbers word, dates char
     alphabet: str = "abcdefghij"  # copy/reverse/sort: the symbols, in the order `sort` sorts them
     min_len: int = 3  # copy/reverse/sort: shortest training sequence
     max_len: int = 12  # copy/reverse/sort: longest training sequence (also val and test)

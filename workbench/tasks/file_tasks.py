@@ -11,7 +11,7 @@ from workbench.tasks.config import TaskConfig
 from workbench.tasks.readers import read_text
 
 DEFAULT_FILES = {"dates": "dates.tsv", "numbers": "numbers.tsv"}
-NATURAL_UNIT = {"dates": "char", "numbers": "word", "tsv": "char"}
+NATURAL_UNIT = {"dates": "char", "numbers": "word", "tsv": "subword"}
 BUNDLED_CORPUS = "<Python's bundled documentation (pydoc_data.topics)>"
 
 
