@@ -95,8 +95,8 @@ class Task(ABC):
         import json
         from pathlib import Path
 
-        from workbench.runs import atomic_write
-        from workbench.tasks.parallel_task import save_tokenizers
+        from workbench.fileio import atomic_write
+        from workbench.tasks.subword import save_tokenizers
 
         save_tokenizers(self, Path(run_dir))
         if self.report is not None:

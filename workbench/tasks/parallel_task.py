@@ -21,12 +21,11 @@ from workbench.tasks.data_report import DataReport, percentiles
 from workbench.tasks.file_tasks import NATURAL_UNIT, tsv_path
 from workbench.tasks.parallel import Pair, ReadLog, describe_drops, file_name, read_pairs
 from workbench.tasks.seq2seq_task import Seq2SeqTask
-from workbench.tasks.subword import DEFAULT_VOCAB_SIZE, SubwordTokenizer
+from workbench.tasks.subword import DEFAULT_VOCAB_SIZE, TOKENIZER_FILES, SubwordTokenizer
 from workbench.tasks.tokenizer import Tokenizer
 from workbench.tasks.vocab import SPECIALS, Vocab
 
 SPLITS = ("train", "val", "test")
-TOKENIZER_FILES = {"src": "tokenizer-src.model", "tgt": "tokenizer-tgt.model"}
 
 
 @dataclass
@@ -83,15 +82,6 @@ def make_tokenizers(cfg: TaskConfig, train: list[Group], run_dir: Path | None):
     targets = [p.target for g in train for p in g.pairs]
     return (SubwordTokenizer.train(sources, size, cfg.subword_model),
             SubwordTokenizer.train(targets, size, cfg.subword_model))
-
-
-def save_tokenizers(task, run_dir: Path) -> None:
-    """Write a subword task's models into the run (char and word need none)."""
-    from workbench.runs import atomic_write
-
-    for side, tokenizer in (("src", task._src_tokenizer), ("tgt", task._tgt_tokenizer)):
-        if isinstance(tokenizer, SubwordTokenizer):
-            atomic_write(Path(run_dir) / TOKENIZER_FILES[side], tokenizer.model_bytes)
 
 
 def build_parallel_task(cfg: TaskConfig, vocabs: tuple[Vocab, Vocab] | None = None,

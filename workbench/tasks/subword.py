@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 from typing import Iterable
 
 from workbench.errors import DataError
@@ -65,3 +66,15 @@ class SubwordTokenizer:
     def detokenize(self, tokens: list[str]) -> str:
         """Text of ``tokens``; a piece the model does not know (a special) decodes as ``⁇``."""
         return self._sp.decode_pieces(list(tokens))
+
+
+TOKENIZER_FILES = {"src": "tokenizer-src.model", "tgt": "tokenizer-tgt.model"}  # in the run directory
+
+
+def save_tokenizers(task, run_dir: Path) -> None:
+    """Write a subword task's models into the run (char and word need none)."""
+    from workbench.fileio import atomic_write
+
+    for side, tokenizer in (("src", task._src_tokenizer), ("tgt", task._tgt_tokenizer)):
+        if isinstance(tokenizer, SubwordTokenizer):
+            atomic_write(Path(run_dir) / TOKENIZER_FILES[side], tokenizer.model_bytes)
