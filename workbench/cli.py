@@ -67,6 +67,16 @@ TRAIN_OPTIONS: list[tuple[str, str, type, str]] = [
 ]
 
 
+def _with_allowed(text: str, dest: str, typ: type) -> str:
+    """A number option's help with the range its field declares: '... (an integer >= 1; default: 250)'."""
+    if typ is str:
+        return text  # the help lists the choices already
+    from .config import allowed_for
+
+    section, _, key = dest.partition(".")
+    return text.replace("(default: ", f"({allowed_for(section, key).describe()}; default: ", 1)
+
+
 STR_METAVARS = {"--data": "FILE", "--tokens": "UNIT", "--arch": "CELL", "--attention": "KIND", "--context": "MODE"}
 
 
@@ -78,7 +88,7 @@ def _add_train(sub) -> None:
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     for flag, dest, typ, text in TRAIN_OPTIONS:
         metavar = {int: "N", float: "X"}.get(typ) or STR_METAVARS.get(flag, flag.strip("-").upper())
-        p.add_argument(flag, dest=dest, default=None, help=text, metavar=metavar)
+        p.add_argument(flag, dest=dest, default=None, help=_with_allowed(text, dest, typ), metavar=metavar)
     p.add_argument("--bidirectional", dest="model.bidirectional", action=argparse.BooleanOptionalAction, default=None,
                    help="bidirectional RNN encoder (default: on for the synthetic and translation tasks)")
     p.add_argument("--tensorboard", dest="train.tensorboard", action="store_true", default=None,
