@@ -184,10 +184,25 @@ def test_charlm_default_corpus_loads_offline_and_batches_windows(monkeypatch):
     assert batch.src is None and batch.src_lengths is None
     assert batch.tgt_in.shape == batch.tgt_out.shape == (4, 32) and batch.n_tokens == 4 * 32
     assert torch.equal(batch.tgt_in[:, 1:], batch.tgt_out[:, :-1])
-    windows = list(task.eval_batches("val", 2, limit=3))
-    first, second = windows[0].tgt_in[0], windows[0].tgt_in[1]
+    everything = list(task.eval_batches("val", 2))
+    first, second = everything[0].tgt_in[0], everything[0].tgt_in[1]
     assert task.tgt_vocab.decode(torch.cat([first, second])) == task.examples("val")[0].tgt + task.examples("val")[1].tgt
-    assert sum(len(b) for b in windows) == 3 and task.max_target_len("val") == 32
+    assert sum(len(b) for b in everything) == len(task.examples("val")) and task.max_target_len("val") == 32
+
+
+def test_charlm_evaluation_subset_spreads_over_the_whole_split():
+    """A limited evaluation samples the start, middle and end of val alike, the same windows every time."""
+    task = build_task(TaskConfig(name="charlm", block=32))
+    examples = task.examples("val")
+    n = len(examples)
+    picked = [task.tgt_vocab.decode(w) for b in task.eval_batches("val", 4, limit=9) for w in b.tgt_in]
+    assert len(picked) == 9
+    positions = [next(i for i, ex in enumerate(examples) if ex.tgt == p) for p in picked]
+    assert positions[0] == 0 and positions[-1] == n - 1
+    gaps = [b - a for a, b in zip(positions, positions[1:])]
+    assert max(gaps) - min(gaps) <= 1  # evenly spaced
+    again = [task.tgt_vocab.decode(w) for b in task.eval_batches("val", 4, limit=9) for w in b.tgt_in]
+    assert again == picked
 
 
 # --- vocabularies and tokenisers --------------------------------------------------------------

@@ -105,7 +105,7 @@ class Task(ABC):
     @abstractmethod
     def eval_batches(self, split: str, batch_size: int, limit: int | None = None,
                      by_length: bool = False) -> Iterator[Batch]:
-        """Batches covering the first ``limit`` examples (LM: windows) of the split in a fixed order.
+        """Batches covering ``limit`` examples of the split (LM: windows spread evenly over it) in a fixed order.
 
         ``by_length`` groups examples of similar source length into the same batch (each batch
         carries ``index``, its rows' positions in the split), so padding and rows that finish
