@@ -161,6 +161,13 @@ def test_end_to_end_refusal_is_one_line_and_creates_nothing(tmp_path):
         assert not (tmp_path / "runs").exists()
 
 
+def test_a_flag_without_its_value_is_one_line_too(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "--steps"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err == "seqbench: error: argument --steps: expected one argument; see `seqbench train --help`\n"
+
+
 # --- resume: settings that do not change the result may be given again --------------------------
 
 
@@ -180,6 +187,13 @@ def test_resume_accepts_run_settings_and_refuses_changes_by_name(capsys, tiny_ru
     message = refused(capsys, tiny_run.parent, "--resume", str(tiny_run), "--hidden", "32", "--lr", "0.1")
     assert message.startswith("--resume continues a run as configured; it cannot change model.hidden, train.lr")
     assert refused(capsys, tiny_run.parent, "--resume", str(tiny_run), "--steps", "-1").startswith("train.steps: -1")
+    assert refused(capsys, tiny_run.parent, "--resume", str(tiny_run), "--steps", "5").startswith(
+        "train.steps: 5 is not allowed; must be more than the 6 steps")
+    config = tiny_run.parent / "more.toml"
+    config.write_text("[train]\nthreads = 1\nlr = 0.5\n")
+    assert refused(capsys, tiny_run.parent, "--resume", str(tiny_run), "--config", str(config)).endswith(
+        "it cannot change train.lr (a resume may change train.steps, train.eval_every, train.samples, train.device, "
+        "train.threads, train.max_seconds, train.tensorboard)")
 
 
 def test_a_time_limited_run_can_be_continued(capsys, tiny_run):

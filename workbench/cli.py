@@ -104,8 +104,15 @@ def _add_train(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar; print evaluations and the summary only")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors (unknown flag, missing value) as one line like every other mistake."""
+
+    def error(self, message: str):
+        self.exit(2, f"seqbench: error: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="seqbench",
         description="seqbench: train sequence models live and step through their decoding. "
                     "Run without a command to open the app.",

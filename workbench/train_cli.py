@@ -118,6 +118,9 @@ def run_train(args, overrides: dict) -> int:
             raise UserError("--resume continues RUN in place; --out names a new run (leave one out)")
         config = resume_config(load_config(args.resume), overrides, toml, source)
         trainer = Trainer.resume(args.resume, on_event=ConsoleReporter(quiet=args.quiet), config=config)
+        if "train.steps" in overrides and config.train.steps <= trainer.step:
+            raise UserError(f"train.steps: {config.train.steps} is not allowed; must be more than the "
+                            f"{trainer.step} steps {args.resume} has trained")
     else:
         config = build_config(toml=toml, overrides=overrides, source=source)
         trainer = Trainer(config, Path(args.out) if args.out else None, on_event=ConsoleReporter(quiet=args.quiet),
