@@ -221,9 +221,9 @@ def test_vocab_round_trip():
 
 def test_build_with_saved_vocabs_reuses_them(tmp_path):
     path = write(tmp_path, "pairs.tsv", b"ab\tba\nabc\tcba\nbb\tbb\nca\tac\n")
-    first = build_task(TaskConfig(name="tsv", data=path))
+    first = build_task(TaskConfig(name="tsv", data=path, tokens="char"))
     other = write(tmp_path, "other.tsv", b"abz\tzba\nabc\tcba\nbb\tbb\nca\tac\n")
-    reused = build_task(TaskConfig(name="tsv", data=other), vocabs=(first.src_vocab, first.tgt_vocab))
+    reused = build_task(TaskConfig(name="tsv", data=other, tokens="char"), vocabs=(first.src_vocab, first.tgt_vocab))
     assert reused.src_vocab is first.src_vocab and "z" not in reused.tgt_vocab.stoi
     assert reused.src_vocab.unknown(reused.tokenize_src("zab")) == ["z"]
     with pytest.raises(UserError, match="source vocabulary"):
@@ -259,9 +259,9 @@ def test_file_splits_are_disjoint_by_source_and_small_files_still_split(tmp_path
         ("folder", "dir", r"folder: is a directory"),
         ("empty.tsv", b"\n  \n", r"empty\.tsv: file is empty"),
         ("latin1.tsv", b"a\tb\nc\tb\ncaf\xe9\tx\n", r"latin1\.tsv:3: not UTF-8 \(byte 0xe9 at byte offset 11\)"),
-        ("data.tsv", b"a\tb\n\nc\tb\nd\te\nno tab here\n", r"data\.tsv:5: expected 'source<TAB>target', found no tab"),
         ("two.tsv", b"a\tb\tc\n", r"two\.tsv:1: expected 'source<TAB>target', found 2 tabs"),
-        ("blank.tsv", b"a\tb\n \tb\n", r"blank\.tsv:2: .*the source is empty"),
+        ("blank.tsv", b"a\tb\n \tb\n", r"blank\.tsv: needs at least 3 .*1 empty source \(line 2\)"),
+        ("tatoeba.tsv", b"Go.\tVa !\tCC-BY 2.0 (France) Attribution: tatoeba.org #1\n", r"tatoeba\.tsv:1: .*Tatoeba.*--columns 1,2"),
         ("few.tsv", b"a\tb\na\tc\n", r"few\.tsv: needs at least 3 different sources"),
     ],
 )

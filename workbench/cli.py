@@ -42,7 +42,17 @@ def _per_task(section: str, key: str, fmt: str = "{}") -> str:
 TRAIN_OPTIONS: list[tuple[str, str, type, str]] = [
     ("--task", "task.name", str, f"task to learn: {', '.join(TASK_NAMES)} (default: reverse; see `seqbench tasks`)"),
     ("--data", "task.data", str, "data file: UTF-8 text for charlm, source<TAB>target lines for tsv (default: bundled sample data)"),
-    ("--tokens", "task.tokens", str, "tsv tokenisation: char or word (default: char)"),
+    ("--tokens", "task.tokens", str, "tsv tokenisation: char, word or subword (SentencePiece, trained on the training split) (default: tsv subword, numbers word, dates char)"),
+    # parallel files (dates/numbers/tsv), issue 12
+    ("--columns", "task.columns", str, "the source and target columns of a TSV with more than two, e.g. 1,2 for Tatoeba's export (default: exactly two columns)"),
+    ("--val-data", "task.val_data", str, "held-out file for validation (default: sources of --data held out)"),
+    ("--test-data", "task.test_data", str, "held-out file for test (default: sources of --data held out)"),
+    ("--normalize", "task.normalize", str, "spaces: no-break and other Unicode spaces become plain spaces, runs collapse; none: text as written (default: spaces)"),
+    ("--max-src-len", "task.max_src_len", int, "drop and report pairs whose source has more tokens, 0 = no limit (default: 256)"),
+    ("--max-tgt-len", "task.max_tgt_len", int, "drop and report pairs whose target has more tokens, 0 = no limit (default: 256)"),
+    ("--vocab-size", "task.vocab_size", int, "tokens per side, specials included: subword pieces to learn (default 2000), char/word: keep the most frequent (default: all)"),
+    ("--min-freq", "task.min_freq", int, "char/word: tokens seen fewer times in training become <unk> (default: 1)"),
+    ("--subword-model", "task.subword_model", str, "SentencePiece model for --tokens subword: unigram or bpe (default: unigram)"),
     ("--arch", "model.cell", str, f"cell: {', '.join(CELLS)} (default: {_per_task('model', 'cell')})"),
     ("--attention", "model.attention", str, f"encoder-decoder attention: {', '.join(ATTENTIONS)} (default: {_per_task('model', 'attention')})"),
     ("--context", "model.context", str, f"without attention, use the context c as the decoder's initial state or as input at every step: {', '.join(CONTEXT_MODES)} (default: init)"),
@@ -77,7 +87,8 @@ def _with_allowed(text: str, dest: str, typ: type) -> str:
     return text.replace("(default: ", f"({allowed_for(section, key).describe()}; default: ", 1)
 
 
-STR_METAVARS = {"--data": "FILE", "--tokens": "UNIT", "--arch": "CELL", "--attention": "KIND", "--context": "MODE"}
+STR_METAVARS = {"--data": "FILE", "--val-data": "FILE", "--test-data": "FILE", "--columns": "SRC,TGT",
+                "--normalize": "MODE", "--subword-model": "KIND", "--tokens": "UNIT", "--arch": "CELL", "--attention": "KIND", "--context": "MODE"}
 
 
 def _add_train(sub) -> None:
@@ -198,6 +209,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     except OSError as exc:  # the file system refused (disk full, permissions): not a bug to trace
         sys.stderr.write(f"seqbench: error: {exc}\n")
         return 1
+    except KeyboardInterrupt:  # Ctrl+C: the user asked to stop, not for a traceback
+        return 130
 
 
 def entry() -> None:

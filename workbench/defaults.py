@@ -32,9 +32,12 @@ TASK_DEFAULTS: dict[str, dict[str, dict]] = {
         "model": dict(cell="gru", attention="general", bidirectional=True, emb_dim=64, hidden=128, layers=1),
         "train": dict(steps=1000, batch_size=64, lr=3e-3, warmup=100, eval_every=250),
     },
+    # tsv (issue 12): short-sentence translation of the user's corpus with subword tokens
+    # (file_tasks.NATURAL_UNIT) and a small Transformer; untuned on a quiet machine yet.
     "tsv": {
-        "model": dict(cell="gru", attention="additive", bidirectional=True, emb_dim=64, hidden=128, layers=1),
-        "train": dict(steps=3000, batch_size=64, lr=2e-3, warmup=100, eval_every=250),
+        "model": dict(cell="transformer", attention="multihead", hidden=256, layers=3, heads=4, dropout=0.1),
+        "train": dict(steps=5000, batch_size=96, lr=1e-3, warmup=400, label_smoothing=0.1, eval_every=500,
+                      eval_examples=500),
     },
 }
 

@@ -196,7 +196,7 @@ def load_run(path: Union[str, Path], device: str = "cpu") -> LoadedRun:
     ckpt = checkpoint_dir(p)
     if ckpt is None:
         raise RunError(f"{p} has no saved weights yet (no checkpoint); train it with `seqbench train --resume {p}`")
-    task = build_task(cfg.task, vocabs=load_vocabs(p))
+    task = build_task(cfg.task, vocabs=load_vocabs(p), run_dir=p)
     model = build_model(cfg.model).to(resolve_device(device))
     load_weights(model, ckpt)
     model.eval()

@@ -26,7 +26,7 @@ def format_metrics(metrics: dict[str, float]) -> str:
         value = metrics[key]
         if key in ("accuracy", "exact_match"):
             parts.append(f"{label} {100 * value:.1f}%")
-        elif key == "bleu":
+        elif key in ("bleu", "chrf"):
             parts.append(f"{label} {value:.1f}")
         else:
             parts.append(f"{label} {value:.4g}")
@@ -63,6 +63,12 @@ class ConsoleReporter:
             TextColumn("{task.fields[stats]}"), TimeRemainingColumn(), console=console, transient=True)
         self.progress.start()
         self.bar = self.progress.add_task("train", total=e.total_steps, completed=e.start_step, stats="")
+
+    def on_DataReported(self, e: ev.DataReported) -> None:
+        for line in e.lines:
+            console.print(Text(line, style="dim"))
+        for warning in e.warnings:
+            console.print(Text(f"warning: {warning}", style="yellow"))
 
     def on_Progress(self, e: ev.Progress) -> None:
         if self.progress is not None:

@@ -27,7 +27,7 @@ from .config import RunConfig, resume_config
 from .device import describe as describe_device
 from .device import resolve_device, set_threads
 from .errors import RunError, UserError
-from .events import CheckpointSaved, Evaluated, Progress, StatusChanged, TrainFinished, TrainStarted, Warned
+from .events import CheckpointSaved, DataReported, Evaluated, Progress, StatusChanged, TrainFinished, TrainStarted, Warned
 from .metrics import best_metric_name, evaluate, is_better, sequence_loss
 from .optim_state import optimizer_from_tensors, optimizer_to_tensors
 from .probes import ProbeSnapshot, append_probes, record_probes, truncate_probes
@@ -66,7 +66,7 @@ class Trainer:
         self.threads = set_threads(tc.threads)
         self.device = resolve_device(tc.device)
         vocabs = runs.load_vocabs(run_dir) if _resume else None
-        self.task = build_task(config.task, vocabs=vocabs)
+        self.task = build_task(config.task, vocabs=vocabs, run_dir=run_dir if _resume else None)
         config.model.src_vocab = len(self.task.src_vocab) if self.task.src_vocab else 0
         config.model.tgt_vocab = len(self.task.tgt_vocab)
         config.model.pad_id = self.task.tgt_vocab.pad_id
@@ -83,6 +83,7 @@ class Trainer:
             root = runs.runs_root(runs_root)
             self.run_dir = Path(run_dir) if run_dir else runs.new_run_dir(root, config.task.name, runs.arch_slug(config.model))
             runs.create_run(self.run_dir, config, (self.task.src_vocab, self.task.tgt_vocab))
+            self.task.save_files(self.run_dir)  # subword models, data report: the run decodes without its data
         self.tb = self._tensorboard() if tc.tensorboard else None
 
     @classmethod
@@ -134,6 +135,8 @@ class Trainer:
         self.emit(TrainStarted(str(self.run_dir), self.config.task.name, describe(self.config.model),
                                describe_device(self.device, self.threads), self.model.num_parameters(),
                                self.step, tc.steps))
+        if self.task.report is not None:
+            self.emit(DataReported(self.task.report.summary_lines(), list(self.task.report.warnings)))
         reason, message = "completed", f"trained {tc.steps} steps"
         if runs.checkpoint_dir(self.run_dir) is None:
             self._checkpoint("start")  # a run always has weights to decode and a state to resume from
@@ -241,7 +244,8 @@ class Trainer:
                 self.best = {"name": name, "value": value, "step": self.step}
                 best = True
         runs.append_metrics(self.run_dir, {"kind": "eval", "split": split, "step": self.step,
-                                           "elapsed": self.elapsed, **result.metrics})
+                                           "elapsed": self.elapsed, **result.metrics,
+                                           **({"signatures": result.signatures} if result.signatures else {})})
         if self.tb:
             for k, v in result.metrics.items():
                 self.tb.add_scalar(f"{split}/{k}", v, self.step)

@@ -9,10 +9,15 @@ from models.settings import ConfigError, check_fields, parse_value, refusal, set
 from workbench.errors import UserError
 from workbench.tasks.catalog import TASK_NAMES
 
-TOKEN_UNITS = ("char", "word")
+TOKEN_UNITS = ("char", "word", "subword")
+NORMALIZE_MODES = ("spaces", "none")
+SUBWORD_MODELS = ("unigram", "bpe")
 SYNTHETIC = ("copy", "reverse", "sort")  # tasks that generate their data
+PARALLEL = ("dates", "numbers", "tsv")  # tasks that read source<TAB>target files
 _COUNT = dict(ge=1, le=10_000_000)  # examples in a split
 _LENGTH = dict(ge=1, le=10_000)  # sequence lengths of the synthetic tasks
+_PATH = dict(optional=True, pattern=r"(?s).*\S.*", text="a file path")
+_COLUMNS = "two different column numbers like 1,2"
 _ALPHABET = "a non-empty text of distinct symbols without whitespace"
 
 
@@ -23,6 +28,17 @@ def _alphabet_problem(alphabet: str) -> Optional[str]:
     return None
 
 
+def _columns_problem(spec: str) -> Optional[str]:
+    """Why ``spec`` does not name a source and a target column, or None."""
+    from workbench.tasks.parallel import parse_columns
+
+    try:
+        parse_columns(spec)
+    except UserError:
+        return _COLUMNS
+    return None
+
+
 @dataclass
 class TaskConfig:
     """Everything needed to rebuild a task's vocabularies and splits; stored with every run."""
@@ -30,8 +46,8 @@ class TaskConfig:
     name: str = setting("reverse", str, choices=TASK_NAMES)  # see `seqbench tasks`
     # charlm: a UTF-8 text (default: Python's bundled docs); tsv: required;
     # dates/numbers: a TSV in their format (default: sample_data/dates.tsv, numbers.tsv)
-    data: Optional[str] = setting(None, str, optional=True, pattern=r"(?s).*\S.*", text="a file path")
-    # "char" | "word" (dates/numbers/tsv); None = natural unit: numbers word, else char
+    data: Optional[str] = setting(None, str, **_PATH)
+    # "char" | "word" | "subword" (dates/numbers/tsv); None = natural unit: tsv subword, numbers word, dates char
     tokens: Optional[str] = setting(None, str, optional=True, choices=TOKEN_UNITS)
     # copy/reverse/sort: the symbols, in the order `sort` sorts them
     alphabet: str = setting("abcdefghij", str, text=_ALPHABET, rule=_alphabet_problem)
@@ -46,6 +62,19 @@ class TaskConfig:
     block: int = setting(64, int, ge=1, le=65536)  # charlm: window length in characters (sees block, predicts block)
     val_fraction: float = setting(0.1, float, gt=0, lt=1)  # charlm: the last fraction is val; file tasks: cap on val/test
     seed: int = setting(0, int, ge=0, le=2**32 - 1)  # seeds generation and splitting: same config, same task
+    # --- parallel files (dates/numbers/tsv): reading, tokens, held-out files ---
+    # "SRC,TGT" 1-based columns to read (Tatoeba export: "1,2"); None = exactly two
+    columns: Optional[str] = setting(None, str, optional=True, text=_COLUMNS, rule=_columns_problem)
+    # "spaces": no-break/narrow/thin spaces -> " ", runs collapsed; "none": as written
+    normalize: str = setting("spaces", str, choices=NORMALIZE_MODES)
+    max_src_len: int = setting(256, int, ge=0, le=1_000_000)  # drop (and report) longer sources, in tokens; 0 = no limit
+    max_tgt_len: int = setting(256, int, ge=0, le=1_000_000)  # the same for targets
+    # per side, specials included; subword: pieces to learn (0 = 2000); char/word: cap (0 = all)
+    vocab_size: int = setting(0, int, ge=0, le=10_000_000)
+    min_freq: int = setting(1, int, ge=1)  # char/word: a token seen fewer times in training is <unk>
+    subword_model: str = setting("unigram", str, choices=SUBWORD_MODELS)  # SentencePiece model for tokens = "subword"
+    val_data: Optional[str] = setting(None, str, **_PATH)  # a held-out file for val (default: sources of `data` held out)
+    test_data: Optional[str] = setting(None, str, **_PATH)  # a held-out file for test (default: sources of `data` held out)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for TOML/JSON (None values included; the writer may drop them)."""
@@ -85,4 +114,10 @@ class TaskConfig:
             raise refusal("task.long_min", self.long_min, f"> task.max_len ({self.max_len}), or task.long_size 0")
         if self.long_size and self.long_max < self.long_min:
             raise refusal("task.long_max", self.long_max, f">= task.long_min ({self.long_min})")
+        if self.vocab_size and self.tokens != "subword" and self.vocab_size < 5:
+            raise refusal("task.vocab_size", self.vocab_size, "0 or at least 5: room beside the 4 special tokens")
+        for key in ("columns", "val_data", "test_data"):
+            if getattr(self, key) is not None and self.name not in PARALLEL:
+                raise refusal(f"task.{key}", getattr(self, key),
+                              f"none: only the parallel tasks ({', '.join(PARALLEL)}) read columns and held-out files")
 
