@@ -15,6 +15,7 @@ from workbench.cli import main
 from workbench.launch import FIELDS, preview_data
 from workbench.tui.app import SeqbenchApp
 from workbench.tui.screens.launcher import LauncherScreen
+from workbench.tui.widgets.task_picker import TaskPicker
 
 SIZE = (120, 40)
 PAIRS = [("Hi.", "Salut\u00a0!"), ("Run!", "Cours !"), ("Who?", "Qui ?"), ("Wow!", "Ça alors !"),
@@ -39,6 +40,8 @@ async def until(pilot, condition, timeout: float = 60.0, what: str = "") -> None
 
 
 def text_of(screen, selector: str) -> str:
+    if selector == "#data-report":
+        return screen.query_one(TaskPicker).report_text
     return str(screen.query_one(selector, Static).content)
 
 
@@ -68,7 +71,7 @@ async def test_the_report_shows_the_tatoeba_hint_and_the_counts_before_training(
 
         screen.query_one("#data-columns", Input).value = "1,2"
         screen.query_one("#data-tokens", Select).value = "word"
-        await until(pilot, lambda: "  word tokens per" in text_of(screen, "#data-report"), what="the report with columns 1,2")
+        await until(pilot, lambda: "\nword tokens per" in text_of(screen, "#data-report"), what="the report with columns 1,2")
         report = text_of(screen, "#data-report")
         assert "Tatoeba" not in report and "12 pairs kept" in report
 

@@ -133,7 +133,10 @@ def check_data_path(task: str, text: str) -> tuple[bool, str]:
     size = p.stat().st_size
     if size == 0:
         return False, f"{p} is empty"
-    return True, f"{size / 1024:,.0f} KiB, checked when training starts"
+    from workbench.tasks.config import PARALLEL
+
+    # a parallel file's report follows (``preview_data``); other files are read when training starts
+    return True, f"{size / 1024:,.0f} KiB" + ("" if task in PARALLEL else ", checked when training starts")
 
 
 @dataclass

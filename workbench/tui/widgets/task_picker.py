@@ -67,6 +67,11 @@ class TaskPicker(Vertical):
     TaskPicker .field > .msg { width: 1fr; padding-left: 1; color: $text-disabled; }
     TaskPicker .field > .msg.-error { color: $error; }
     TaskPicker #data-report { height: auto; margin-top: 1; }
+    TaskPicker #data-report > Static { height: auto; }
+    TaskPicker #data-report > .-sub { padding-left: 2; }
+    TaskPicker #data-report > .-muted { color: $text-muted; }
+    TaskPicker #data-report > .-warning { color: $warning; }
+    TaskPicker #data-report > .-error { color: $error; text-style: bold; }
     """
 
     class Changed(Message):
@@ -106,7 +111,7 @@ class TaskPicker(Vertical):
                                  id="data-tokens")
                 for field in DATA_FIELDS[1:]:
                     yield from self._field_row(field)
-            yield Static("", id="data-report")
+            yield Vertical(id="data-report")
 
     @staticmethod
     def _field_row(field) -> ComposeResult:
@@ -151,7 +156,7 @@ class TaskPicker(Vertical):
         if self.reads_pairs:
             natural = NATURAL_UNIT[self.task_name]
             select = self.query_one("#data-tokens", Select)
-            select.set_options([(f"{natural} (task default)", DEFAULT_UNIT)] + [(u, u) for u in TOKEN_UNITS])
+            select.set_options([(f"{natural} (default)", DEFAULT_UNIT)] + [(u, u) for u in TOKEN_UNITS])
             select.value = task_cfg.tokens or DEFAULT_UNIT
             for field in DATA_FIELDS:
                 value = getattr(task_cfg, field.key)
@@ -236,19 +241,15 @@ class TaskPicker(Vertical):
         self._timer = self.set_timer(SETTLE, self._start_report)
 
     def _start_report(self) -> None:
-        report = self.query_one("#data-report", Static)
-        if not (self.ready and self.reads_pairs):
-            report.update("")
-            return
-        if not check_data_path(self.task_name, self.data)[0]:
-            report.update("")
+        if not (self.ready and self.reads_pairs) or not check_data_path(self.task_name, self.data)[0]:
+            self._show_report([])
             return
         if self.problems():
-            report.update(Text("the data report waits for the options above", style="dim"))
+            self._show_report([("the data report waits for the options above", "-muted")])
             return
         generation, task, data = self._generation, self.task_name, self.data
         options = {key: text for (_, key), text in self.values().items()}
-        report.update(Text("reading the data as training would…", style="dim"))
+        self._show_report([("reading the data as training would…", "-muted")])
 
         def read() -> None:
             self.post_message(self.DataChecked(generation, preview_data(task, data, options)))
@@ -261,16 +262,24 @@ class TaskPicker(Vertical):
         if message.generation != self._generation or message.preview is None:
             return  # the path or an option changed since: a newer report is coming
         preview = message.preview
-        text = Text()
-        if preview.hint or preview.problem:
-            text.append(f"✗ {preview.hint or preview.problem}\n", style="bold red")
+        rows = [(f"✗ {preview.hint or preview.problem}", "-error")] if preview.hint or preview.problem else []
         for line in preview.lines:
-            text.append(line + "\n", style="yellow" if line.startswith("warning:") else "")
-        text.rstrip()
-        self.query_one("#data-report", Static).update(text)
+            kind = "-warning" if line.startswith("warning:") else "-sub" if line.startswith(" ") else ""
+            rows.append((line.strip(), kind))
+        self._show_report(rows)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "data-report" and event.state.name == "ERROR":
             error = event.worker.error
-            self.query_one("#data-report", Static).update(
-                Text(f"✗ could not read the data: {type(error).__name__}: {error}", style="red"))
+            self._show_report([(f"✗ could not read the data: {type(error).__name__}: {error}", "-error")])
+
+    def _show_report(self, rows: list[tuple[str, str]]) -> None:
+        """Draw the report: one Static per line, so a wrapped line keeps its indent."""
+        box = self.query_one("#data-report")
+        box.remove_children()
+        box.mount_all([Static(Text(line), classes=kind) for line, kind in rows])
+
+    @property
+    def report_text(self) -> str:
+        """The report as shown, one line per row (for tests and screen readers of the log)."""
+        return "\n".join(str(row.content) for row in self.query("#data-report > Static"))
