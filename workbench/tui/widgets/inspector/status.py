@@ -33,7 +33,9 @@ class StatusLine(Static):
 
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(mode_text(ins), style=P.BOLD)
-        text.append(f" · step {ins.t}/{ins.session.max_len}")
+        # the step of the last decoded token, counted from 0 as every panel counts it
+        text.append(f" · step {ins.t - 1}" if ins.t else " · no step yet")
+        text.append(f" · {ins.t}/{ins.session.max_len} tokens", style=P.DIM)
         if ins.done:
             text.append(" · done", style=P.GOOD)
         if replaying:

@@ -1,0 +1,149 @@
+"""The app teaches (issue 13): each bug a newcomer hit, reproduced with Pilot, and what explains the panels.
+
+Models are seeded and untrained: the behaviour under test does not depend on what a model learned.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from models import ModelConfig, build_model
+from workbench.tasks import TaskConfig, build_task
+from workbench.tui.screens.inspector import MAX_BEAM, InspectorApp
+from workbench.tui.widgets.inspector.heatmap import AttentionHeatmap, distinct_labels
+from workbench.tui.widgets.inspector.hidden import HiddenStrips
+from workbench.tui.widgets.inspector.output import OutputView
+from workbench.tui.widgets.inspector.status import StatusLine
+
+
+def tiny_task(name: str = "reverse"):
+    return build_task(TaskConfig(name=name, train_size=200, val_size=20, test_size=20, long_size=10, max_len=6,
+                                 long_min=7, long_max=8))
+
+
+def untrained(task, **model) -> torch.nn.Module:
+    torch.manual_seed(0)
+    cfg = ModelConfig(family="seq2seq", src_vocab=len(task.src_vocab), tgt_vocab=len(task.tgt_vocab), emb_dim=8,
+                      hidden=16, max_len=64, **model)
+    return build_model(cfg).eval()
+
+
+def strip_text(widget) -> list[str]:
+    """The lines a widget drawn with the line API shows, as plain text."""
+    return [strip.text for strip in widget.build(widget.size.width, widget.size.height)]
+
+
+@pytest.fixture
+def reverse():
+    task = tiny_task()
+    return task, untrained(task, cell="gru", attention="general")
+
+
+@pytest.fixture
+def transformer():
+    task = tiny_task()
+    return task, untrained(task, cell="transformer", attention="multihead", layers=2, heads=4)
+
+
+# ---- attention labels -----------------------------------------------------------------------------
+
+def test_labels_that_only_just_fit_are_written_downwards():
+    """`<bos> quatremille  cinq`: labels as wide as their cell ran together; they need a gap."""
+    heat = AttentionHeatmap()
+    heat.show(np.full((1, 3), 1 / 3), ["x"], ["<bos>", "quatre", "mille"], current=0)
+    header = heat._header(0, 3, 6, 1, 0, 40, 8)
+    assert len(header) > 1  # "quatre" is 6 wide in a 6-wide cell: written downwards
+    heat.show(np.full((1, 3), 1 / 3), ["x"], ["<bos>", "un", "deux"], current=0)
+    header = heat._header(0, 3, 6, 1, 0, 40, 8)
+    assert len(header) == 1 and "<bos>" in header[0].text and "deux" in header[0].text
+
+
+def test_vertical_labels_are_not_cut_to_three_letters():
+    heat = AttentionHeatmap()
+    heat.show(np.full((1, 3), 1 / 3), ["x"], ["quatre", "vingt", "mille"], current=0)
+    header = heat._header(0, 3, 2, 1, 0, 40, 8)
+    columns = ["".join(strip.text[2 + 2 * j] for strip in header).strip() for j in range(3)]
+    assert columns == ["quatre", "vingt", "mille"]
+
+
+def test_repeated_tokens_can_be_told_apart():
+    assert distinct_labels(["a", "b", "a", "c"]) == ["a₁", "b", "a₃", "c"]
+    assert distinct_labels(["x", "y"]) == ["x", "y"]
+
+
+async def test_heatmap_columns_name_repeated_input_tokens_by_position(reverse):
+    task, model = reverse
+    app = InspectorApp(model, task)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("slash", *"abca", "enter")
+        await pilot.pause()
+        heat = app.screen.query_one(AttentionHeatmap)
+        assert heat.column_labels() == ["a₁", "b", "c", "a₄"]
+        assert "a₄" in "\n".join(strip_text(heat))
+
+
+# ---- forcing ------------------------------------------------------------------------------------------
+
+async def test_typing_in_the_force_prompt_forces_what_was_typed(reverse):
+    """Inspector → →×5 → f → type h → Enter forced the top candidate silently."""
+    task, model = reverse
+    app = InspectorApp(model, task)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*["right"] * 5, "f", "h")
+        await pilot.pause()
+        screen = app.screen
+        assert screen.query_one("#force-input").value == "h"
+        position = screen.ins.force_position()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.ins.session.forced == {position: task.tgt_vocab.stoi["h"]}
+        assert screen.query_one(OutputView).tokens[position] == "h"
+
+
+async def test_typing_something_that_is_not_a_token_says_so(reverse):
+    task, model = reverse
+    app = InspectorApp(model, task)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("right", "right", "f", "z", "z", "enter")
+        await pilot.pause()
+        assert not app.screen.ins.session.forced
+        assert any("zz" in str(n.message) for n in app._notifications)
+
+
+# ---- one convention, no silent keys ---------------------------------------------------------------
+
+async def test_header_step_is_the_step_the_panels_show(reverse):
+    task, model = reverse
+    app = InspectorApp(model, task)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("right", "right", "right")
+        await pilot.pause()
+        screen = app.screen
+        last = screen.ins.records[-1].step
+        status = str(screen.query_one(StatusLine).content)
+        assert f"step {last} " in status and f"step {last + 1}" not in status
+
+
+async def test_beam_wider_than_the_limit_says_so(reverse):
+    task, model = reverse
+    app = InspectorApp(model, task)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("s", *["plus"] * (MAX_BEAM + 2))
+        await pilot.pause()
+        assert app.screen.ins.config.beam == MAX_BEAM
+        assert any(f"at most {MAX_BEAM}" in str(n.message) for n in app._notifications)
+
+
+async def test_screenshot_falls_back_when_downloads_is_missing(reverse, tmp_path, monkeypatch):
+    task, model = reverse
+    monkeypatch.setenv("HOME", str(tmp_path / "nohome"))
+    monkeypatch.chdir(tmp_path)
+    app = InspectorApp(model, task)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.action_screenshot()
+        await pilot.pause()
+        saved = list(tmp_path.glob("*.svg"))
+        assert len(saved) == 1
+        assert any(str(tmp_path) in str(n.message) for n in app._notifications)
