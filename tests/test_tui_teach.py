@@ -147,3 +147,128 @@ async def test_screenshot_falls_back_when_downloads_is_missing(reverse, tmp_path
         saved = list(tmp_path.glob("*.svg"))
         assert len(saved) == 1
         assert any(str(tmp_path) in str(n.message) for n in app._notifications)
+
+
+def screen_lines(app) -> list[str]:
+    """The screen as plain text lines, as a user reads it."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+# ---- cut-off text ----------------------------------------------------------------------------------
+
+async def test_footer_at_80_columns_shows_the_keys_that_matter(reverse):
+    task, model = reverse
+    app = InspectorApp(model, task)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        footer = screen_lines(app)[-1]
+        for key in ("→ Step", "f Force", "? Keys", "esc Close"):
+            assert key in footer
+
+
+async def test_panels_at_120x40_cut_no_text_mid_word(transformer):
+    """`1 live · 0 finishe…`, `loss 0.0…`, `cols 1-6…`: nothing on the inspector ends in an ellipsis."""
+    task, model = transformer
+    app = InspectorApp(model, task)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for keys in (["s", "right", "right", "3"], ["t", "right", "right"], ["a", "right"]):
+            await pilot.press(*keys)
+            await pilot.pause()
+            cut = [line for line in screen_lines(app)[1:-1] if "…" in line]
+            assert not cut, cut
+
+
+# ---- every panel explains itself ----------------------------------------------------------------------
+
+async def test_panels_carry_captions_and_the_step_sentence(reverse):
+    task, model = reverse
+    app = InspectorApp(model, task)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("right", "right")
+        await pilot.pause()
+        text = "\n".join(screen_lines(app))
+        assert "rows: output tokens · columns: input tokens · each row sums to 1" in text
+        assert "blue < 0 < red" in text and "‖h‖: vector length" in text
+        heat = app.screen.query_one(AttentionHeatmap)
+        row = heat.matrix[heat.current]
+        top = heat.column_labels()[int(row.argmax())]
+        emitted = app.screen.query_one(OutputView).tokens[-1]
+        assert f"attended most to {top} ({row.max():.2f}) → emitted {emitted}" in text
+
+
+async def test_hidden_colour_scale_can_be_fixed_across_steps(reverse):
+    task, model = reverse
+    app = InspectorApp(model, task)
+    async with app.run_test(size=(120, 40)) as pilot:
+        strips = app.screen.query_one(HiddenStrips)
+        await pilot.press("v")
+        fixed = strips.scale
+        await pilot.press("right", "right", "right")
+        await pilot.pause()
+        assert strips.scale == fixed and strips.fixed is not None
+        assert f"fixed scale ±{strips.fixed:g}" in "\n".join(screen_lines(app))
+        await pilot.press("v")
+        await pilot.pause()
+        assert strips.fixed is None
+
+
+async def test_key_sheet_lists_every_key_and_why_some_are_off(reverse):
+    from workbench.tui.widgets.inspector.key_sheet import KeySheet
+    from workbench.tui.widgets.inspector.keys import KEYS
+
+    task, model = reverse
+    app = InspectorApp(model, task)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, KeySheet)
+        text = str(app.screen.text)
+        from workbench.tui.widgets.inspector.key_sheet import SHEET
+
+        listed = {action for _, rows in SHEET for _, action, _ in rows}
+        assert {b.action.split("(")[0] for b in KEYS} <= listed
+        assert "only with beam search: press s" in text  # n, greedy decoding
+        assert "this model has one head" in text
+        for mark in ("▲", "✗", "▶", "α", "rk", "‖h‖"):
+            assert mark in text
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert not isinstance(app.screen, KeySheet)
+
+
+async def test_unknown_typed_characters_name_the_vocabulary_and_long_input_is_flagged(reverse):
+    task, model = reverse
+    app = InspectorApp(model, task)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("slash", *"abXY", "enter")
+        await pilot.pause()
+        messages = [str(n.message) for n in app._notifications]
+        assert any("'X'" in m and "'Y'" in m and "a b c d e f g h i j" in m for m in messages)
+        await pilot.press("slash", *"abcdefghij", "enter")
+        await pilot.pause()
+        messages = [str(n.message) for n in app._notifications]
+        assert any("10 tokens" in m and "at most 6" in m for m in messages)
+
+
+# ---- all heads at a glance ----------------------------------------------------------------------------
+
+async def test_overview_shows_every_layer_and_head_and_opens_one_large(transformer):
+    from workbench.tui.widgets.inspector.overview import HeadsOverview
+
+    task, model = transformer
+    app = InspectorApp(model, task)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("right", "right", "m")
+        await pilot.pause()
+        overview = app.screen
+        assert isinstance(overview, HeadsOverview)
+        assert [(t.layer, t.head) for t in overview.tiles] == [(l, h) for l in range(2) for h in range(4)]
+        last = app.screen_stack[0].ins.records[-1]
+        np.testing.assert_allclose(overview.tiles[5].values[-1], last.trace.cross_attention[0, 1, 1].numpy(),
+                                   atol=1e-6)
+        assert overview.grid.selected == 4  # what the heatmap shows: the top layer (its first head)
+        await pilot.press("up", "right", "enter")  # layer 1, head 2
+        await pilot.pause()
+        heat = app.screen.query_one(AttentionHeatmap)
+        assert "layer 1/2" in heat.title and "head 2/4" in heat.title
+        np.testing.assert_allclose(heat.matrix[-1], last.trace.cross_attention[0, 0, 1].numpy(), atol=1e-6)

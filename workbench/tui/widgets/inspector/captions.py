@@ -11,18 +11,16 @@ from typing import Optional, Sequence
 import numpy as np
 
 ATTENTION = {
-    "cross": "rows: output tokens · columns: input tokens · brighter = more attention; each row sums to 1",
-    "self": "rows: output tokens · columns: <bos> and the outputs before · each row sums to 1",
-    "encoder": "rows and columns: input tokens · row i: where input i looks · each row sums to 1",
-    "probe": "a fixed probe example at a past training step · rows: output, columns: input · rows sum to 1",
+    "cross": "rows: output tokens · columns: input tokens · each row sums to 1",
+    "self": "rows: output tokens · columns: <bos> and earlier outputs · rows sum to 1",
+    "encoder": "rows, columns: input tokens · row i: where input i looks · rows sum to 1",
+    "probe": "a fixed probe at a past training step · rows: output, columns: input",
 }
 
 STATE = {
-    "signed": "one row per output step, one cell per unit · blue < 0 < red · ┃ the followed unit · "
-              "{norm}: length of the vector",
-    "gate": "one row per output step, one cell per unit · dark 0 (gate closed) → bright 1 (open) · "
-            "┃ the followed unit",
-    "encoder": "one row per input token, one cell per unit · blue < 0 < red · {norm}: length of the vector",
+    "signed": "rows: steps · cells: units, blue < 0 < red · {norm}: vector length",
+    "gate": "rows: steps · cells: units, dark 0 (closed) → bright 1 (open)",
+    "encoder": "rows: input tokens · cells: units, blue < 0 < red · {norm}: vector length",
 }
 
 SYMBOLS = [

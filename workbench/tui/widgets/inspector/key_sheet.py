@@ -21,8 +21,10 @@ from .captions import SYMBOLS
 # (panel, [(keys as printed, action name, what it does)])
 SHEET: list[tuple[str, list[tuple[str, str, str]]]] = [
     ("Decoding", [
-        ("→ ←", "step", "decode one more token / go back one"),
-        ("End Home", "run", "decode to the end / start again"),
+        ("→", "step", "decode one more token"),
+        ("←", "back", "go back one token"),
+        ("End", "run", "decode to the end"),
+        ("Home", "reset", "start again from the first token"),
         ("↑ ↓", "example", "previous / next example of the split"),
         ("/", "type_input", "type your own input; Enter decodes it"),
         ("s", "strategy", "strategy: greedy → beam → sampling"),

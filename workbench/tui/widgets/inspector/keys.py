@@ -29,7 +29,7 @@ KEYS = [
     Binding("home", "reset", "Reset"),
     Binding("up", "example(-1)", "Example", show=False),
     Binding("down", "example(1)", "Example"),
-    Binding("plus,equals_sign", "adjust(1)", "Beam/T +"),
+    Binding("plus,equals_sign", "adjust(1)", "Beam/T"),
     Binding("minus", "adjust(-1)", "Beam/T -", show=False),
     Binding("o", "options", "Options"),
     Binding("n", "next_hyp", "Next hypothesis", show=False),
