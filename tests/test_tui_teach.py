@@ -222,9 +222,9 @@ async def test_key_sheet_lists_every_key_and_why_some_are_off(reverse):
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, KeySheet)
-        text = str(app.screen.text)
-        from workbench.tui.widgets.inspector.key_sheet import SHEET
+        from workbench.tui.widgets.inspector.key_sheet import SHEET, plain
 
+        text = plain(app.screen.text)
         listed = {action for _, rows in SHEET for _, action, _ in rows}
         assert {b.action.split("(")[0] for b in KEYS} <= listed
         assert "only with beam search: press s" in text  # n, greedy decoding
@@ -272,3 +272,78 @@ async def test_overview_shows_every_layer_and_head_and_opens_one_large(transform
         heat = app.screen.query_one(AttentionHeatmap)
         assert "layer 1/2" in heat.title and "head 2/4" in heat.title
         np.testing.assert_allclose(heat.matrix[-1], last.trace.cross_attention[0, 0, 1].numpy(), atol=1e-6)
+
+
+# ---- the dashboard ------------------------------------------------------------------------------------
+
+def _dashboard_session(exact: list[float], live: bool = True):
+    from workbench import events as ev
+    from workbench.live import TrainingSession
+
+    s = TrainingSession(title="reverse")
+    s.apply(ev.TrainStarted("runs/reverse-gru-general-20250101-120000", "reverse",
+                            "GRU enc-dec + general attention (bi, 1 layer)", "CPU (1 thread)", 304_270, 0, 1500))
+    for i, value in enumerate(exact, start=1):
+        step = 100 * i
+        s.apply(ev.Progress(step, 1500, 0.5 * i, 0.1, 1e-3, 0.5, 1000.0, 10.0 * i, 100.0))
+        s.apply(ev.Evaluated(step, "val", {"loss": 0.1, "ppl": 1.1, "accuracy": value, "exact_match": value}, [],
+                             best=True))
+    return s
+
+
+@pytest.mark.parametrize("exact,shown", [([0.5, 0.9], False), ([0.5, 0.995, 1.0], True)])
+async def test_dashboard_says_when_the_task_is_solved(exact, shown, tmp_path, monkeypatch):
+    from workbench.tui.app import SeqbenchApp
+    from workbench.tui.screens.dashboard import DashboardScreen
+    from workbench.tui.widgets.solved import SolvedBanner
+
+    monkeypatch.chdir(tmp_path)
+    session = _dashboard_session(exact)
+    app = SeqbenchApp(runs_dir="runs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.push_screen(DashboardScreen(session))
+        await pilot.pause()
+        await pilot.pause(0.3)
+        banner = app.screen.query_one(SolvedBanner)
+        assert banner.display == shown
+        text = "\n".join(screen_lines(app))
+        if shown:
+            assert "solved at step 200 after 0:20" in text and "x stop now · i inspect the model" in text
+        assert "reverse-gru-general-20250101-120000" in text  # the run's name is never cut
+        assert "elapsed 0:" in text
+
+
+def test_language_model_quality_chart_is_not_the_loss_again():
+    from workbench.live import Curves
+    from workbench.tui.screens.dashboard import metric_series
+
+    curves = Curves(train=[(10, 2.0), (20, 1.5)], val={"loss": [(20, 1.6)], "bpc": [(20, 1.6 / 0.693)],
+                                                      "accuracy": [(20, 0.4)]})
+    title, series = metric_series(curves, None)
+    assert [s.label for s in series] == ["token acc"] and series[0].points == [(20, 40.0)]
+
+
+# ---- pictures ------------------------------------------------------------------------------------------
+
+def _picture_app(cell: str = "transformer"):
+    task = tiny_task()
+    if cell == "transformer":
+        model = untrained(task, cell="transformer", attention="multihead", layers=2, heads=4)
+    else:
+        model = untrained(task, cell=cell, attention="general")
+    return InspectorApp(model, task, title="snapshot")
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_snapshot_heads_overview(snap_compare, size):
+    assert snap_compare(_picture_app(), terminal_size=size, press=["right", "right", "m", "left"])
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_snapshot_key_sheet(snap_compare, size):
+    assert snap_compare(_picture_app("gru"), terminal_size=size, press=["question_mark"])
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_snapshot_captions(snap_compare, size):
+    assert snap_compare(_picture_app("lstm"), terminal_size=size, press=["right", "right", "g"])

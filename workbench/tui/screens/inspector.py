@@ -189,7 +189,8 @@ class InspectorScreen(Screen):
             widget, hint = self.query_one(cls), " · ".join(k for k in keys if k)
             if widget.border_subtitle != hint:
                 widget.border_subtitle = hint
-        self.query_one(OutputView).border_subtitle = "→ ← step · ↑↓ example · / type input"
+        adjust = {"beam": " · + - beam width", "sample": " · + - temperature"}.get(ins.mode, "")
+        self.query_one(OutputView).border_subtitle = f"→ ← step · End Home · ↑↓ example{adjust}"
 
     def _draw_output(self, hyp) -> None:
         ins = self.ins

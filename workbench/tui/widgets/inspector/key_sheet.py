@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -57,24 +59,40 @@ SHEET: list[tuple[str, list[tuple[str, str, str]]]] = [
 ]
 
 
-def sheet_text(reasons: Callable[[str], Optional[str]]) -> Text:
-    """The sheet as text; ``reasons(action)`` is why the action is off now (None: it works)."""
-    text = Text()
+def sheet_text(reasons: Callable[[str], Optional[str]]) -> Group:
+    """The sheet as two-column tables; ``reasons(action)`` is why the action is off now (None: it works)."""
+    parts: list = []
     for panel, rows in SHEET:
-        text.append(f"{panel}\n", style=P.ACCENT)
+        table = _table(panel)
         for keys, action, what in rows:
             why = reasons(action)
-            text.append(f"  {keys:<9}", style=P.DIM if why else P.BOLD)
-            text.append(what, style=P.DIM if why else None)
-            if why:
-                text.append(f"  — off: {why}", style=P.MUTED)
-            text.append("\n")
-    text.append("Symbols\n", style=P.ACCENT)
+            cell = Text(what, style=P.DIM if why else "")
+            if why:  # under the description: a reason never runs into the next key
+                cell.append(f"\n↳ off now: {why}", style=P.MUTED)
+            table.add_row(Text(keys, style=P.DIM if why else P.BOLD), cell)
+        parts.append(table)
+    symbols = _table("Symbols")
     for mark, meaning in SYMBOLS:
-        text.append(f"  {mark:<12}", style=P.BOLD)
-        text.append(f"{meaning}\n")
-    text.rstrip()
-    return text
+        symbols.add_row(Text(mark, style=P.BOLD), Text(meaning))
+    parts.append(symbols)
+    return Group(*parts)
+
+
+def _table(title: str) -> Table:
+    table = Table(title=title, title_justify="left", title_style=P.ACCENT, show_header=False, box=None,
+                  padding=(0, 1), expand=True)
+    table.add_column(width=11, no_wrap=True)
+    table.add_column(ratio=1)
+    return table
+
+
+def plain(group: Group) -> str:
+    """The sheet as plain text (for tests and for reading it in a log)."""
+    from rich.console import Console
+
+    console = Console(width=100, record=True, file=__import__("io").StringIO())
+    console.print(group)
+    return console.export_text()
 
 
 class KeySheet(ModalScreen):
@@ -88,7 +106,7 @@ class KeySheet(ModalScreen):
     """
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", show=False)]
 
-    def __init__(self, text: Text):
+    def __init__(self, text: Group):
         super().__init__()
         self.text = text
 

@@ -44,43 +44,45 @@ class HeadGrid(StripWidget):
         self.tiles, self.heads, self.selected = tiles, max(1, heads), selected
 
     def select(self, index: int) -> None:
+        """Mark tile ``index`` (clamped to the tiles there are)."""
         self.selected = min(max(index, 0), len(self.tiles) - 1)
         self._strips = None
         self.refresh()
 
-    def layout_for(self, width: int, height: int) -> tuple[int, int, int]:
-        """(cell width, rows shown per tile, tiles per line) that fit one layer per line when possible."""
+    def layout_for(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """(cell width, lines per matrix row, matrix rows shown, tiles per line): one layer per line when
+        it fits, tiles as large as the screen allows."""
         cols = max((t.values.shape[1] for t in self.tiles), default=1)
-        for cell in (2, 1):
-            if self.heads * (cols * cell + 2) <= width:
-                break
-        per_line = max(1, width // (cols * cell + 2))
-        lines = -(-len(self.tiles) // per_line)
         rows = max((t.values.shape[0] for t in self.tiles), default=1)
-        shown = max(1, min(rows, (height - 2) // max(1, lines) - 1))
-        return cell, shown, per_line
+        per_line = self.heads if self.heads * (cols + 2) <= width else max(1, width // (cols + 2))
+        cell = max(1, min(6, (width // per_line - 2) // cols))
+        lines = -(-len(self.tiles) // per_line)
+        room = max(1, (height - 3) // lines - 1)  # lines for one tile's matrix (its title takes one)
+        tall = max(1, min(3, room // rows, cell // 2 or 1))  # roughly square cells when there is room
+        return cell, tall, max(1, min(rows, room // tall)), per_line
 
     def build(self, width: int, height: int) -> list[Strip]:
         if not self.tiles or width < 4:
             return [text_line("no attention to show", P.MUTED, width)]
-        cell, shown, per_line = self.layout_for(width, height)
+        cell, tall, shown, per_line = self.layout_for(width, height)
         out = []
         for start in range(0, len(self.tiles), per_line):
             group = self.tiles[start: start + per_line]
             titles = []
             for k, tile in enumerate(group):
                 w = tile.values.shape[1] * cell
-                name = f"L{tile.layer + 1} H{tile.head + 1}"
+                name = f"layer {tile.layer + 1} head {tile.head + 1}"
+                name = name if len(name) <= w else f"L{tile.layer + 1} H{tile.head + 1}"
                 style = P.CURRENT if start + k == self.selected else P.DIM
                 titles += [Segment(name[:w].ljust(w), style), Segment("  ")]
             out.append(line(titles, width))
-            for r in range(shown):
+            for r in range(shown * tall):
                 segments = []
                 for k, tile in enumerate(group):
                     values = tile.values[-shown:]  # the latest steps
                     mark = "▌" if start + k == self.selected else " "
-                    if r < values.shape[0]:
-                        segments += colour_cells(values[r].tolist(), cell, P.SEQUENTIAL, 0.0, 1.0)
+                    if r // tall < values.shape[0]:
+                        segments += colour_cells(values[r // tall].tolist(), cell, P.SEQUENTIAL, 0.0, 1.0)
                     else:
                         segments.append(Segment(" " * tile.values.shape[1] * cell))
                     segments.append(Segment(mark + " ", P.ACCENT))
