@@ -92,10 +92,10 @@ class DashboardScreen(Screen):
             yield Static(id="progress-text")
         with VerticalScroll(id="dash-body"):
             with Horizontal(id="charts"):
-                yield LineChart("loss", id="loss-chart", axes="y nats per token · x training step")
-                yield LineChart("perplexity", id="ppl-chart", axes="y e^loss · x training step")
+                yield LineChart("loss", id="loss-chart", axes="y nats/token · x step")
+                yield LineChart("perplexity", id="ppl-chart", axes="y e^loss · x step")
                 yield LineChart("val %", empty="waiting for the first evaluation…", id="metric-chart",
-                                axes="y % of val · x training step")
+                                axes="y % of val · x step")
             with Horizontal(id="details"):
                 yield RunStats(id="stats")
                 yield SamplesView(id="samples", empty="samples appear at the first evaluation" if self.session.live
@@ -166,7 +166,7 @@ class DashboardScreen(Screen):
         if s.overlay is not None:
             title.append(f"  vs {s.overlay.label}", style=OTHER_VAL)
         params = f" · {s.started.parameters:,} params" if s.started is not None else ""
-        if title.cell_len + len(params) <= self.size.width - 2:  # the run's name matters more: it goes first
+        if title.cell_len + len(params) <= self.app.size.width - 2:  # the run name matters more: it goes first
             title.append(params)
         self.query_one("#dash-title", Static).update(title, layout=False)
 
@@ -188,7 +188,7 @@ class DashboardScreen(Screen):
         s = self.session
         loss = self.query_one("#loss-chart", LineChart)
         if "bpc" in s.curves.val:
-            loss.border_subtitle = "y nats per char (÷ ln 2 = bits/char) · x step"
+            loss.border_subtitle = "y nats/char (÷ ln 2: bits/char) · x step"
         loss.set_series(loss_series(s.curves, s.overlay, "loss"), self.log_scale)
         self.query_one("#ppl-chart", LineChart).set_series(loss_series(s.curves, s.overlay, "ppl"), self.log_scale)
         title, series = metric_series(s.curves, s.overlay)

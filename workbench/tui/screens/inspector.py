@@ -26,7 +26,7 @@ from ..screenshot import SavesScreenshots
 from ..terminal import exit_on_hangup
 from workbench.decoding import panels as X
 from ..widgets.inspector.beam import BeamPanel
-from ..widgets.inspector.captions import attention_caption, state_caption, vocabulary_text
+from ..widgets.inspector.captions import attention_caption, probe_sentence, state_caption, vocabulary_text
 from ..widgets.inspector.teach import explain_input, step_sentence_for
 from ..widgets.inspector.beam_tree import BeamTree
 from ..widgets.inspector.distribution import NextTokenPanel, TeacherInfo
@@ -42,6 +42,7 @@ from ..widgets.inspector.settings_bar import SettingsBar
 from ..widgets.inspector.status import StatusLine
 
 MAX_BEAM = 8
+PLAY_SECONDS = 0.6  # one training snapshot per tick of the replay's autoplay
 
 
 def _cycle(choices: list, current: Any, delta: int = 1) -> Any:
@@ -157,7 +158,8 @@ class InspectorScreen(Screen):
         grid = X.probe_grid(self.probes, self.opts) if replaying else X.attention_grid(ins, self.opts)
         heat = self.query_one(AttentionHeatmap)
         heat.show(grid.values, grid.rows, grid.cols, current=grid.current, title=grid.title, message=grid.message,
-                  vector=grid.vector, note=grid.note, caption=attention_caption(self._view(), replaying))
+                  vector=grid.vector, note=grid.note, caption=attention_caption(self._view(), replaying)
+                  + (probe_sentence(grid.rows, grid.cols, self.joiner) if replaying else ""))
         self._draw_output(hyp)  # after the heatmap: its sentence reads the attention drawn
         strips = X.state_strips(ins, self.opts)
         self.query_one(HiddenStrips).show(strips.values, strips.rows, title=strips.title, signed=strips.signed,
@@ -398,6 +400,31 @@ class InspectorScreen(Screen):
         self.app.push_screen(HeadsOverview(X.VIEW_NAMES.get(self._view(), "attention"), tiles, heads,
                                            min(selected, len(tiles) - 1)), opened)
 
+    def action_play(self) -> None:
+        """Autoplay the probe replay: one training snapshot after another, so attention is seen forming."""
+        if self.opts.probe is None or not self.probes:
+            self.notify("press p to replay a probe first, then space plays it", timeout=4)
+            return
+        player = getattr(self, "_player", None)
+        if player is not None:
+            player.stop()
+            self._player = None
+            self.notify("replay paused: [ ] step through it", timeout=2)
+            return
+        if self.opts.probe_step % len(self.probes) == len(self.probes) - 1:
+            self.opts.probe_step = 0  # at the end: play from the first snapshot
+            self.redraw()
+        self._player = self.set_interval(PLAY_SECONDS, self._play_tick)
+
+    def _play_tick(self) -> None:
+        last = len(self.probes) - 1
+        if self.opts.probe is None or self.opts.probe_step % len(self.probes) >= last:
+            self._player.stop()
+            self._player = None
+            return
+        self.opts.probe_step = self.opts.probe_step % len(self.probes) + 1
+        self.redraw()
+
     def action_tab(self, name: str) -> None:
         for tabs in self.query(TabbedContent):
             if tabs.query(f"#{name}"):
@@ -430,7 +457,7 @@ class InspectorScreen(Screen):
             return X.head_count(ins) > 1
         if action == "overview":
             return bool(X.view_choices(ins)) and X.layer_count(ins, self.opts) * X.head_count(ins) > 1
-        if action in ("probe", "scrub"):
+        if action in ("probe", "scrub", "play"):
             return bool(self.probes) or (self.run_dir is not None and X.view_choices(ins)[:1] == ["cross"])
         if action == "tab":
             return self.arrangement != "tall" and bool(self.query(f"#{parameters[0]}"))

@@ -14,7 +14,7 @@ ATTENTION = {
     "cross": "rows: output tokens · columns: input tokens · each row sums to 1",
     "self": "rows: output tokens · columns: <bos> and earlier outputs · rows sum to 1",
     "encoder": "rows, columns: input tokens · row i: where input i looks · rows sum to 1",
-    "probe": "a fixed probe at a past training step · rows: output, columns: input",
+    "probe": "a fixed probe at a past training step · rows: output, columns: input · space plays",
 }
 
 STATE = {
@@ -67,3 +67,10 @@ def vocabulary_text(itos: Sequence[str], limit: int = 40) -> str:
     tokens = [P.label(t) for t in itos if not (t.startswith("<") and t.endswith(">"))]
     more = f" … ({len(tokens)} in all)" if len(tokens) > limit else ""
     return " ".join(tokens[:limit]) + more
+
+
+def probe_sentence(target: Sequence[str], source: Sequence[str], joiner: str) -> str:
+    """The probe example in full: its input and the reference output the rows follow."""
+    from . import palette as P
+
+    return f" · probe: {joiner.join(P.label(t) for t in source)} → {joiner.join(P.label(t) for t in target)}"

@@ -148,7 +148,7 @@ class AttentionHeatmap(StripWidget):
             return []
         out = [text_line(self.title, P.ACCENT, width)]
         if self.caption and not self.message:
-            out += [text_line(part, P.MUTED, width) for part in textwrap.wrap(self.caption, width)[:2]]
+            out += [text_line(part, P.MUTED, width) for part in textwrap.wrap(self.caption, width)[:4]]
         if self.message or not self.matrix.size:
             out += self._message(width)
         else:

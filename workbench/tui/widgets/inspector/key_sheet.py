@@ -43,6 +43,7 @@ SHEET: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("h", "head", "next head, or the mean of all heads"),
         ("p", "probe", "replay how a probe example's alignment formed during training"),
         ("[ ]", "scrub", "earlier / later training step of the replay"),
+        ("space", "play", "play / pause the replay: watch the alignment form over training"),
     ]),
     ("Hidden state", [
         ("g", "state", "what is shown: hidden, cell, gates, context, encoder states"),
@@ -142,5 +143,6 @@ def off_reason(screen, action: str) -> Optional[str]:
         "head": "this model has one head",
         "probe": "no probes: they are recorded for encoder-decoders with attention",
         "scrub": "no probes: they are recorded for encoder-decoders with attention",
+        "play": "no probes: they are recorded for encoder-decoders with attention",
         "tab": "the panels are side by side (tabs below 100 columns or 30 rows)",
     }.get(action, "not available now")

@@ -45,6 +45,7 @@ KEYS = [
     Binding("greater_than_sign", "unit(10)", "Unit +10", show=False),
     Binding("less_than_sign", "unit(-10)", "Unit -10", show=False),
     Binding("p", "probe", "Probes", show=False),
+    Binding("space", "play", "Play replay", show=False),
     Binding("right_square_bracket", "scrub(1)", "Train step +", show=False),
     Binding("left_square_bracket", "scrub(-1)", "Train step -", show=False),
     *(Binding(str(i + 1), f"tab('{name}')", f"{label[2:]} tab", show=False) for i, (name, label) in enumerate(TABS)),
