@@ -21,7 +21,7 @@ def explain_input(ins: Any, task: Any, text: str, warnings: list[str]) -> list[s
     when the input is longer than anything the model saw in training."""
     out = []
     for warning in warnings:
-        if warning.startswith("not in the vocabulary"):
+        if "not in the vocabulary" in warning:
             itos = ins.itos if ins.is_lm else ins.src_itos
             warning += f" · the vocabulary is: {vocabulary_text(itos)}"
         out.append(warning)
