@@ -128,3 +128,45 @@ def test_edits_a_model_cannot_apply_are_refused_by_name(cfg, edit, message):
         with intervening(model, [edit]):
             pass
     assert model.edits is None
+
+
+# ---- the engine: sessions and `seqbench decode --intervene` ------------------------------------------
+
+def test_an_intervention_acts_from_its_step_on(tmp_path):
+    from workbench.decoding import DecodeConfig, DecodeSession
+
+    cfg = ModelConfig(family="seq2seq", cell="lstm", attention="additive", src_vocab=11, tgt_vocab=13, emb_dim=8,
+                      hidden=12)
+    torch.manual_seed(0)
+    model = build_model(cfg).eval()
+    options = dict(bos_id=1, eos_id=2, ban=(0, 1), config=DecodeConfig(max_len=6, show_k=13))
+    plain = DecodeSession(model, [4, 5, 6, 7], forced={t: 3 + t for t in range(6)}, **options).run()
+    edited = DecodeSession(model, [4, 5, 6, 7], forced={t: 3 + t for t in range(6)},
+                           interventions=[(2, Edit("cell", 0, 4))], **options).run()
+    for before, after in zip(plain[:2], edited[:2]):
+        assert torch.equal(before.topk_probs, after.topk_probs)
+    assert not torch.equal(plain[2].topk_probs, edited[2].topk_probs)
+    assert (edited[2].trace.cell[0, 0, 4] == 0).all() and plain[2].trace.cell[0, 0, 4] != 0
+
+
+def test_decode_intervene_reports_changed_tokens_and_reference_logprob(capsys, tmp_path):
+    import json
+
+    from test_decode_cli import SMALL_TASK, make_run
+    from workbench.cli import main
+
+    run = make_run(tmp_path / "rev", {"task.name": "reverse", **SMALL_TASK, "model.hidden": 16, "model.emb_dim": 8})
+    out = tmp_path / "edit.json"
+    assert main(["decode", str(run), "--example", "0", "--intervene", "pin:S0", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "edited  pin:S0" in printed and "reference log-prob" in printed
+    effect = json.loads(out.read_text())["intervention"]
+    a, b = effect["baseline"]["tokens"], effect["edited"]["tokens"]
+    assert effect["changed"] == [t for t in range(max(len(a), len(b))) if t >= min(len(a), len(b)) or a[t] != b[t]]
+    ref = effect["reference_logprob"]
+    assert ref["delta"] == pytest.approx(ref["edited"] - ref["baseline"])
+    assert main(["decode", str(run), "--example", "0", "--intervene", "zero:hidden:L0:U3@99", "--json", str(out)]) == 0
+    late = json.loads(out.read_text())["intervention"]  # after the last step: nothing changes
+    assert late["changed"] == [] and late["reference_logprob"]["delta"] == 0.0
+    assert main(["decode", str(run), "--input", "abc", "--intervene", "zero:gate.forget:L0:U1"]) == 2
+    assert "gates: reset, update, candidate" in capsys.readouterr().err
