@@ -124,6 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
     from .compare_cli import add_arguments as add_compare
 
     add_compare(p)
+    p = sub.add_parser("errors", help="where greedy decoding first goes wrong over a split, and what beam changes",
+                       description="For every example of a split: the step where free-running greedy decoding "
+                                   "first leaves the reference, as histograms by step and by input length, the "
+                                   "reference token's rank there, the commonest confusions, and with --beam where "
+                                   "beam search changes the answer and whether for the better.")
+    from .failures_cli import add_arguments as add_errors
+
+    add_errors(p)
     p = sub.add_parser("inspect", help="open the inspector on a run: step through decoding in the terminal",
                        description="Open the inspector on a saved run: step through decoding token by token with "
                                    "the alignment heatmap, hidden states and gates, beam candidates and next-token "
@@ -170,6 +178,10 @@ def main(argv: Optional[list[str]] = None) -> int:
             from .compare_cli import run as run_compare
 
             return run_compare(args)
+        if args.command == "errors":
+            from .failures_cli import run as run_errors
+
+            return run_errors(args)
         if args.command == "inspect":
             from .runs import check_run_dir
             from .tui.screens.inspector import run_inspector
