@@ -21,9 +21,8 @@ CHECK_SECONDS = 1.0
 
 def exit_on_hangup(app: App, before_exit: Optional[Callable[[], None]] = None) -> None:
     """From ``app.on_mount``: once the terminal hangs up, call ``before_exit`` and exit the app."""
-    if app.is_headless or sys.__stdin__ is None or not sys.__stdin__.isatty():
+    if app.is_headless or sys.__stdin__ is None:
         return
-    fd = sys.__stdin__.fileno()
     done = False
 
     def leave() -> None:
@@ -35,10 +34,13 @@ def exit_on_hangup(app: App, before_exit: Optional[Callable[[], None]] = None) -
             before_exit()
         app.exit(return_code=1, message="the terminal closed")
 
-    def check() -> None:
-        if not os.isatty(fd):
-            leave()
+    if sys.__stdin__.isatty():  # in a browser tab stdin is a pipe: its driver sends SIGHUP instead
+        fd = sys.__stdin__.fileno()
 
-    app.set_interval(CHECK_SECONDS, check)
+        def check() -> None:
+            if not os.isatty(fd):
+                leave()
+
+        app.set_interval(CHECK_SECONDS, check)
     if hasattr(signal, "SIGHUP"):
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, leave)
