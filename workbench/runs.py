@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Optional, Union
 
 from .errors import RunError
+from .fileio import atomic_write
 
 CONFIG = "config.toml"
 VOCAB = "vocab.json"
@@ -34,17 +35,6 @@ DEFAULT_ROOT = "runs"
 def runs_root(root: Union[str, Path, None] = None) -> Path:
     """Where runs live: ``root``, else $SEQBENCH_RUNS, else ./runs."""
     return Path(root or os.environ.get("SEQBENCH_RUNS") or DEFAULT_ROOT)
-
-
-def atomic_write(path: Path, data: Union[str, bytes]) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    mode = "w" if isinstance(data, str) else "wb"
-    with open(tmp, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def new_run_dir(root: Path, task: str, arch: str) -> Path:
@@ -73,6 +63,20 @@ def create_run(path: Path, config, vocabs: tuple) -> None:
     atomic_write(path / CONFIG, config.to_toml())
     src, tgt = vocabs
     atomic_write(path / VOCAB, json.dumps({"src": src.to_dict() if src else None, "tgt": tgt.to_dict()}, indent=1))
+
+
+def update_config(path: Path, config) -> bool:
+    """Rewrite a resumed run's config.toml when the resume changed how it trains; True when it did.
+
+    A resume may change steps, evaluation, threads, device and the time limit; the run then says
+    how it was last trained, and resuming it again starts from those settings.
+    """
+    text = config.to_toml()
+    target = Path(path) / CONFIG
+    if target.is_file() and target.read_text(encoding="utf-8") == text:
+        return False
+    atomic_write(target, text)
+    return True
 
 
 def append_metrics(path: Path, record: dict[str, Any]) -> None:
@@ -196,7 +200,7 @@ def load_run(path: Union[str, Path], device: str = "cpu") -> LoadedRun:
     ckpt = checkpoint_dir(p)
     if ckpt is None:
         raise RunError(f"{p} has no saved weights yet (no checkpoint); train it with `seqbench train --resume {p}`")
-    task = build_task(cfg.task, vocabs=load_vocabs(p))
+    task = build_task(cfg.task, vocabs=load_vocabs(p), run_dir=p)
     model = build_model(cfg.model).to(resolve_device(device))
     load_weights(model, ckpt)
     model.eval()

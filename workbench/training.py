@@ -23,11 +23,11 @@ from models import build_model, describe
 from models.base import SeqModel
 
 from . import runs
-from .config import RunConfig
+from .config import RunConfig, resume_config
 from .device import describe as describe_device
 from .device import resolve_device, set_threads
 from .errors import RunError, UserError
-from .events import CheckpointSaved, Evaluated, Progress, StatusChanged, TrainFinished, TrainStarted, Warned
+from .events import CheckpointSaved, DataReported, Evaluated, Progress, StatusChanged, TrainFinished, TrainStarted, Warned
 from .metrics import best_metric_name, evaluate, is_better, sequence_loss
 from .optim_state import optimizer_from_tensors, optimizer_to_tensors
 from .probes import ProbeSnapshot, append_probes, record_probes, truncate_probes
@@ -65,8 +65,9 @@ class Trainer:
         tc = config.train
         self.threads = set_threads(tc.threads)
         self.device = resolve_device(tc.device)
+        self._resumed = _resume
         vocabs = runs.load_vocabs(run_dir) if _resume else None
-        self.task = build_task(config.task, vocabs=vocabs)
+        self.task = build_task(config.task, vocabs=vocabs, run_dir=run_dir if _resume else None)
         config.model.src_vocab = len(self.task.src_vocab) if self.task.src_vocab else 0
         config.model.tgt_vocab = len(self.task.tgt_vocab)
         config.model.pad_id = self.task.tgt_vocab.pad_id
@@ -83,15 +84,16 @@ class Trainer:
             root = runs.runs_root(runs_root)
             self.run_dir = Path(run_dir) if run_dir else runs.new_run_dir(root, config.task.name, runs.arch_slug(config.model))
             runs.create_run(self.run_dir, config, (self.task.src_vocab, self.task.tgt_vocab))
+            self.task.save_files(self.run_dir)  # subword models, data report: the run decodes without its data
         self.tb = self._tensorboard() if tc.tensorboard else None
 
     @classmethod
-    def resume(cls, run_dir, *, on_event: Optional[Listener] = None, steps: Optional[int] = None) -> "Trainer":
-        """Continue a saved run from its last checkpoint (``steps`` raises the total)."""
+    def resume(cls, run_dir, *, on_event: Optional[Listener] = None, steps: Optional[int] = None,
+               config: Optional[RunConfig] = None) -> "Trainer":
+        """Continue a saved run from its last checkpoint (``steps`` raises the total; ``config``: the run's
+        config with the settings a resume may change, from ``workbench.config.resume_config``)."""
         path = runs.check_run_dir(run_dir)
-        config = runs.load_config(path)
-        if steps:
-            config.train.steps = steps
+        config = resume_config(config or runs.load_config(path), {"train.steps": steps} if steps else {})
         if runs.checkpoint_dir(path) is None:
             raise RunError(f"{path} has no checkpoint to resume from")
         return cls(config, path, on_event=on_event, _resume=True)
@@ -131,14 +133,19 @@ class Trainer:
         """Train to the configured number of steps (or until stopped); returns the final event."""
         tc = self.config.train
         self.model.train()
+        if self._resumed:  # settings the resume changed (steps, threads, device...) are the run's now
+            runs.update_config(self.run_dir, self.config)
         self.emit(TrainStarted(str(self.run_dir), self.config.task.name, describe(self.config.model),
                                describe_device(self.device, self.threads), self.model.num_parameters(),
                                self.step, tc.steps))
+        if self.task.report is not None:
+            self.emit(DataReported(self.task.report.summary_lines(), list(self.task.report.warnings)))
         reason, message = "completed", f"trained {tc.steps} steps"
         if runs.checkpoint_dir(self.run_dir) is None:
             self._checkpoint("start")  # a run always has weights to decode and a state to resume from
         window = _Window()
         session_start = time.perf_counter() - self.elapsed
+        limit = self.elapsed + tc.max_seconds  # --max-seconds counts this session's training time
         paused_for = 0.0
         while self.step < tc.steps:
             if not self._running.is_set():
@@ -169,7 +176,7 @@ class Trainer:
             if self.step % tc.eval_every == 0 or self.step == tc.steps:
                 self._evaluate()
                 self._checkpoint("eval")
-            if tc.max_seconds and self.elapsed >= tc.max_seconds:
+            if tc.max_seconds and self.elapsed >= limit:
                 reason, message = "time-limit", f"stopped at the time limit ({tc.max_seconds:g} s) at step {self.step}"
                 break
         return self._finish(reason, message)
@@ -240,7 +247,8 @@ class Trainer:
                 self.best = {"name": name, "value": value, "step": self.step}
                 best = True
         runs.append_metrics(self.run_dir, {"kind": "eval", "split": split, "step": self.step,
-                                           "elapsed": self.elapsed, **result.metrics})
+                                           "elapsed": self.elapsed, **result.metrics,
+                                           **({"signatures": result.signatures} if result.signatures else {})})
         if self.tb:
             for k, v in result.metrics.items():
                 self.tb.add_scalar(f"{split}/{k}", v, self.step)
