@@ -337,7 +337,7 @@ def test_in_a_browser_the_launcher_appears_and_keys_reach_the_app(served):
     tab.wait_for_text("1 · Task")
     # keys typed into the data box while torch loads were seen to go missing now and then
     # (under load, about one run in five): start once the whole launcher is drawn
-    tab.wait_for_text("optimiser steps")
+    tab.wait_for_text("learning rate")
     tab.press("End")  # the task list has focus: the last task is tsv, whose data box needs a file
     tab.wait_for_text("the tsv task needs a file")
     tab.press("Tab")
@@ -361,7 +361,7 @@ def test_closing_the_tab_of_a_training_run_saves_it_and_ends_the_app(served):
     from workbench.runs import list_runs, read_trainer_state
 
     tab = served.open_tab()
-    tab.wait_for_text("optimiser steps")  # the engine has loaded: the form is filled in
+    tab.wait_for_text("learning rate")  # the engine has loaded: the form is drawn
     tab.press("Control+t")
     tab.wait_for_text("tok/s", seconds=90)  # the dashboard shows a live run
     pid = tab.app_pid

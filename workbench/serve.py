@@ -1,7 +1,7 @@
 """`seqbench serve`: the app in a browser, one app process per tab, on this machine only by default.
 
-The web side is the ``textual-serve`` package (see ``web_server.py``); this module turns the
-command's options into what it needs: where to listen, how many tabs may run at once, and the
+The web side is the ``textual-serve`` package (``web_server.py``, which also runs the command);
+this module turns the command's options into what it needs: where to listen, how many tabs may run at once, and the
 one directory the app may read data from and write runs to. The root reaches each app process
 as $SEQBENCH_ROOT (the process also starts in it), and ``outside_root`` is the check the
 launcher's data-file box applies. Nothing here imports aiohttp, so the app itself stays light.
@@ -100,15 +100,3 @@ def app_command(opts: ServeOptions) -> str:
     # exec: the app process is the one textual-serve started, so it gets no stray shell parent
     return (f"cd {shlex.quote(str(opts.root))} && exec env {assignments} "
             f"{shlex.quote(sys.executable)} -m workbench.cli --runs-dir {shlex.quote(str(opts.runs_dir))}")
-
-
-def run_serve(args) -> int:
-    """``seqbench serve``: check the options, warn when reachable from elsewhere, serve until Ctrl+C."""
-    opts = resolve_options(args.host, args.port, args.max_sessions, args.root, args.runs_dir)
-    warning = host_warning(opts.host, opts.port)
-    if warning:
-        sys.stderr.write(f"seqbench serve: {warning}\n")
-    opts.runs_dir.mkdir(parents=True, exist_ok=True)
-    from .web_server import serve
-
-    return serve(opts, app_command(opts))

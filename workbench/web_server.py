@@ -19,7 +19,7 @@ from aiohttp import WSCloseCode, web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
-from .serve import ServeOptions, is_loopback
+from .serve import ServeOptions, app_command, host_warning, is_loopback, resolve_options
 
 log = logging.getLogger("seqbench.serve")
 QUIT_SECONDS = 30  # saving a live run takes a moment; atomic writes make a kill after this harmless
@@ -156,3 +156,13 @@ def serve(opts: ServeOptions, command: str) -> int:
         sys.stderr.write(f"seqbench serve: error: cannot listen on {opts.host}:{opts.port}: {exc.strerror or exc}\n")
         return 2
     return 0
+
+
+def run_serve(args) -> int:
+    """``seqbench serve``: check the options, warn when reachable from elsewhere, serve until Ctrl+C."""
+    opts = resolve_options(args.host, args.port, args.max_sessions, args.root, args.runs_dir)
+    warning = host_warning(opts.host, opts.port)
+    if warning:
+        sys.stderr.write(f"seqbench serve: {warning}\n")
+    opts.runs_dir.mkdir(parents=True, exist_ok=True)
+    return serve(opts, app_command(opts))
