@@ -26,14 +26,13 @@ def build_task(cfg: TaskConfig, vocabs: tuple[Vocab | None, Vocab] | None = None
     if info.family == "lm":
         text, source = lm_text(cfg)
         return LMTask(cfg, text, source, vocab=None if vocabs is None else vocabs[1])
+    tokenizer = task_tokenizer(cfg)
     if cfg.name in ("copy", "reverse", "sort"):
         splits = synthetic_splits(cfg)
-        tokenizer = Tokenizer("char", strip=True)
         if vocabs is None:
             vocab = Vocab.build([cfg.alphabet])
             vocabs = (vocab, vocab)
     else:
-        tokenizer = tsv_tokenizer(cfg)
         splits = tsv_splits(cfg, tokenizer)
         if vocabs is None:
             every = [ex for split in splits.values() for ex in split]
@@ -41,6 +40,15 @@ def build_task(cfg: TaskConfig, vocabs: tuple[Vocab | None, Vocab] | None = None
     src_vocab, tgt_vocab = vocabs
     assert src_vocab is not None
     return Seq2SeqTask(cfg, splits, src_vocab, tgt_vocab, tokenizer, tokenizer, info.is_translation)
+
+
+def task_tokenizer(cfg: TaskConfig) -> Tokenizer:
+    """The tokeniser a task uses on both sides, known from the config alone (decoding reads no data)."""
+    if TASKS[cfg.name].family == "lm":
+        return Tokenizer("char", strip=False)
+    if cfg.name in ("copy", "reverse", "sort"):
+        return Tokenizer("char", strip=True)
+    return tsv_tokenizer(cfg)
 
 
 def _check_vocabs(info: TaskInfo, vocabs: tuple[Vocab | None, Vocab]) -> None:
