@@ -90,6 +90,7 @@ def check_state(state: Any, where: Path) -> dict[str, Any]:
     """``trainer.json``'s contents, or a RunError naming the missing or wrong key."""
     if not isinstance(state, dict):
         raise RunError(f"{where}: expected a JSON object")
+    state.setdefault("elapsed", 0.0)
     for key, kinds in (("step", int), ("elapsed", (int, float))):
         value = state.get(key)
         if key not in state:
@@ -177,7 +178,7 @@ def newest(run_dir: Path) -> Checkpoint:
     if ckpt is None:
         if problems:
             raise RunError(f"no complete checkpoint in {run_dir}: {problems[0]}")
-        raise RunError(f"{run_dir} has no checkpoint yet; train it with `seqbench train --resume {run_dir}`")
+        raise RunError(f"{run_dir} has no saved weights yet (no checkpoint); train it with `seqbench train --resume {run_dir}`")
     return ckpt
 
 
@@ -185,9 +186,23 @@ def _token() -> str:
     return f"{time.time_ns():x}-{os.getpid()}"
 
 
-def save_checkpoint(run_dir: Path, files: dict[str, bytes], state: dict[str, Any]) -> Path:
-    """Save ``{file name: bytes}`` plus ``state`` as trainer.json by the protocol above."""
+def _as_files(files: dict[str, Any]) -> dict[str, bytes]:
+    """``{name: bytes}`` from ``{file name: bytes}`` or ``{stem: {tensor name: tensor}}`` (saved as safetensors)."""
+    from safetensors.torch import save
+
+    out = {}
+    for name, value in files.items():
+        if isinstance(value, (bytes, bytearray)):
+            out[name] = bytes(value)
+        else:
+            out[f"{name}.safetensors"] = save({k: v.detach().cpu().clone().contiguous() for k, v in value.items()})
+    return out
+
+
+def save_checkpoint(run_dir: Path, files: dict[str, Any], state: dict[str, Any]) -> Path:
+    """Save ``files`` (see ``_as_files``) plus ``state`` as trainer.json by the protocol above."""
     run_dir = Path(run_dir)
+    files = _as_files(files)
     token = _token()
     new = run_dir / f"{CKPT}.new-{token}"
     try:
