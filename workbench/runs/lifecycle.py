@@ -29,6 +29,7 @@ STATUS = "status.json"
 LOCK = "lock"
 STATUSES = ("running", "paused", "completed", "stopped", "interrupted", "diverged", "failed")
 LIVE = ("running", "paused")
+UNREADABLE_GRACE = 10.0  # seconds an unreadable lock counts as held (its writer may be mid-write)
 
 
 class RunEnded(Exception):
@@ -89,7 +90,11 @@ def holder(run_dir: Path) -> Optional[dict]:
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError):
-        return {"pid": "?", "host": "?", "started": 0}  # being written right now, or damaged: assume held
+        try:  # being written this instant (held), or damaged long ago (stale)
+            fresh = time.time() - (Path(run_dir) / LOCK).stat().st_mtime < UNREADABLE_GRACE
+        except OSError:
+            return None
+        return {"pid": "?", "host": "?", "started": 0} if fresh else None
     if host == socket.gethostname() and not _alive(pid):
         return None
     return info
