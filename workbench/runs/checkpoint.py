@@ -130,7 +130,21 @@ def read_checkpoint(path: Path) -> Checkpoint:
         if not isinstance(entry, dict) or len(data) != entry.get("size") or _digest(data) != entry.get("sha256"):
             raise RunError(f"{path / name}: {len(data)} bytes that do not match the manifest (damaged or cut short)")
         blobs[name] = data
+    _check_headers(path, blobs)
     return Checkpoint(path, seq, blobs, _parse_state(blobs[TRAINER], path / TRAINER))
+
+
+def _check_headers(path: Path, blobs: dict[str, bytes]) -> None:
+    """Each .safetensors file starts with its header's length and a JSON header (cheap: no tensor is read)."""
+    for name, data in blobs.items():
+        if not name.endswith(".safetensors"):
+            continue
+        size = int.from_bytes(data[:8], "little") if len(data) >= 8 else -1
+        try:
+            if not 0 < size <= len(data) - 8 or not isinstance(json.loads(data[8: 8 + size]), dict):
+                raise ValueError
+        except (ValueError, UnicodeDecodeError):
+            raise RunError(f"{path / name}: not a safetensors file") from None
 
 
 def _legacy(path: Path) -> Checkpoint:
@@ -142,6 +156,7 @@ def _legacy(path: Path) -> Checkpoint:
     for name in (TRAINER, "model.safetensors"):
         if name not in blobs:
             raise RunError(f"{path / name}: missing (the save did not finish)")
+    _check_headers(path, blobs)
     return Checkpoint(path, -1, blobs, _parse_state(blobs[TRAINER], path / TRAINER))
 
 
