@@ -242,13 +242,13 @@ class Trainer:
 
     def _wait_while_paused(self) -> None:
         t0 = time.perf_counter()
-        self.emit(StatusChanged("paused"))
         self._status("paused")
+        self.emit(StatusChanged("paused"))
         self._running.wait()
         self._session.paused_for += time.perf_counter() - t0
         if not self._stop.is_set():
-            self.emit(StatusChanged("running"))
             self._status("running")
+            self.emit(StatusChanged("running"))
 
     def _diverged_message(self, bad: list[tuple[int, float, float]]) -> str:
         step, loss, norm = bad[0]
