@@ -36,6 +36,7 @@ from .events import CheckpointSaved, Evaluated, Progress, StatusChanged, TrainFi
 from .metrics import best_metric_name, evaluate, is_better, sequence_loss
 from .probes import ProbeSnapshot, append_probes, record_probes, truncate_probes
 from .records import DivergedRecord, EvalRecord, TrainRecord, append_record, truncate_records
+from .pacing import Session, Window
 from .tasks import build_task
 from .teacher_forcing import training_logits
 
@@ -201,8 +202,8 @@ class Trainer:
         reason, message = "completed", f"trained {tc.steps} steps"
         if runs.checkpoint_dir(self.run_dir) is None:
             self._checkpoint("start")  # a run always has weights to decode and a state to resume from
-        window = _Window()
-        self._session = _Session(self.elapsed, start_step)
+        window = Window()
+        self._session = Session(self.elapsed, start_step)
         bad: list[tuple[int, float, float]] = []  # the current streak of non-finite steps: (step, loss, norm)
         while self.step < tc.steps:
             if not self._running.is_set():
@@ -279,7 +280,7 @@ class Trainer:
                 self.optimizer.zero_grad(set_to_none=True)
         return value, norm, batch.n_tokens
 
-    def _progress(self, window: "_Window") -> None:
+    def _progress(self, window: Window) -> None:
         tc = self.config.train
         loss, grad_norm, tps = window.flush()
         event = Progress(self.step, tc.steps, self.step * tc.batch_size / self.n_train, loss,
@@ -371,51 +372,3 @@ class Trainer:
         except ImportError:
             raise UserError("--tensorboard needs the optional extra: pip install 'seqbench[tensorboard]'") from None
         return SummaryWriter(str(self.run_dir / "tensorboard"))
-
-
-class _Session:
-    """Time in this process's session: what the time limit and the ETA count (pauses excluded)."""
-
-    def __init__(self, elapsed_before: float, start_step: int):
-        self.start = time.perf_counter()
-        self.before, self.start_step = elapsed_before, start_step
-        self.paused_for = 0.0
-
-    def seconds(self) -> float:
-        return time.perf_counter() - self.start - self.paused_for
-
-    def elapsed(self) -> float:
-        """Training seconds of the whole run: earlier sessions plus this one."""
-        return self.before + self.seconds()
-
-    def eta(self, step: int, total: int, max_seconds: float) -> float:
-        """Seconds to the end: the steps left at this session's speed, or the time limit if sooner."""
-        done, seconds = step - self.start_step, self.seconds()
-        eta = (total - step) * seconds / done if done > 0 and seconds > 0 else 0.0
-        if max_seconds:
-            eta = min(eta, max(0.0, max_seconds - seconds)) if eta else max(0.0, max_seconds - seconds)
-        return eta
-
-
-class _Window:
-    """Running sums between two Progress events."""
-
-    def __init__(self):
-        self.start = time.perf_counter()
-        self.loss = self.norm = 0.0
-        self.tokens = self.n = 0
-
-    def add(self, loss: float, norm: float, tokens: int) -> None:
-        self.loss += loss
-        self.norm += norm
-        self.tokens += tokens
-        self.n += 1
-
-    def age(self) -> float:
-        return time.perf_counter() - self.start
-
-    def flush(self) -> tuple[float, float, float]:
-        n = max(self.n, 1)
-        out = (self.loss / n, self.norm / n, self.tokens / max(self.age(), 1e-9))
-        self.__init__()
-        return out
