@@ -12,6 +12,7 @@ Each benchmark is a function registered with ``@benchmark`` (``core.py``), one m
 - ``decoding.py``: engine step with beam 5, batched vs one-by-one decoding, Transformer step vs prefix
 - ``inspector.py``: an inspector step (engine + redraw of every panel) at 120×40
 - ``app.py``: event-loop lag and training throughput with the dashboard open; the app's first frame
+- ``lag.py``: the event-loop lag harness (``python -m benchmarks.lag``; ``SEQBENCH_LAG_LOG`` in the app)
 - ``overhead.py``: seqbench's Trainer against a bare PyTorch loop written there
 - ``threads.py``: torch threads and the OpenMP wait policy, alone and next to a busy process
 - ``accuracy.py``: time to each task's target with its default configuration

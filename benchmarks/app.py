@@ -25,9 +25,10 @@ import json
 import subprocess
 import sys
 import time
-from typing import Any, Optional
+from typing import Any
 
 from .core import ROOT, Context, benchmark, interleave, median, paired_ratios
+from .lag import LagProbe
 from .trainruns import StopTiming, build
 
 LAG_P99_TARGET_MS = 50.0
@@ -36,37 +37,6 @@ FIRST_FRAME_TARGET = 2.0
 PROBE_INTERVAL = 0.02
 SIZE = (120, 40)
 DEFAULT_TASK = {"task.name": "reverse"}
-
-
-def app_available() -> Optional[str]:
-    """None when the app can be imported, else why not."""
-    try:
-        from workbench.tui.app import SeqbenchApp  # noqa: F401
-        from workbench.tui.screens.dashboard import DashboardScreen  # noqa: F401
-    except ImportError as exc:
-        return f"the app (workbench.tui.app.SeqbenchApp) is not available yet: {exc}"
-    return None
-
-
-class LagSampler:
-    """Records how late each ``PROBE_INTERVAL`` sleep on the running loop wakes up."""
-
-    def __init__(self) -> None:
-        self.samples: list[float] = []
-        self.task: Optional[asyncio.Task] = None
-
-    def start(self) -> None:
-        self.task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            t0 = time.perf_counter()
-            await asyncio.sleep(PROBE_INTERVAL)
-            self.samples.append(max(0.0, time.perf_counter() - t0 - PROBE_INTERVAL))
-
-    def stop(self) -> None:
-        if self.task:
-            self.task.cancel()
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -107,7 +77,7 @@ async def app_run(overrides: dict[str, Any], steps: int, runs_dir, inspector: bo
     from workbench.tui.screens.dashboard import DashboardScreen
 
     app = SeqbenchApp(runs_dir=str(runs_dir))
-    lag = LagSampler()
+    lag = LagProbe(PROBE_INTERVAL)
     async with app.run_test(size=SIZE) as pilot:
         await _until(pilot, lambda: getattr(app.screen, "catalog", True) is not None, 60, "launcher ready")
         session = app.start_training(build(overrides))
@@ -180,9 +150,6 @@ SCENARIOS = {  # label -> (worker kind, options)
 
 @benchmark("app", "the app under load: event-loop lag and training throughput with the dashboard visible")
 def app_under_load(ctx: Context) -> None:
-    reason = app_available()
-    if reason:
-        ctx.skip(reason)
     steps = 60 if ctx.quick else 400
     # the default config is judged (4 runs per scenario); one torch thread is measured beside it (2 runs)
     settings = {"quick: train.threads=1": {}} if ctx.quick else {"default config": {}, "train.threads=1": {"train.threads": 1}}
@@ -260,9 +227,6 @@ def first_frame_once(runs_dir) -> tuple[float, str]:
 
 @benchmark("first-frame", "start-up: the app's first frame, from a fresh process")
 def first_frame(ctx: Context) -> None:
-    reason = app_available()
-    if reason:
-        ctx.skip(reason)
     runs = ctx.scratch / "runs"
     runs.mkdir(exist_ok=True)
     first_frame_once(runs)  # warm the page cache

@@ -198,12 +198,12 @@ def test_a_full_disk_while_saving_is_one_line_and_keeps_the_last_checkpoint(base
 
 
 def test_a_full_disk_when_creating_a_run_is_one_line(tmp_path, capsys, monkeypatch):
-    from workbench.runs import files
+    from workbench import fileio
 
     def full(path, data):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(files, "write_file", full)
+    monkeypatch.setattr(fileio, "write_file", full)
     argv = ["train", "--out", str(tmp_path / "new"), "--quiet"] + [f"--set={k}={v}" for k, v in TINY.items()]
     code, err = _one_line_or_ok(capsys, *argv)
     assert code == 2 and "disk is full" in err

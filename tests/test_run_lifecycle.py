@@ -99,18 +99,16 @@ def test_the_app_quitting_leaves_stopped_or_interrupted(tmp_path, save):
     from workbench.live import TrainingSession
 
     session = TrainingSession()
-    posted = []
 
-    def post(message):
-        posted.append(message)
-        if type(message).__name__ == "SessionReady":
-            session.trainer = message.trainer
-        if getattr(getattr(message, "event", None), "step", 0) >= 3 and isinstance(message.event, Progress):
+    def on_ready(trainer, records):
+        session.trainer = trainer
+
+    def on_event(event):
+        if isinstance(event, Progress) and event.step >= 3:
             session.abort(save=save)
 
-    session.trainer = None
     reason = session.train(lambda on_event: Trainer(tiny(train__steps=1000), tmp_path / "r", on_event=on_event),
-                           post, lambda: False)
+                           lambda: False, on_event=on_event, on_ready=on_ready, on_failed=print)
     assert reason == "aborted"
     status = runs.read_status(tmp_path / "r")
     assert status.status == ("stopped" if save else "interrupted")

@@ -58,7 +58,7 @@ def test_config_round_trips_and_rejects_unknown_keys_and_wrong_types():
     assert TaskConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(UserError, match="unknown task option.*blok"):
         TaskConfig.from_dict({"name": "charlm", "blok": 32})
-    with pytest.raises(UserError, match="task max_len: expected int"):
+    with pytest.raises(UserError, match="task.max_len: '12' is not allowed; must be an integer"):
         TaskConfig.from_dict({"max_len": "12"})
 
 
@@ -184,10 +184,25 @@ def test_charlm_default_corpus_loads_offline_and_batches_windows(monkeypatch):
     assert batch.src is None and batch.src_lengths is None
     assert batch.tgt_in.shape == batch.tgt_out.shape == (4, 32) and batch.n_tokens == 4 * 32
     assert torch.equal(batch.tgt_in[:, 1:], batch.tgt_out[:, :-1])
-    windows = list(task.eval_batches("val", 2, limit=3))
-    first, second = windows[0].tgt_in[0], windows[0].tgt_in[1]
+    everything = list(task.eval_batches("val", 2))
+    first, second = everything[0].tgt_in[0], everything[0].tgt_in[1]
     assert task.tgt_vocab.decode(torch.cat([first, second])) == task.examples("val")[0].tgt + task.examples("val")[1].tgt
-    assert sum(len(b) for b in windows) == 3 and task.max_target_len("val") == 32
+    assert sum(len(b) for b in everything) == len(task.examples("val")) and task.max_target_len("val") == 32
+
+
+def test_charlm_evaluation_subset_spreads_over_the_whole_split():
+    """A limited evaluation samples the start, middle and end of val alike, the same windows every time."""
+    task = build_task(TaskConfig(name="charlm", block=32))
+    examples = task.examples("val")
+    n = len(examples)
+    picked = [task.tgt_vocab.decode(w) for b in task.eval_batches("val", 4, limit=9) for w in b.tgt_in]
+    assert len(picked) == 9
+    positions = [next(i for i, ex in enumerate(examples) if ex.tgt == p) for p in picked]
+    assert positions[0] == 0 and positions[-1] == n - 1
+    gaps = [b - a for a, b in zip(positions, positions[1:])]
+    assert max(gaps) - min(gaps) <= 1  # evenly spaced
+    again = [task.tgt_vocab.decode(w) for b in task.eval_batches("val", 4, limit=9) for w in b.tgt_in]
+    assert again == picked
 
 
 # --- vocabularies and tokenisers --------------------------------------------------------------
@@ -206,9 +221,9 @@ def test_vocab_round_trip():
 
 def test_build_with_saved_vocabs_reuses_them(tmp_path):
     path = write(tmp_path, "pairs.tsv", b"ab\tba\nabc\tcba\nbb\tbb\nca\tac\n")
-    first = build_task(TaskConfig(name="tsv", data=path))
+    first = build_task(TaskConfig(name="tsv", data=path, tokens="char"))
     other = write(tmp_path, "other.tsv", b"abz\tzba\nabc\tcba\nbb\tbb\nca\tac\n")
-    reused = build_task(TaskConfig(name="tsv", data=other), vocabs=(first.src_vocab, first.tgt_vocab))
+    reused = build_task(TaskConfig(name="tsv", data=other, tokens="char"), vocabs=(first.src_vocab, first.tgt_vocab))
     assert reused.src_vocab is first.src_vocab and "z" not in reused.tgt_vocab.stoi
     assert reused.src_vocab.unknown(reused.tokenize_src("zab")) == ["z"]
     with pytest.raises(UserError, match="source vocabulary"):
@@ -244,9 +259,9 @@ def test_file_splits_are_disjoint_by_source_and_small_files_still_split(tmp_path
         ("folder", "dir", r"folder: is a directory"),
         ("empty.tsv", b"\n  \n", r"empty\.tsv: file is empty"),
         ("latin1.tsv", b"a\tb\nc\tb\ncaf\xe9\tx\n", r"latin1\.tsv:3: not UTF-8 \(byte 0xe9 at byte offset 11\)"),
-        ("data.tsv", b"a\tb\n\nc\tb\nd\te\nno tab here\n", r"data\.tsv:5: expected 'source<TAB>target', found no tab"),
         ("two.tsv", b"a\tb\tc\n", r"two\.tsv:1: expected 'source<TAB>target', found 2 tabs"),
-        ("blank.tsv", b"a\tb\n \tb\n", r"blank\.tsv:2: .*the source is empty"),
+        ("blank.tsv", b"a\tb\n \tb\n", r"blank\.tsv: needs at least 3 .*1 empty source \(line 2\)"),
+        ("tatoeba.tsv", b"Go.\tVa !\tCC-BY 2.0 (France) Attribution: tatoeba.org #1\n", r"tatoeba\.tsv:1: .*Tatoeba.*--columns 1,2"),
         ("few.tsv", b"a\tb\na\tc\n", r"few\.tsv: needs at least 3 different sources"),
     ],
 )

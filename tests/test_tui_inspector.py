@@ -5,7 +5,9 @@ seeded, untrained models so their pictures do not depend on floating-point detai
 """
 
 import os
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -385,7 +387,8 @@ async def test_the_inspector_steps_on_one_thread_and_leaves_the_trainers_threads
 def test_a_step_redraws_within_budget():
     """Engine step + redraw of every panel at 120x40, beam 5, the reverse task's default-size model."""
     from workbench.defaults import task_defaults
-    from workbench.tui.widgets.inspector.bench import measure_step_ms
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ is not installed
+    from benchmarks.inspector import measure_step_ms
 
     task = tiny_task()
     torch.manual_seed(0)

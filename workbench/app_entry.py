@@ -1,4 +1,4 @@
-"""Open the app. Until the TUI lands, `seqbench` without a command shows the help."""
+"""Open the app: what `seqbench` without a command runs (Textual is imported only here, on demand)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,7 @@ from typing import Optional
 
 
 def run_app(runs_dir: Optional[str]) -> int:
-    try:
-        from .tui.app import main as tui_main
-    except ImportError:
-        from .cli import build_parser
+    """Run the terminal app on ``runs_dir``; returns its exit code. A broken install fails loudly."""
+    from .tui.app import main as tui_main
 
-        build_parser().print_help()
-        return 0
     return tui_main(runs_dir)

@@ -9,13 +9,10 @@ Only argparse is imported until ``run`` is called, so ``seqbench --help`` stays 
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
-from typing import Any, Optional
 
 from .errors import UserError
 
 PANELS = ("attention", "beams", "probs", "hidden")
-DEFAULT_LM_LENGTH = 100
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,8 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      "same output (default: 0)")
     how.add_argument("--max-len", metavar="N", type=int, help="most output tokens, <eos> included (default: twice "
                      "the longest of the input and the task's targets, plus 10; for a language model, --length)")
-    how.add_argument("--length", metavar="N", type=int, help=f"language models: number of tokens to generate after "
-                     f"the prompt (default: {DEFAULT_LM_LENGTH}; with --example, the rest of the window)")
+    how.add_argument("--length", metavar="N", type=int, help="language models: number of tokens to generate after "
+                     "the prompt (default: 100; with --example, the rest of the window)")
     how.add_argument("--force", metavar="T:TOKEN", action="append", default=[], help="what-if: make output token T "
                      "(from 0) be TOKEN and let the model continue, e.g. --force 0:b or --force 3:<eos>; "
                      "repeatable (default: none)")
@@ -95,24 +92,12 @@ def check_args(args: argparse.Namespace) -> list[str]:
     return panels
 
 
-@dataclass
-class DecodeJob:
-    """Everything ``run`` decodes, resolved against the run's task and vocabularies."""
-
-    src: Any  # PreparedText of the source, None for a language model
-    prompt: Any  # PreparedText of the LM prompt, None for an encoder-decoder
-    reference: Optional[list[int]]  # reference ids to score (no BOS/EOS), or None
-    forced: dict[int, int]
-    config: Any  # DecodeConfig
-    warnings: list[str] = field(default_factory=list)
-
-
 def run(args: argparse.Namespace) -> int:
     """Decode as the options say, print the result and panels, write files; returns the exit code."""
     panels = check_args(args)
     from rich.console import Console
 
-    from .decoding import DecodeSession, score_reference
+    from .decoding import ReferenceScore
     from .runs import load_run
 
     loaded = load_run(args.run, device=args.device)
@@ -121,16 +106,12 @@ def run(args: argparse.Namespace) -> int:
     for warning in job.warnings:
         err.print(_warning(warning))
     task, model = loaded.task, loaded.model
-    vocab = task.tgt_vocab
-    session = DecodeSession(model, job.src.ids if job.src else None, bos_id=vocab.bos_id, eos_id=vocab.eos_id,
-                            config=job.config, prompt=job.prompt.ids if job.prompt else (),
-                            ban=(vocab.pad_id, vocab.bos_id), forced=job.forced, itos=vocab.itos,
-                            src_itos=task.src_vocab.itos if task.src_vocab else None, history=False)
+    session = job.session(model, task, decode_config(job, task, args), history=False)
     session.run()
     score = None
-    if job.reference is not None:
-        score = score_reference(model, session.src, job.reference, bos_id=vocab.bos_id, eos_id=vocab.eos_id,
-                                prompt=session.prompt, ban=(vocab.pad_id, vocab.bos_id))
+    if job.reference_ids is not None:
+        score = ReferenceScore.from_session(job.teacher_session(model, task, show_k=session.config.show_k,
+                                                                history=False))
     from .decoding.report import Report
 
     report = Report(loaded, session, job, score, Console())
@@ -149,74 +130,27 @@ def _warning(message: str):
     return Text.assemble(("warning: ", "bold yellow"), message)
 
 
-def prepare_job(loaded, args: argparse.Namespace) -> DecodeJob:
-    """Tokenise and check the input, reference and forced tokens; pick lengths and the strategy."""
-    from .decoding import DecodeConfig, parse_forced, prepare_text, prompt_limit, source_limit
+def prepare_job(loaded, args: argparse.Namespace):
+    """The engine's ``InspectionJob`` for the options (the same one the app's inspector builds)."""
+    from .decoding.job import prepare
 
-    task, cfg = loaded.task, loaded.model.config
-    is_lm = task.family == "lm"
-    if not is_lm and args.length is not None:
+    task = loaded.task
+    if task.family != "lm" and args.length is not None:
         raise UserError("--length is for language models; use --max-len to cap an encoder-decoder's output")
-    text_tokens, reference_tokens = _input_tokens(task, args)
-    warnings: list[str] = []
-    if is_lm:
-        src, prompt = None, prepare_text(task.tgt_vocab, text_tokens, what="prompt", limit=prompt_limit(cfg))
-        _note_unknown(prompt, "prompt", warnings)
-    else:
-        src, prompt = prepare_text(task.src_vocab, text_tokens, what="input", limit=source_limit(cfg)), None
-        _note_unknown(src, "input", warnings)
-    reference = None
-    if reference_tokens is not None:
-        ref = prepare_text(task.tgt_vocab, reference_tokens, what="reference", allow_empty=True)
-        _note_unknown(ref, "reference", warnings)
-        reference = ref.ids
-    max_len = _max_len(task, args, len(text_tokens), reference_tokens)
-    if is_lm and cfg.cell == "transformer" and len(prompt.ids) + max_len > cfg.max_len:
-        warnings.append(f"generating at most {cfg.max_len - len(prompt.ids)} tokens: this transformer covers "
-                        f"{cfg.max_len} positions")
+    requested = args.length if task.family == "lm" and args.length is not None else args.max_len
+    return prepare(task, loaded.model.capabilities, text=args.input, example=args.example, reference=args.reference,
+                   force=args.force, max_len=requested)
+
+
+def decode_config(job, task, args: argparse.Namespace):
+    """The DecodeConfig the options ask for, with the job's (automatic or requested) max length."""
+    from .decoding import DecodeConfig
+
+    requested = args.length if task.family == "lm" and args.length is not None else args.max_len
     config = DecodeConfig(
         strategy="beam" if args.beam else "sample" if args.sample else "greedy", beam=args.beam or 1, alpha=args.alpha,
-        max_len=max_len, temperature=1.0 if args.temperature is None else args.temperature,
+        max_len=job.max_len(task, requested), temperature=1.0 if args.temperature is None else args.temperature,
         top_k=args.top_k or 0, top_p=1.0 if args.top_p is None else args.top_p, seed=args.seed or 0,
     )
     config.validate()
-    forced = parse_forced(args.force, task.tokenize_tgt, task.tgt_vocab)
-    return DecodeJob(src, prompt, reference, forced, config, warnings)
-
-
-def _input_tokens(task, args) -> tuple[list[str], Optional[list[str]]]:
-    """(input tokens, reference tokens or None) from --input/--reference or from --example."""
-    reference = task.tokenize_tgt(args.reference) if args.reference is not None else None
-    if args.input is not None:
-        tokenize = task.tokenize_tgt if task.family == "lm" else task.tokenize_src
-        return tokenize(args.input), reference
-    split = "val" if task.family == "lm" else ("test" if "test" in task.split_names else task.split_names[-1])
-    examples = task.examples(split)
-    if not 0 <= args.example < len(examples):
-        raise UserError(f"no example {args.example}: the {split} split has {len(examples)} examples "
-                        f"(0..{len(examples) - 1})")
-    ex = examples[args.example]
-    if task.family == "lm":
-        cut = max(1, len(ex.tgt) // 2)
-        return list(ex.tgt[:cut]), reference if reference is not None else list(ex.tgt[cut:])
-    return list(ex.src), reference if reference is not None else list(ex.tgt)
-
-
-def _max_len(task, args, input_len: int, reference: Optional[list[str]]) -> int:
-    if task.family == "lm":
-        if args.length is not None:
-            return args.length
-        if args.max_len is not None:
-            return args.max_len
-        return len(reference) if args.example is not None and reference else DEFAULT_LM_LENGTH
-    if args.max_len is not None:
-        return args.max_len
-    longest = max(task.max_target_len(split) for split in task.split_names)
-    return 2 * max(longest, input_len, len(reference or ())) + 10
-
-
-def _note_unknown(prepared, what: str, warnings: list[str]) -> None:
-    if prepared.unknown:
-        shown = ", ".join(repr(t) for t in prepared.unknown[:10])
-        more = f" and {len(prepared.unknown) - 10} more" if len(prepared.unknown) > 10 else ""
-        warnings.append(f"{what} tokens not in the vocabulary, decoded as <unk>: {shown}{more}")
+    return config

@@ -24,6 +24,14 @@ class TrainStarted:
 
 
 @dataclass
+class DataReported:
+    """What loading the corpus did (pairs kept, dropped and why, lengths, vocabularies), as lines."""
+
+    lines: list[str]  # the DataReport's summary lines
+    warnings: list[str] = field(default_factory=list)  # e.g. pairs dropped over the length limits
+
+
+@dataclass
 class Progress:
     """Training progress, averaged since the previous Progress (emitted a few times per second)."""
 
@@ -97,4 +105,4 @@ class TrainFinished:
     best: Optional[dict[str, float]] = None
 
 
-Event = (TrainStarted | Progress | Evaluated | CheckpointSaved | StatusChanged | Warned | TrainFinished)
+Event = (TrainStarted | DataReported | Progress | Evaluated | CheckpointSaved | StatusChanged | Warned | TrainFinished)

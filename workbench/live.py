@@ -218,34 +218,36 @@ class TrainingSession:
             self.trainer.unpause()
 
     # ----- the worker body (runs in a thread) -----
-    def train(self, make_trainer: Callable, post: Callable, cancelled: Callable[[], bool]) -> str:
-        """Build the trainer with ``make_trainer(on_event=...)`` and run it, posting every event.
+    def train(self, make_trainer: Callable, cancelled: Callable[[], bool], *, on_event: Callable,
+              on_ready: Callable, on_failed: Callable) -> str:
+        """Build the trainer with ``make_trainer(on_event=...)`` and run it, reporting through callbacks.
 
-        ``post`` wraps and posts a Textual message (thread-safe); ``cancelled`` is the worker's
-        cancellation flag. Returns how it ended: a TrainFinished reason, "aborted" or "setup-failed".
+        Called on the training thread; the callbacks must be thread-safe (the app's post a message):
+        ``on_event(event)`` for every engine event, ``on_ready(trainer, records)`` once the trainer is
+        built (``records``: the run's metrics so far), ``on_failed(error, kind)`` when building it fails
+        with a user error. ``cancelled`` is the worker's cancellation flag. Returns how it ended: a
+        TrainFinished reason, "aborted" or "setup-failed".
         """
         from workbench.errors import UserError
         from workbench.records import read_records
 
-        from workbench.tui.messages import SessionReady, SetupFailed, TrainerEvent
-
-        def on_event(event) -> None:
+        def report(event) -> None:
             if self._abort.is_set() or cancelled():
                 if not self._save_first.is_set():
                     raise TrainingAborted("interrupted")
-            post(TrainerEvent(self, event))
+            on_event(event)
             if self._save_first.is_set() and isinstance(event, ev.CheckpointSaved) and event.reason == "request":
                 self._save_first.clear()
                 raise TrainingAborted("stopped")
 
         try:
-            trainer = make_trainer(on_event=on_event)
+            trainer = make_trainer(on_event=report)
         except UserError as exc:
-            post(SetupFailed(self, str(exc), type(exc).__name__))
+            on_failed(str(exc), type(exc).__name__)
             return "setup-failed"
         except TrainingAborted:
             return "aborted"
-        post(SessionReady(self, trainer, read_records(trainer.run_dir).records))
+        on_ready(trainer, read_records(trainer.run_dir).records)
         try:
             return trainer.run().reason
         except TrainingAborted:

@@ -1,8 +1,10 @@
-"""Evaluation: loss, perplexity, token accuracy, exact match, BLEU and bits per character.
+"""Evaluation: loss, perplexity, token accuracy, exact match, BLEU, chrF and bits per character.
 
 Which metrics a task reports: every task gets ``loss`` (nats/token), ``ppl`` and ``accuracy``
 (teacher-forced argmax); encoder-decoder tasks add ``exact_match`` of greedy decodes, translation
-tasks add ``bleu`` (sacreBLEU, 0-100); language models add ``bpc`` (bits per character).
+tasks add ``bleu`` and ``chrf`` (sacreBLEU, 0-100) with one hypothesis per distinct source scored
+against all its references, and exact match there means "equals one of the references";
+language models add ``bpc`` (bits per character).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ METRIC_INFO = {
     "accuracy": ("token acc", True),
     "exact_match": ("exact match", True),
     "bleu": ("BLEU", True),
+    "chrf": ("chrF", True),
     "bpc": ("bits/char", False),
 }
 
@@ -50,6 +53,7 @@ def sequence_loss(logits: torch.Tensor, tgt_out: torch.Tensor, pad_id: int, labe
 class EvalResult:
     metrics: dict[str, float]
     samples: list[Sample] = field(default_factory=list)
+    signatures: dict[str, str] = field(default_factory=dict)  # metric -> sacreBLEU signature
 
 
 def _strip(ids: list[int], vocab) -> list[int]:
@@ -72,8 +76,7 @@ def evaluate(model, task, split: str, *, limit: int, batch_size: int, device, sa
     vocab = task.tgt_vocab
     total_loss, total_tokens, correct = 0.0, 0, 0
     exact, n_seq = 0, 0
-    hyps: list[str] = []
-    refs: list[str] = []
+    hyps: dict[int, str] = {}  # position in the split -> detokenised greedy output
     shown: dict[int, Sample] = {}  # the split's first ``samples`` examples, by position
     max_len = int(task.max_target_len(split) * 1.5) + 5
     try:
@@ -94,8 +97,7 @@ def evaluate(model, task, split: str, *, limit: int, batch_size: int, device, sa
                 exact += int(pred == ref)
                 n_seq += 1
                 if task.is_translation:
-                    hyps.append(task.detokenize(vocab.decode(pred)))
-                    refs.append(task.detokenize(vocab.decode(ref)))
+                    hyps[position] = task.detokenize(vocab.decode(pred))
                 if position < samples:
                     shown[position] = _sample(task, batch.src[row, : batch.src_lengths[row]].tolist(), ref, pred)
     finally:
@@ -106,18 +108,20 @@ def evaluate(model, task, split: str, *, limit: int, batch_size: int, device, sa
         metrics["bpc"] = bits_per_char(loss)
         return EvalResult(metrics, lm_samples(model, task, split, samples, device) if samples else [])
     metrics["exact_match"] = exact / max(n_seq, 1)
+    signatures: dict[str, str] = {}
     if task.is_translation and hyps:
-        import sacrebleu
+        from .tasks.scoring import group_hypotheses, translation_scores
 
-        metrics["bleu"] = float(sacrebleu.corpus_bleu(hyps, [refs]).score)  # order-free: sums n-gram counts
-    return EvalResult(metrics, [shown[i] for i in sorted(shown)])
+        scores, signatures = translation_scores(*group_hypotheses(task.reference_groups(split), hyps))
+        metrics.update(scores)
+    return EvalResult(metrics, [shown[i] for i in sorted(shown)], signatures)
 
 
 def _sample(task, src_ids: list[int], ref_ids: list[int], pred_ids: list[int]) -> Sample:
     src = task.src_vocab.decode(src_ids)
     ref = task.tgt_vocab.decode(ref_ids)
     pred = task.tgt_vocab.decode(pred_ids)
-    return Sample(task.detokenize(src), task.detokenize(ref), task.detokenize(pred), src, ref, pred)
+    return Sample(task.detokenize_src(src), task.detokenize(ref), task.detokenize(pred), src, ref, pred)
 
 
 def lm_samples(model, task, split: str, n: int, device, prompt_len: int = 24, length: int = 48) -> list[Sample]:

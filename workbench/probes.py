@@ -35,8 +35,7 @@ class ProbeSnapshot:
 
 
 def has_alignment(model) -> bool:
-    cfg = model.config
-    return cfg.family == "seq2seq" and (cfg.attention != "none" or cfg.cell == "transformer")
+    return model.capabilities.cross_attention
 
 
 @torch.no_grad()

@@ -43,6 +43,7 @@ class EvalRecord:
     split: str
     metrics: dict[str, float] = field(default_factory=dict)
     elapsed: float = 0.0
+    signatures: dict[str, str] = field(default_factory=dict)  # metric -> sacreBLEU signature
 
 
 @dataclass
@@ -62,7 +63,8 @@ def to_json(rec: Record) -> dict:
         return {"kind": "train", "step": rec.step, "loss": rec.loss, "lr": rec.lr, "grad_norm": rec.grad_norm,
                 "tokens_per_s": rec.tokens_per_s, "elapsed": rec.elapsed, "skipped": rec.skipped}
     if isinstance(rec, EvalRecord):
-        return {"kind": "eval", "split": rec.split, "step": rec.step, "elapsed": rec.elapsed, **rec.metrics}
+        return {"kind": "eval", "split": rec.split, "step": rec.step, "elapsed": rec.elapsed, **rec.metrics,
+                **({"signatures": rec.signatures} if rec.signatures else {})}
     return {"kind": "diverged", "step": rec.step, "message": rec.message}
 
 
@@ -85,7 +87,9 @@ def from_json(data) -> Optional[Record]:
     if kind == "eval":
         metrics = {k: float(v) for k, v in data.items() if k not in ("kind", "split", "step", "elapsed")
                    and isinstance(v, (int, float)) and not isinstance(v, bool)}
-        return EvalRecord(step, str(data.get("split", "val")), metrics, _number(data.get("elapsed", 0.0)))
+        signatures = data.get("signatures") if isinstance(data.get("signatures"), dict) else {}
+        return EvalRecord(step, str(data.get("split", "val")), metrics, _number(data.get("elapsed", 0.0)),
+                          {str(k): str(v) for k, v in signatures.items()})
     if kind == "diverged":
         return DivergedRecord(step, str(data.get("message", "training diverged")))
     return None
@@ -149,7 +153,7 @@ def append_record(run_dir: Union[str, Path], rec: Record) -> None:
 
 def truncate_records(run_dir: Union[str, Path], step: int) -> MetricsLog:
     """Keep the records up to ``step`` (a resumed run repeats the rest); drops unreadable lines too."""
-    from .runs.files import atomic_write
+    from .fileio import atomic_write
 
     log = read_records(run_dir)
     kept = [r for r in log.records if r.step <= step]

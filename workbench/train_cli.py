@@ -26,7 +26,7 @@ def format_metrics(metrics: dict[str, float]) -> str:
         value = metrics[key]
         if key in ("accuracy", "exact_match"):
             parts.append(f"{label} {100 * value:.1f}%")
-        elif key == "bleu":
+        elif key in ("bleu", "chrf"):
             parts.append(f"{label} {value:.1f}")
         else:
             parts.append(f"{label} {value:.4g}")
@@ -66,6 +66,12 @@ class ConsoleReporter:
             TextColumn("{task.fields[stats]}"), TimeRemainingColumn(), console=console, transient=True)
         self.progress.start()
         self.bar = self.progress.add_task("train", total=e.total_steps, completed=e.start_step, stats="")
+
+    def on_DataReported(self, e: ev.DataReported) -> None:
+        for line in e.lines:
+            console.print(Text(line, style="dim"))
+        for warning in e.warnings:
+            console.print(Text(f"warning: {warning}", style="yellow"))
 
     def on_Progress(self, e: ev.Progress) -> None:
         if self.progress is not None:
@@ -109,19 +115,25 @@ class ConsoleReporter:
 
 
 def run_train(args, overrides: dict) -> int:
-    from .config import build_config, read_toml
+    from .config import build_config, read_toml, resume_config
     from .errors import UserError
+    from .runs import load_config
     from .training import Trainer
 
+    toml = read_toml(args.config) if args.config else None
+    source = f"{args.config}: " if args.config else ""
     reporter = ConsoleReporter(quiet=args.quiet)
     if args.resume:
-        extra = {k: v for k, v in overrides.items() if k != "train.steps"}
-        if extra or args.config:
-            raise UserError(f"--resume continues a run as configured; only --steps may change (got {', '.join(extra) or '--config'})")
-        trainer = Trainer.resume(args.resume, on_event=reporter, steps=overrides.get("train.steps"))
+        if args.out:
+            raise UserError("--resume continues RUN in place; --out names a new run (leave one out)")
+        config = resume_config(load_config(args.resume), overrides, toml, source)
+        trainer = Trainer.resume(args.resume, on_event=reporter, config=config)
+        if "train.steps" in overrides and config.train.steps <= trainer.step:
+            trainer.close()
+            raise UserError(f"train.steps: {config.train.steps} is not allowed; must be more than the "
+                            f"{trainer.step} steps {args.resume} has trained")
     else:
-        toml = read_toml(args.config) if args.config else None
-        config = build_config(toml=toml, overrides=overrides, source=f"{args.config}: " if args.config else "")
+        config = build_config(toml=toml, overrides=overrides, source=source)
         trainer = Trainer(config, Path(args.out) if args.out else None, on_event=reporter, runs_root=args.runs_dir)
 
     interrupts = {"n": 0}

@@ -28,11 +28,12 @@ from models import build_model, describe
 from models.base import SeqModel
 
 from . import runs, train_state
-from .config import RunConfig
+from .config import RunConfig, resume_config
 from .device import describe as describe_device
 from .device import resolve_device, set_threads
 from .errors import RunError, UserError
-from .events import CheckpointSaved, Evaluated, Progress, StatusChanged, TrainFinished, TrainStarted, Warned
+from .events import (CheckpointSaved, DataReported, Evaluated, Progress, StatusChanged, TrainFinished, TrainStarted,
+                     Warned)
 from .metrics import best_metric_name, evaluate, is_better, sequence_loss
 from .probes import ProbeSnapshot, append_probes, record_probes, truncate_probes
 from .records import DivergedRecord, EvalRecord, TrainRecord, append_record, truncate_records
@@ -79,7 +80,7 @@ class Trainer:
             self.run_dir = Path(run_dir)
             self.run_lock = runs.RunLock(self.run_dir).acquire()
             try:
-                self._build(runs.load_vocabs(self.run_dir, config))
+                self._build(runs.load_vocabs(self.run_dir, config), self.run_dir)
                 self._load_checkpoint()
             except BaseException:
                 self.close()
@@ -88,14 +89,14 @@ class Trainer:
             root = runs.runs_root(runs_root)
             self.run_dir = Path(run_dir) if run_dir else runs.new_run_dir(root, config.task.name, runs.arch_slug(config.model))
             runs.refuse_existing(self.run_dir)
-            self._build(None)
+            self._build(None, None)
             self._create_run()
         self.tb = self._tensorboard() if tc.tensorboard else None
 
-    def _build(self, vocabs) -> None:
-        """The task, the model and its optimiser, seeded (the run's own vocabularies on resume)."""
+    def _build(self, vocabs, run_dir: Optional[Path]) -> None:
+        """The task, the model and its optimiser, seeded (the run's own vocabularies and files on resume)."""
         tc, config = self.config.train, self.config
-        self.task = build_task(config.task, vocabs=vocabs)
+        self.task = build_task(config.task, vocabs=vocabs, run_dir=run_dir)
         config.model.src_vocab = len(self.task.src_vocab) if self.task.src_vocab else 0
         config.model.tgt_vocab = len(self.task.tgt_vocab)
         config.model.pad_id = self.task.tgt_vocab.pad_id
@@ -116,21 +117,27 @@ class Trainer:
             runs.refuse_existing(self.run_dir)  # another process may have made it a run meanwhile
             runs.create_run(self.run_dir, self.config, (self.task.src_vocab, self.task.tgt_vocab))
             runs.write_task_info(self.run_dir, self.task)
+            self.task.save_files(self.run_dir)  # subword models, data report: the run decodes without its data
             runs.write_status(self.run_dir, "running", 0, self.config.train.steps)
         except BaseException:
             self.close()
             raise
 
     @classmethod
-    def resume(cls, run_dir, *, on_event: Optional[Listener] = None, steps: Optional[int] = None) -> "Trainer":
-        """Continue a saved run (a path or a name under the runs root); ``steps`` raises the total, kept in its config."""
+    def resume(cls, run_dir, *, on_event: Optional[Listener] = None, steps: Optional[int] = None,
+               config: Optional[RunConfig] = None) -> "Trainer":
+        """Continue a saved run (a path, or a name under the runs root) from its newest complete checkpoint.
+
+        ``steps`` raises the total; ``config``: the run's config with the settings a resume may change,
+        from ``workbench.config.resume_config``. A changed config is kept in the run (a later resume
+        without --steps keeps the new total).
+        """
         path = runs.check_run_dir(run_dir)
-        config = runs.load_config(path)
-        if steps:
-            config.train.steps = steps
+        stored = runs.load_config(path)
+        config = resume_config(config or stored, {"train.steps": steps} if steps else {})
         trainer = cls(config, path, on_event=on_event, _resume=True)
-        if steps:
-            runs.atomic_write(path / runs.CONFIG, config.to_toml())  # a later resume keeps the new total
+        if config != stored and config.train.steps > trainer.step:
+            runs.atomic_write(path / runs.CONFIG, config.to_toml())
         return trainer
 
     def close(self) -> None:
@@ -199,6 +206,8 @@ class Trainer:
                                describe_device(self.device, self.threads), self.model.num_parameters(),
                                self.step, tc.steps))
         self._status("running")
+        if self.task.report is not None:
+            self.emit(DataReported(self.task.report.summary_lines(), list(self.task.report.warnings)))
         reason, message = "completed", f"trained {tc.steps} steps"
         if runs.checkpoint_dir(self.run_dir) is None:
             self._checkpoint("start")  # a run always has weights to decode and a state to resume from
@@ -307,7 +316,8 @@ class Trainer:
             if math.isfinite(value) and (self.best is None or is_better(name, value, self.best["value"])):
                 self.best = {"name": name, "value": value, "step": self.step}
                 best = True
-        append_record(self.run_dir, EvalRecord(self.step, split, dict(result.metrics), self.elapsed))
+        append_record(self.run_dir, EvalRecord(self.step, split, dict(result.metrics), self.elapsed,
+                                               dict(result.signatures)))
         if self.tb:
             for k, v in result.metrics.items():
                 self.tb.add_scalar(f"{split}/{k}", v, self.step)

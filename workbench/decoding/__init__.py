@@ -6,13 +6,15 @@
 - ``score_reference``: teacher-forced scoring of a reference (per-token log-prob, rank, divergence);
   ``reference_session`` steps through the same reference.
 - ``views``: per-hypothesis alignment / self-attention / hidden matrices from the records.
-- ``inputs``: text -> ids with OOV reporting and length checks; ``--force`` parsing.
+- ``inputs``: text -> ids with OOV reporting; ``--force`` parsing.
+- ``job``: what to decode for a run (example or typed input, reference, limits, automatic length):
+  the one builder ``seqbench decode`` and the inspector (``inspection.py``) share.
 - ``render`` / ``report`` / ``export``: Rich renderables, the ``seqbench decode`` report, CSV/.npy/SVG files.
 - strategies (``strategies.py``) are pure tensor math; they never call a model.
 """
 
 from .batch import greedy_decode_batch
-from .inputs import PreparedText, parse_forced, prepare_text, prompt_limit, source_limit
+from .inputs import PreparedText, parse_forced, prepare_text
 from .records import Candidate, Hypothesis, StepRecord
 from .scoring import ReferenceScore, reference_session, score_reference
 from .session import STRATEGIES, DecodeConfig, DecodeSession
@@ -31,8 +33,6 @@ __all__ = [
     "length_penalty",
     "parse_forced",
     "prepare_text",
-    "prompt_limit",
     "reference_session",
     "score_reference",
-    "source_limit",
 ]

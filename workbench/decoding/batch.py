@@ -47,8 +47,9 @@ def greedy_decode_batch(
         rows = prompt.shape[0] if prompt is not None else batch_size
         if rows is None:
             raise ValueError("a language model needs batch_size or prompt")
-    if model.config.cell == "transformer":  # positions end at max_len: stop there instead of failing
-        max_len = max(1, min(max_len, model.config.max_len - (prompt.shape[1] if prompt is not None else 0)))
+    positions = model.capabilities.max_positions
+    if positions is not None:  # positions end there: stop instead of failing
+        max_len = max(1, min(max_len, positions - (prompt.shape[1] if prompt is not None else 0)))
     with torch.inference_mode():
         state = model.start(src, src_lengths, batch_size=rows)
         state, tokens = _feed_prompt(model, state, prompt, rows, bos_id, device)

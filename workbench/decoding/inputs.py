@@ -1,13 +1,13 @@
 """Turning text a user typed into ids a session can decode, with the checks a user needs.
 
 Shared by ``seqbench decode`` and the inspector: out-of-vocabulary tokens become ``<unk>`` and are
-reported (the caller warns), and empty or over-long input is a ``UserError`` with a one-line message.
+reported (the caller warns), and empty input is a ``UserError`` with a one-line message.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from ..errors import UserError
 
@@ -21,28 +21,15 @@ class PreparedText:
     unknown: list[str] = field(default_factory=list)  # distinct OOV tokens, first-seen order
 
 
-def prepare_text(vocab: Any, tokens: list[str], *, what: str = "input", limit: Optional[int] = None,
-                 allow_empty: bool = False) -> PreparedText:
-    """Encode ``tokens`` with ``vocab``; UserError when empty, longer than ``limit``, or OOV without <unk>."""
+def prepare_text(vocab: Any, tokens: list[str], *, what: str = "input", allow_empty: bool = False) -> PreparedText:
+    """Encode ``tokens`` with ``vocab``; UserError when empty or OOV without <unk> (lengths: ``job.py``)."""
     if not tokens and not allow_empty:
         raise UserError(f"the {what} is empty: give at least one token")
-    if limit is not None and len(tokens) > limit:
-        raise UserError(f"the {what} has {len(tokens)} tokens but this model supports at most {limit}")
     unknown = vocab.unknown(tokens)
     if unknown and getattr(vocab, "unk_id", None) is None:
         raise UserError(f"the {what} has tokens outside the vocabulary and no <unk> to map them to: "
                         f"{', '.join(map(repr, unknown[:10]))}")
     return PreparedText(list(tokens), vocab.encode(tokens), unknown)
-
-
-def source_limit(model_config: Any) -> Optional[int]:
-    """Longest source the model can encode (None: no fixed limit, as for RNNs)."""
-    return model_config.max_len if model_config.cell == "transformer" else None
-
-
-def prompt_limit(model_config: Any) -> Optional[int]:
-    """Longest LM prompt that still leaves room to generate one token (None: no limit)."""
-    return model_config.max_len - 1 if model_config.cell == "transformer" else None
 
 
 def parse_forced(specs: list[str], tokenize: Any, vocab: Any) -> dict[int, int]:

@@ -5,7 +5,7 @@ No Textual here and nothing computed that the engine does not report: the sessio
 what to feed it and which of its hypotheses the panels follow (the "focus").
 
     ins = Inspection(model, task)
-    ins.load_example(0)            # or ins.load_text("abc"); both validate against the vocabulary
+    ins.load_example(0)            # or ins.load_text("abc"); both prepared by ``decoding.job.prepare``
     ins.set_mode("beam")           # greedy | beam | sample | teacher-forced
     ins.step(); ins.back(); ins.run(); ins.reset()
     ins.force(ins.parse_token("b"))  # what-if: the last decoded position becomes "b", then continue
@@ -16,26 +16,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Optional
 
-from . import (
-    DecodeConfig,
-    DecodeSession,
-    Hypothesis,
-    ReferenceScore,
-    StepRecord,
-    parse_forced,
-    prepare_text,
-    prompt_limit,
-    reference_session,
-    score_reference,
-    source_limit,
-)
+from . import DecodeConfig, DecodeSession, Hypothesis, ReferenceScore, StepRecord, parse_forced
+from .job import InspectionJob, example_split, prepare
 from .render import path_candidates
 from .views import path_rows
 from workbench.errors import UserError
 
 TEACHER = "teacher-forced"
 MODES = ("greedy", "beam", "sample", TEACHER)
-LM_LENGTH = 60  # tokens an LM generates from a typed prompt
 SHOW_K = 8  # size of the next-token distribution the engine keeps per step
 
 
@@ -48,14 +36,9 @@ class Inspection:
         self.itos: list[str] = list(self.vocab.itos)
         self.src_itos: Optional[list[str]] = list(task.src_vocab.itos) if task.src_vocab is not None else None
         self.is_lm = model.is_lm
-        names = task.split_names
-        self.split = "val" if self.is_lm else ("test" if "test" in names else names[-1])
+        self.split = example_split(task)
         self._examples: Optional[list] = None
-        self._longest: Optional[int] = None
-        self.example: Optional[int] = None  # index in ``examples`` of the input, None when typed
-        self.input_tokens: list[str] = []  # as the vocabulary spells them (unknown ones as <unk>)
-        self.input_ids: list[int] = []
-        self.reference: Optional[list[str]] = None  # target tokens to teacher-force / compare with
+        self.job: Optional[InspectionJob] = None  # what is decoded (engine: ``decoding.job.prepare``)
         self.warnings: list[str] = []
         self.config = DecodeConfig(strategy="greedy", beam=5, show_k=SHOW_K)
         self.auto_max_len = True
@@ -72,42 +55,38 @@ class Inspection:
             self._examples = self.task.examples(self.split)
         return self._examples
 
+    @property
+    def example(self) -> Optional[int]:
+        """Index in ``examples`` of the input, None when typed."""
+        return self.job.example if self.job is not None else None
+
+    @property
+    def input_ids(self) -> list[int]:
+        return self.job.input.ids if self.job is not None else []
+
+    @property
+    def input_tokens(self) -> list[str]:
+        """The input as the vocabulary spells it (unknown tokens as <unk>)."""
+        itos = self.itos if self.is_lm else self.src_itos
+        return [itos[i] for i in self.input_ids]
+
+    @property
+    def reference(self) -> Optional[list[str]]:
+        """Target tokens to teacher-force / compare with."""
+        return self.job.reference if self.job is not None else None
+
     def load_example(self, index: int) -> None:
         """Decode example ``index`` (wrapping) of the test split; its target is the reference."""
-        if not self.examples:
-            raise UserError(f"the {self.split} split has no examples; type an input instead")
-        index %= len(self.examples)
-        ex = self.examples[index]
-        if self.is_lm:
-            cut = max(1, len(ex.tgt) // 2)
-            self._set_input(list(ex.tgt[:cut]), list(ex.tgt[cut:]))
-        else:
-            self._set_input(list(ex.src), list(ex.tgt))
-        self.example = index
+        self._set_job(prepare(self.task, self.model.capabilities, example=index, wrap=True))
 
     def load_text(self, text: str) -> list[str]:
         """Decode text the user typed (an LM's prompt); returns warnings naming unknown tokens."""
-        tokenize = self.task.tokenize_tgt if self.is_lm else self.task.tokenize_src
-        self._set_input(tokenize(text), None)
-        self.example = None
+        self._set_job(prepare(self.task, self.model.capabilities, text=text))
         return self.warnings
 
-    def _set_input(self, tokens: list[str], reference: Optional[list[str]]) -> None:
-        cfg = self.model.config
-        if self.is_lm:
-            prepared = prepare_text(self.vocab, tokens, what="prompt", limit=prompt_limit(cfg), allow_empty=True)
-            itos = self.itos
-        else:
-            prepared = prepare_text(self.task.src_vocab, tokens, what="input", limit=source_limit(cfg))
-            itos = self.src_itos
-        self.warnings = []
-        if prepared.unknown:
-            shown = ", ".join(repr(t) for t in prepared.unknown[:8])
-            self.warnings.append(f"not in the vocabulary, decoded as <unk>: {shown}")
-        self.input_ids = prepared.ids
-        self.input_tokens = [itos[i] for i in prepared.ids]
-        self.reference = reference
-        if reference is None and self.mode == TEACHER:
+    def _set_job(self, job: InspectionJob) -> None:
+        self.job, self.warnings = job, list(job.warnings)
+        if job.reference is None and self.mode == TEACHER:
             self.mode = "greedy"
             self.warnings.append("no reference for typed input: back to greedy decoding")
         self.rebuild()
@@ -116,13 +95,10 @@ class Inspection:
 
     @property
     def max_len(self) -> int:
-        if not self.auto_max_len:
+        """Most output tokens: the engine's automatic length for the input, or the one the user set."""
+        if self.job is None:
             return self.config.max_len
-        if self.is_lm:
-            return len(self.reference) if self.reference else LM_LENGTH
-        if self._longest is None:
-            self._longest = max(self.task.max_target_len(s) for s in self.task.split_names)
-        return 2 * max(self._longest, len(self.input_ids), len(self.reference or ())) + 10
+        return self.job.max_len(self.task, None if self.auto_max_len else self.config.max_len)
 
     def set_mode(self, mode: str) -> None:
         """Switch strategy, keeping the number of decoded steps where possible."""
@@ -147,21 +123,19 @@ class Inspection:
     def rebuild(self, keep_steps: bool = False) -> None:
         """A fresh session for the input and options (re-stepped to where it was with ``keep_steps``)."""
         steps = self.t if keep_steps and self.session is not None else 0
-        v = self.vocab
-        src = None if self.is_lm else self.input_ids
-        prompt = self.input_ids if self.is_lm else ()
-        common = dict(bos_id=v.bos_id, eos_id=v.eos_id, prompt=prompt, ban=(v.pad_id, v.bos_id), itos=self.itos,
-                      src_itos=self.src_itos)
         self.score = None
-        if self.mode == TEACHER:
-            ref = v.encode(self.reference)
-            self.score = score_reference(self.model, src, ref, bos_id=v.bos_id, eos_id=v.eos_id, prompt=prompt,
-                                         ban=common["ban"], show_k=self.config.show_k)
-            self.session = reference_session(self.model, src, ref, show_k=self.config.show_k, **common)
-        else:
-            config = replace(self.config, strategy=self.mode, max_len=self.max_len)
-            self.session = DecodeSession(self.model, src, config=config, **common)
         self.focus = 0
+        if self.job is None:
+            return
+        if self.mode == TEACHER:
+            # One pass over the reference: run it to the end for the whole-reference score, then step back.
+            self.session = self.job.teacher_session(self.model, self.task, show_k=self.config.show_k)
+            self.score = ReferenceScore.from_session(self.session)
+            while self.t > steps:
+                self.session.back()
+            return
+        config = replace(self.config, strategy=self.mode, max_len=self.max_len)
+        self.session = self.job.session(self.model, self.task, config)
         for _ in range(steps):
             if self.session.step() is None:
                 break

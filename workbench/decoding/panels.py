@@ -64,15 +64,8 @@ class Strips:
 # ---- what the model has -------------------------------------------------------------------------
 
 def view_choices(ins: Inspection) -> list[str]:
-    cfg = ins.model.config
-    out = []
-    if cfg.family == "seq2seq" and (cfg.attention != "none" or cfg.cell == "transformer"):
-        out.append("cross")
-    if cfg.cell == "transformer":
-        out.append("self")
-        if cfg.family == "seq2seq":
-            out.append("encoder")
-    return out
+    """Attention views the model has: "cross", "self", "encoder"."""
+    return list(ins.model.capabilities.views)
 
 
 def state_choices(ins: Inspection) -> list[str]:
@@ -91,15 +84,12 @@ def state_choices(ins: Inspection) -> list[str]:
 
 def layer_count(ins: Inspection, opts: ViewOptions) -> int:
     """Layers of what is shown: attention layers for the heatmap view, else decoder layers."""
-    cfg = ins.model.config
-    if opts.view == "cross" and cfg.cell != "transformer":
-        return 1  # an RNN decoder attends once, from its top layer
-    return cfg.layers
+    caps = ins.model.capabilities
+    return caps.attention_layers if opts.view == "cross" else caps.layers
 
 
 def head_count(ins: Inspection) -> int:
-    cfg = ins.model.config
-    return cfg.heads if cfg.cell == "transformer" or cfg.attention == "multihead" else 1
+    return ins.model.capabilities.heads
 
 
 def _layer(n: int, layer: int) -> int:

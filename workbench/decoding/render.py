@@ -9,6 +9,7 @@ Usable from the CLI and, as Rich renderables, inside the TUI.
 from __future__ import annotations
 
 import math
+import re
 from typing import Sequence
 
 from rich.console import Group, RenderableType
@@ -24,9 +25,22 @@ _STOPS = [(38, 16, 66), (49, 84, 140), (32, 144, 140), (94, 200, 98), (250, 230,
 _VISIBLE = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}
 
 
+# What a terminal would obey rather than show: C0 controls but tab and newline, DEL, C1 controls
+# (ESC starts colour, title and cursor sequences), and the bidi overrides that reorder a line.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def escape_control(text: str) -> str:
+    """User text safe to echo: control characters as ``\\x1b`` / ``\\u202e`` escapes, the rest as is."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                        else f"\\u{ord(m.group()):04x}", text)
+
+
 def token_label(token: str) -> str:
-    """A token as shown in the terminal: whitespace made visible, everything else literal."""
-    return "".join(_VISIBLE.get(ch, ch) for ch in token) if token.strip() != token or not token.strip() else token
+    """A token as shown in the terminal: whitespace made visible, control characters escaped."""
+    if token.strip() != token or not token.strip():
+        token = "".join(_VISIBLE.get(ch, ch) for ch in token)
+    return escape_control(token)
 
 
 def _abbrev(text: str, width: int) -> str:

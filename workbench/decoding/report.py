@@ -17,7 +17,7 @@ from rich.text import Text
 from ..errors import UserError
 from ..runs import atomic_write
 from .export import export_attention, write_npy
-from .render import heatmap, hidden_strip, nbest_table, probs_table, token_label
+from .render import escape_control, heatmap, hidden_strip, nbest_table, probs_table, token_label
 from .scoring import ReferenceScore
 from .session import DecodeSession
 from .views import alignment, cross_attention_path, hidden_path, hidden_stack, path_rows, self_attention_matrix
@@ -37,8 +37,8 @@ class Report:
         self.out_tokens = [self.itos[t] for t in self.best.tokens]
 
     def text(self, ids) -> str:
-        """Display text of output ids (stops at EOS, drops pad/BOS), detokenised the task's way."""
-        return self.task.detokenize(self.task.tgt_vocab.decode(list(ids)))
+        """Display text of output ids (stops at EOS, drops pad/BOS), detokenised, control characters escaped."""
+        return escape_control(self.task.detokenize(self.task.tgt_vocab.decode(list(ids))))
 
     # ---- summary ---------------------------------------------------------------------------------
 
@@ -50,7 +50,7 @@ class Report:
                                 (f"(step {self.loaded.step}, {describe(self.loaded.model.config)})", "dim")))
         prepared = self.job.src or self.job.prompt
         label = "input   " if self.job.src else "prompt  "
-        out.print(Text.assemble((label, "bold"), self.task.detokenize(prepared.tokens),
+        out.print(Text.assemble((label, "bold"), escape_control(self.task.detokenize(prepared.tokens)),
                                 (f"  ({len(prepared.tokens)} tokens)", "dim")))
         shown = self.text(best.tokens)
         out.print(Text.assemble(("output  ", "bold"), (shown, "bold green") if shown else ("(empty)", "dim")))
@@ -110,8 +110,7 @@ class Report:
             self.console.print(Text("attention: this model has no attention to draw (try --show hidden)", style="dim"))
             return
         matrix, cols, _, kind = view
-        heads = self.loaded.model.config.heads if self.loaded.model.config.cell == "transformer" or \
-            self.loaded.model.config.attention == "multihead" else 1
+        heads = self.loaded.model.capabilities.heads
         title = "alignment (rows: output tokens, columns: source tokens)" if kind == "attention" else \
             "self-attention (rows: output tokens, columns: the prefix fed so far)"
         self.console.print(Text(title, style="bold"))

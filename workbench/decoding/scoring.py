@@ -39,6 +39,21 @@ class ReferenceScore:
     def perplexity(self) -> float:
         return math.exp(-self.logprob / len(self.tokens)) if math.isfinite(self.logprob) else math.inf
 
+    @classmethod
+    def from_session(cls, session: DecodeSession) -> "ReferenceScore":
+        """Score a ``reference_session`` from its records, running it to the end first if needed."""
+        records = session.run()
+        tokens = [int(t) for _, t in sorted(session.forced.items())]
+        chosen = [r.candidates[0] for r in records]
+        return cls(
+            tokens=tokens[: len(records)],
+            logprobs=[c.token_logprob for c in chosen],
+            ranks=[c.rank for c in chosen],
+            argmax=[int(r.topk_ids[0, 0]) for r in records],
+            divergence=next((t for t, c in enumerate(chosen) if c.rank > 1), None),
+            records=list(records),
+        )
+
     def to_json(self, itos: Optional[Sequence[str]] = None) -> dict[str, Any]:
         text = (lambda ids: [itos[i] for i in ids]) if itos else (lambda ids: None)
         return {
@@ -83,16 +98,4 @@ def score_reference(model: SeqModel, src: Optional[Sequence[int]], reference: Se
     ``options`` (``bos_id``, ``eos_id``, ``prompt``, ``ban``, ``show_k``) and what is fed are as
     for ``reference_session``."""
     session = reference_session(model, src, reference, history=False, **options)
-    tokens = [int(t) for _, t in sorted(session.forced.items())]
-    records = session.run()
-    chosen = [r.candidates[0] for r in records]
-    argmax = [int(r.topk_ids[0, 0]) for r in records]
-    divergence = next((t for t, c in enumerate(chosen) if c.rank > 1), None)
-    return ReferenceScore(
-        tokens=tokens[: len(records)],
-        logprobs=[c.token_logprob for c in chosen],
-        ranks=[c.rank for c in chosen],
-        argmax=argmax,
-        divergence=divergence,
-        records=records,
-    )
+    return ReferenceScore.from_session(session)

@@ -128,9 +128,9 @@ class DecodeSession:
     @property
     def max_len(self) -> int:
         """Most tokens this session generates: the config's, capped by the model's positions."""
-        cfg = self.model.config
-        if cfg.cell == "transformer":
-            return max(1, min(self.config.max_len, cfg.max_len - len(self.prompt)))
+        positions = self.model.capabilities.max_positions
+        if positions is not None:
+            return max(1, min(self.config.max_len, positions - len(self.prompt)))
         return self.config.max_len
 
     def reset(self, src: Optional[Sequence[int]] = None, prompt: Optional[Sequence[int]] = None) -> None:

@@ -1,8 +1,4 @@
-"""Where runs live, what names resolve to them, and writes that reach the disk before they count.
-
-``atomic_write`` writes a temporary file, fsyncs it, renames it into place and fsyncs the
-directory, so after a crash or a power cut a file is either the old one or the new one.
-"""
+"""Where runs live, what names resolve to them, and what a failed write tells the user."""
 
 from __future__ import annotations
 
@@ -13,6 +9,7 @@ from pathlib import Path
 from typing import Union
 
 from ..errors import RunError
+from ..fileio import atomic_write, fsync_dir, write_file  # noqa: F401  (the run's writes go through these)
 
 CONFIG = "config.toml"
 VOCAB = "vocab.json"
@@ -22,41 +19,6 @@ DEFAULT_ROOT = "runs"
 def runs_root(root: Union[str, Path, None] = None) -> Path:
     """Where runs live: ``root``, else $SEQBENCH_RUNS, else ./runs."""
     return Path(root or os.environ.get("SEQBENCH_RUNS") or DEFAULT_ROOT)
-
-
-def fsync_dir(path: Path) -> None:
-    """Make renames and creations inside ``path`` durable (a no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(str(path), os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def write_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to a new file and fsync it (no rename: the caller's protocol decides)."""
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def atomic_write(path: Path, data: Union[str, bytes]) -> None:
-    """Replace ``path`` with ``data`` through a temporary file, fsyncs and a rename."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write_file(tmp, data.encode("utf-8") if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
 
 
 def disk_error(what: str, exc: OSError) -> RunError:

@@ -81,28 +81,30 @@ def _task_info(path: Path) -> Optional[dict]:
 
 
 class RunTask:
-    """A run's task for decoding: vocabularies and tokeniser from the run; the data is read only for examples."""
+    """A run's task for decoding: vocabularies, tokenisers and split facts from the run.
+
+    The whole task is built on first use with the run's directory, so a parallel task whose data
+    file is gone still tokenises typed input; asking for examples then says the file is missing.
+    """
 
     def __init__(self, path: Path, config, vocabs):
         from ..tasks import TASKS
-        from ..tasks.build import task_tokenizer
 
         self.path, self.config, self.name = path, config, config.name
         info = TASKS[config.name]
         self.family, self.is_translation = info.family, info.is_translation
         self.src_vocab, self.tgt_vocab = vocabs
-        self._tokenizer = task_tokenizer(config)
         self._info = _task_info(path)
         self._full = None
 
     def tokenize_src(self, text: str) -> list[str]:
-        return self._tokenizer.tokenize(text)
+        return self.full().tokenize_src(text)
 
     def tokenize_tgt(self, text: str) -> list[str]:
-        return self._tokenizer.tokenize(text)
+        return self.full().tokenize_tgt(text)
 
     def detokenize(self, tokens: list[str]) -> str:
-        return self._tokenizer.detokenize(tokens)
+        return self.full().detokenize(tokens)
 
     @property
     def split_names(self) -> list[str]:
@@ -113,19 +115,28 @@ class RunTask:
             return self._info["max_target_len"][split]
         return self.full().max_target_len(split)
 
+    @property
+    def missing_data(self) -> Optional[str]:
+        """Why there are no examples, when the run's data file is gone; None otherwise."""
+        data = self.config.data
+        if data and not Path(data).expanduser().exists():
+            return (f"this run's examples come from its data file {data}, which is missing (moved or deleted); "
+                    "decode your own text with --input")
+        return None
+
     def examples(self, split: str):
+        """The split's examples (none when a parallel task's data file is gone: see ``missing_data``)."""
         return self.full().examples(split)
 
     def full(self):
-        """The whole task, splits and all (reads the training data)."""
+        """The whole task (reads the training data when it is there)."""
         from ..tasks import build_task
 
         if self._full is None:
             try:
-                self._full = build_task(self.config, vocabs=(self.src_vocab, self.tgt_vocab))
+                self._full = build_task(self.config, vocabs=(self.src_vocab, self.tgt_vocab), run_dir=self.path)
             except UserError as exc:
-                raise RunError(f"this run's examples come from its data file, which cannot be read now ({exc}); "
-                               "decode your own text with --input") from None
+                raise RunError(f"this run's task needs its data file, which cannot be read now ({exc})") from None
         return self._full
 
     def __getattr__(self, name: str):  # anything else a Task has (batches): from the whole task

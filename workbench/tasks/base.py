@@ -68,6 +68,7 @@ class Task(ABC):
         self.is_translation = is_translation
         self._src_tokenizer = src_tokenizer
         self._tgt_tokenizer = tgt_tokenizer
+        self.report = None  # a DataReport when the task read a corpus (workbench.tasks.data_report)
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{s}={len(self.examples(s))}" for s in self.split_names)
@@ -84,6 +85,22 @@ class Task(ABC):
     def detokenize(self, tokens: list[str]) -> str:
         """Display text of target tokens (the inverse of ``tokenize_tgt``)."""
         return self._tgt_tokenizer.detokenize(tokens)
+
+    def detokenize_src(self, tokens: list[str]) -> str:
+        """Display text of source tokens (the inverse of ``tokenize_src``; subword sides differ)."""
+        return self._src_tokenizer.detokenize(tokens)
+
+    def save_files(self, run_dir) -> None:
+        """Write what the run needs beyond its vocabularies (subword models, the data report)."""
+        import json
+        from pathlib import Path
+
+        from workbench.fileio import atomic_write
+        from workbench.tasks.subword import save_tokenizers
+
+        save_tokenizers(self, Path(run_dir))
+        if self.report is not None:
+            atomic_write(Path(run_dir) / "data_report.json", json.dumps(self.report.to_dict(), indent=1))
 
     def _check_split(self, split: str) -> None:
         if split not in self.split_names:
@@ -105,7 +122,7 @@ class Task(ABC):
     @abstractmethod
     def eval_batches(self, split: str, batch_size: int, limit: int | None = None,
                      by_length: bool = False) -> Iterator[Batch]:
-        """Batches covering the first ``limit`` examples (LM: windows) of the split in a fixed order.
+        """Batches covering ``limit`` examples of the split (LM: windows spread evenly over it) in a fixed order.
 
         ``by_length`` groups examples of similar source length into the same batch (each batch
         carries ``index``, its rows' positions in the split), so padding and rows that finish

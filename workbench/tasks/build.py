@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from workbench.errors import UserError
 from workbench.tasks.base import Task
 from workbench.tasks.catalog import TASKS, TaskInfo
 from workbench.tasks.config import TaskConfig
-from workbench.tasks.file_tasks import lm_text, tsv_splits, tsv_tokenizer
+from workbench.tasks.file_tasks import lm_text
 from workbench.tasks.lm_task import LMTask
+from workbench.tasks.parallel_task import build_parallel_task
 from workbench.tasks.seq2seq_task import Seq2SeqTask
 from workbench.tasks.synthetic import synthetic_splits
 from workbench.tasks.tokenizer import Tokenizer
 from workbench.tasks.vocab import Vocab
 
 
-def build_task(cfg: TaskConfig, vocabs: tuple[Vocab | None, Vocab] | None = None) -> Task:
-    """Build the task ``cfg`` describes; pass a saved run's ``(src_vocab, tgt_vocab)`` to reuse them.
+def build_task(cfg: TaskConfig, vocabs: tuple[Vocab | None, Vocab] | None = None,
+               run_dir: str | Path | None = None) -> Task:
+    """Build the task ``cfg`` describes; a saved run passes its ``(src_vocab, tgt_vocab)`` and directory.
 
-    The same config always gives the same vocabularies and the same splits.
+    The same config always gives the same vocabularies and the same splits. ``run_dir`` holds a
+    subword task's tokeniser models; with it, a parallel task whose data file is gone still builds
+    (empty splits) so the run decodes typed input.
     """
     cfg.validate()
     info = TASKS[cfg.name]
@@ -26,29 +32,16 @@ def build_task(cfg: TaskConfig, vocabs: tuple[Vocab | None, Vocab] | None = None
     if info.family == "lm":
         text, source = lm_text(cfg)
         return LMTask(cfg, text, source, vocab=None if vocabs is None else vocabs[1])
-    tokenizer = task_tokenizer(cfg)
-    if cfg.name in ("copy", "reverse", "sort"):
-        splits = synthetic_splits(cfg)
-        if vocabs is None:
-            vocab = Vocab.build([cfg.alphabet])
-            vocabs = (vocab, vocab)
-    else:
-        splits = tsv_splits(cfg, tokenizer)
-        if vocabs is None:
-            every = [ex for split in splits.values() for ex in split]
-            vocabs = (Vocab.build(ex.src for ex in every), Vocab.build(ex.tgt for ex in every))
+    if cfg.name not in ("copy", "reverse", "sort"):
+        return build_parallel_task(cfg, vocabs, None if run_dir is None else Path(run_dir))
+    splits = synthetic_splits(cfg)
+    tokenizer = Tokenizer("char", strip=True)
+    if vocabs is None:
+        vocab = Vocab.build([cfg.alphabet])
+        vocabs = (vocab, vocab)
     src_vocab, tgt_vocab = vocabs
     assert src_vocab is not None
     return Seq2SeqTask(cfg, splits, src_vocab, tgt_vocab, tokenizer, tokenizer, info.is_translation)
-
-
-def task_tokenizer(cfg: TaskConfig) -> Tokenizer:
-    """The tokeniser a task uses on both sides, known from the config alone (decoding reads no data)."""
-    if TASKS[cfg.name].family == "lm":
-        return Tokenizer("char", strip=False)
-    if cfg.name in ("copy", "reverse", "sort"):
-        return Tokenizer("char", strip=True)
-    return tsv_tokenizer(cfg)
 
 
 def _check_vocabs(info: TaskInfo, vocabs: tuple[Vocab | None, Vocab]) -> None:

@@ -1,20 +1,17 @@
-"""Tasks read from files: the parallel TSV tasks (dates, numbers, tsv) and the char-LM corpus."""
+"""Where file tasks find their data: the char-LM corpus and the parallel files (read in parallel_task)."""
 
 from __future__ import annotations
 
 import os
-import random
 from pathlib import Path
 
 from workbench.errors import DataError
-from workbench.tasks.base import Example
 from workbench.tasks.catalog import SAMPLE_DATA_DIR
 from workbench.tasks.config import TaskConfig
-from workbench.tasks.readers import read_text, read_tsv
-from workbench.tasks.tokenizer import Tokenizer
+from workbench.tasks.readers import read_text
 
 DEFAULT_FILES = {"dates": "dates.tsv", "numbers": "numbers.tsv"}
-NATURAL_UNIT = {"dates": "char", "numbers": "word", "tsv": "char"}
+NATURAL_UNIT = {"dates": "char", "numbers": "word", "tsv": "subword"}
 BUNDLED_CORPUS = "<Python's bundled documentation (pydoc_data.topics)>"
 
 
@@ -59,35 +56,3 @@ def generated_sample(name: str) -> Path:
                             "write the sample corpora somewhere with `seqbench data make --out DIR` and pass "
                             f"--data DIR/{name}") from None
     return path
-
-
-def tsv_tokenizer(cfg: TaskConfig) -> Tokenizer:
-    """The tokeniser a dates/numbers/tsv task uses on both sides."""
-    return Tokenizer(cfg.tokens or NATURAL_UNIT[cfg.name], strip=True)
-
-
-def tsv_splits(cfg: TaskConfig, tokenizer: Tokenizer) -> dict[str, list[Example]]:
-    """train/val/test of a parallel file, split by source so no source is in two splits.
-
-    Distinct sources (as tokens) are shuffled with ``cfg.seed``. Val and test take
-    ``val_size`` and ``test_size`` sources, each capped at ``val_fraction`` of the sources and
-    at half of the rest (at least 1, so a tiny file still splits); train takes what is left.
-    A source listed with several targets keeps all of them, in its one split.
-    """
-    path = tsv_path(cfg)
-    by_source: dict[tuple[str, ...], list[Example]] = {}
-    for source, target in read_tsv(path):
-        src = tokenizer.tokenize(source)
-        by_source.setdefault(tuple(src), []).append(Example(src, tokenizer.tokenize(target)))
-    sources = list(by_source)
-    if len(sources) < 3:
-        raise DataError(f"{path}: needs at least 3 different sources for train/val/test, found {len(sources)}")
-    random.Random(f"split:{cfg.seed}").shuffle(sources)
-    cap = max(1, min(int(len(sources) * cfg.val_fraction), (len(sources) - 1) // 2))
-    n_val, n_test = min(cfg.val_size, cap), min(cfg.test_size, cap)
-    parts = {
-        "train": sources[n_val + n_test :],
-        "val": sources[:n_val],
-        "test": sources[n_val : n_val + n_test],
-    }
-    return {split: [ex for src in keys for ex in by_source[src]] for split, keys in parts.items()}

@@ -30,6 +30,17 @@ def min_chars(block: int, val_fraction: float) -> int:
         n += 1
 
 
+def spread(total: int, limit: int | None) -> Tensor:
+    """Indices of ``limit`` windows spaced evenly over ``total`` (all of them when ``limit`` is None or larger).
+
+    An evaluation on a subset must represent the whole split: the start of a text is not like its
+    end. The same indices every time keep curves comparable between evaluations.
+    """
+    if limit is None or limit >= total:
+        return torch.arange(total)
+    return torch.linspace(0, total - 1, max(limit, 1)).round().long()  # (limit,) increasing, distinct
+
+
 class LMTask(Task):
     """Next-character prediction: batches are windows of ``block + 1`` ids cut from a stream."""
 
@@ -91,10 +102,10 @@ class LMTask(Task):
         if batch_size < 1:
             raise UserError(f"batch size must be >= 1, got {batch_size}")
         stream, b = self._streams[split], self.block
-        n = self._n_windows(split) if limit is None else min(limit, self._n_windows(split))
+        windows = spread(self._n_windows(split), limit) * b  # (n,) window starts across the whole split
         offsets = torch.arange(b + 1)  # (T+1,)
-        for first in range(0, n, batch_size):
-            starts = torch.arange(first, min(first + batch_size, n)) * b  # (B,)
+        for first in range(0, len(windows), batch_size):
+            starts = windows[first: first + batch_size]  # (B,)
             yield self._batch(stream[starts.unsqueeze(1) + offsets])  # (B, T+1)
 
     @staticmethod

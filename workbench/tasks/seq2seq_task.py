@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 
 import torch
 from torch import Tensor
@@ -74,9 +74,13 @@ class Seq2SeqTask(Task):
         src_tokenizer: Tokenizer,
         tgt_tokenizer: Tokenizer,
         is_translation: bool,
+        references: dict[str, list[tuple[int, tuple[str, ...]]]] | None = None,
+        report: Any = None,
     ) -> None:
         super().__init__(config, src_vocab, tgt_vocab, src_tokenizer, tgt_tokenizer, is_translation)
         self._splits = splits
+        self._references = references or {}
+        self.report = report  # a DataReport for a corpus read from files, else None
         self._encoded: dict[str, EncodedSplit] = {}
         self._encoded_split("train")  # the first training step should not pay for encoding
 
@@ -87,6 +91,17 @@ class Seq2SeqTask(Task):
     def examples(self, split: str) -> list[Example]:
         self._check_split(split)
         return list(self._splits[split])
+
+    def reference_groups(self, split: str) -> list[tuple[int, tuple[str, ...]]]:
+        """Per example of ``split``: (its source's group id, every reference text of that source).
+
+        A corpus read from files gives the original target texts of each source; a generated task
+        gives each example its own detokenised target.
+        """
+        self._check_split(split)
+        if split in self._references:
+            return self._references[split]
+        return [(i, (self.detokenize(ex.tgt),)) for i, ex in enumerate(self._splits[split])]
 
     def _encoded_split(self, split: str) -> EncodedSplit:
         self._check_split(split)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Iterable
 
 from workbench.errors import UserError
@@ -29,12 +30,21 @@ class Vocab:
         self._token_ids = {tok: i for tok, i in self.stoi.items() if i >= len(SPECIALS)}
 
     @classmethod
-    def build(cls, token_lists: Iterable[Iterable[str]]) -> Vocab:
-        """Vocabulary of every token in ``token_lists``; the order never depends on the input order."""
-        seen: set[str] = set()
+    def build(cls, token_lists: Iterable[Iterable[str]], min_freq: int = 1, max_size: int = 0) -> Vocab:
+        """Vocabulary of the tokens in ``token_lists`` seen at least ``min_freq`` times.
+
+        ``max_size`` (0 = no cap) counts the four specials and keeps the most frequent tokens
+        (ties broken by the token). The order never depends on the input order.
+        """
+        counts: Counter[str] = Counter()
         for tokens in token_lists:
-            seen.update(tokens)
-        return cls(list(SPECIALS) + sorted(seen - set(SPECIALS)))
+            counts.update(tokens)
+        for special in SPECIALS:
+            counts.pop(special, None)
+        kept = [tok for tok, n in counts.items() if n >= min_freq]
+        if max_size and len(kept) > max_size - len(SPECIALS):
+            kept = sorted(kept, key=lambda tok: (-counts[tok], tok))[: max(0, max_size - len(SPECIALS))]
+        return cls(list(SPECIALS) + sorted(kept))
 
     def __len__(self) -> int:
         return len(self.itos)

@@ -6,6 +6,7 @@ This file only wires screens, bindings and worker messages; runs are started and
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -36,7 +37,7 @@ class SeqbenchApp(App):
         super().__init__()
         self.runs_dir: Path = runs_root(runs_dir)
         self.inspect_on_start = inspect_run
-        self.runs = RunController(self)
+        self.runs = RunController(self, self.runs_dir)
 
     # the controller's entry points, for screens
     @property
@@ -63,9 +64,10 @@ class SeqbenchApp(App):
 
     # ----- lifecycle -----
     def on_mount(self) -> None:
-        from .lag import attach_from_env
+        if os.environ.get("SEQBENCH_LAG_LOG"):  # benchmarks only: record event-loop lag (benchmarks/lag.py)
+            from benchmarks.lag import attach_from_env
 
-        attach_from_env(self)
+            attach_from_env(self)
         exit_on_hangup(self, lambda: self.runs.abort_all(save=True))  # a live run keeps its last step
         self.push_screen(LauncherScreen())
         if self.inspect_on_start:

@@ -7,21 +7,17 @@ training; a dashboard opened again reads the same ``TrainingSession``. One run t
 from __future__ import annotations
 
 import contextvars
-import importlib.util
 import threading
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import Callable, Optional
 
+from textual.app import App
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from .messages import OpenInspector, SessionReady, SetupFailed, TrainerEvent
 from workbench.live import TrainingSession
 
-if TYPE_CHECKING:
-    from .app import SeqbenchApp
-
-INSPECTOR_MODULE = "workbench.tui.screens.inspector"
 KEEP_SESSIONS = 6  # finished sessions kept in memory (their dashboards reopen instantly)
 
 
@@ -57,10 +53,14 @@ def _on_own_thread(work: Callable[[], str]) -> str:
 
 
 class RunController:
-    """Owns every TrainingSession of the app; see the module docstring."""
+    """Owns every TrainingSession of the app; see the module docstring.
 
-    def __init__(self, app: "SeqbenchApp"):
-        self.app = app
+    ``app`` is the running App (screens, workers, messages); the controller never imports the app
+    module, which imports it. ``runs_dir`` is where new runs are created.
+    """
+
+    def __init__(self, app: App, runs_dir: Path):
+        self.app, self.runs_dir = app, runs_dir
         self.sessions: list[TrainingSession] = []
 
     @property
@@ -87,7 +87,7 @@ class RunController:
         from workbench.training import Trainer
 
         session = TrainingSession(title=f"{config.task.name} · {arch_slug(config.model)}")
-        return self._start(session, partial(Trainer, config, runs_root=self.app.runs_dir))
+        return self._start(session, partial(Trainer, config, runs_root=self.runs_dir))
 
     def resume(self, path: Path, steps: Optional[int] = None) -> Optional[TrainingSession]:
         """Continue the run at ``path`` from its last checkpoint (``steps`` = new total)."""
@@ -100,7 +100,12 @@ class RunController:
 
     def _start(self, session: TrainingSession, make_trainer: Callable) -> TrainingSession:
         self.sessions = self.sessions[-KEEP_SESSIONS:] + [session]
-        work = partial(_on_own_thread, partial(session.train, make_trainer, self.app.post_message, _cancelled))
+        post = self.app.post_message  # thread-safe: the callbacks run on the training thread
+        work = partial(_on_own_thread, partial(
+            session.train, make_trainer, _cancelled,
+            on_event=lambda event: post(TrainerEvent(session, event)),
+            on_ready=lambda trainer, records: post(SessionReady(session, trainer, records)),
+            on_failed=lambda error, kind: post(SetupFailed(session, error, kind))))
         session.worker = self.app.run_worker(work, thread=True, group="training", name="training",
                                              exit_on_error=False)
         self.show_dashboard(session)
@@ -158,16 +163,8 @@ class RunController:
         self.show_dashboard(session)
 
     # ----- inspecting -----
-    def _inspector_missing(self) -> bool:
-        if importlib.util.find_spec(INSPECTOR_MODULE) is None:
-            self.app.notify("The inspector is not available in this build yet.", severity="warning", timeout=4)
-            return True
-        return False
-
     def inspect_session(self, session: TrainingSession) -> None:
         """Open the inspector on a snapshot of the live weights (training goes on), or the saved run."""
-        if self._inspector_missing():
-            return
         trainer = session.trainer
         if trainer is None:
             if session.run_dir is not None:
@@ -186,8 +183,6 @@ class RunController:
 
     def inspect_run(self, path: Path) -> None:
         """Open the inspector on a run's last checkpoint."""
-        if self._inspector_missing():
-            return
 
         def load() -> None:
             from workbench.device import one_thread_here

@@ -1,7 +1,8 @@
 """The hyperparameter form: one compact input per option, each with an inline message.
 
-Values are checked as they are typed (``engine.check_field``: the type and a sane range); a bad
-value turns its message red and is named again if training is started anyway.
+Values are checked as they are typed by ``workbench.launch.check_field``, the same check (and the
+same words) as ``seqbench train``; a bad value turns its message red and is named again if training
+is started anyway.
 """
 
 from __future__ import annotations
@@ -75,14 +76,14 @@ class HParamForm(Vertical):
         return out
 
     def problems(self) -> list[str]:
-        """'label: message' for each visible field that does not pass its check."""
+        """The check's message for each visible field that does not pass it."""
         found = []
         for section, key, label, _ in FIELDS:
             if self.query_one(f"#row-{key}").has_class("-hidden"):
                 continue
             problem = self._check(section, key, label)
             if problem:
-                found.append(f"{label}: {problem}")
+                found.append(problem)
         return found
 
     @on(Input.Changed)
@@ -98,7 +99,8 @@ class HParamForm(Vertical):
         problem = check_field(section, key, self.query_one(f"#in-{key}", Input).value)
         hint = next(f[3] for f in FIELDS if f[1] == key)
         msg = self.query_one(f"#msg-{key}", Static)
-        msg.update(Text(f"✗ {problem}" if problem else hint))
+        # the row names the field, so the message drops its "section.key: " prefix
+        msg.update(Text(f"✗ {problem.split(': ', 1)[-1]}" if problem else hint))
         msg.set_class(problem is not None, "-error")
         self.query_one(f"#in-{key}", Input).set_class(problem is not None, "-invalid")
         return problem

@@ -4,7 +4,7 @@ Two ways, both reporting p50 / p99 / max lag in milliseconds:
 
 * headless, in-process (what a benchmark calls)::
 
-      python -m workbench.tui.lag --task reverse --seconds 20 [--set train.threads=1] [--headless-baseline]
+      python -m benchmarks.lag --task reverse --seconds 20 [--set train.threads=1] [--headless-baseline]
 
   or from Python: ``asyncio.run(measure_dashboard(overrides, seconds=20))`` -> dict.
   It opens the app with ``run_test`` (the real widgets and compositor, no terminal), starts training
@@ -13,7 +13,8 @@ Two ways, both reporting p50 / p99 / max lag in milliseconds:
   ``--headless-baseline`` then trains the same config without any UI for the same time, for the
   "throughput with the dashboard ≥ 90% of headless" comparison.
 
-* in a real terminal: ``SEQBENCH_LAG_LOG=/tmp/lag.json seqbench``; on exit the app writes the lag
+* in a real terminal, from the repository root: ``SEQBENCH_LAG_LOG=/tmp/lag.json python -m workbench.cli``
+  (the app imports this module only when that variable is set); on exit the app writes the lag
   statistics to that file: while a run trained with its dashboard on screen, and over the whole
   session (start-up, torch import and screen changes included).
 
@@ -78,7 +79,7 @@ def attach_from_env(app) -> None:
     if not path:
         return
     def training_on_dashboard() -> bool:
-        from .screens.dashboard import DashboardScreen
+        from workbench.tui.screens.dashboard import DashboardScreen
 
         screen = app.screen
         return isinstance(screen, DashboardScreen) and screen.session.status == "running"
@@ -104,8 +105,8 @@ async def _until(pilot, condition, timeout: float) -> None:
 async def measure_dashboard(overrides: dict[str, str], seconds: float = 20.0, size=(120, 40),
                             runs_dir: Optional[str] = None) -> dict:
     """Train ``overrides`` (``section.key`` -> value) in the app with the dashboard shown; see the module doc."""
-    from .app import SeqbenchApp
-    from .screens.dashboard import DashboardScreen
+    from workbench.tui.app import SeqbenchApp
+    from workbench.tui.screens.dashboard import DashboardScreen
 
     runs_dir = runs_dir or tempfile.mkdtemp(prefix="seqbench-lag-")
     app = SeqbenchApp(runs_dir=runs_dir)
@@ -157,7 +158,7 @@ def headless_throughput(overrides: dict[str, str], seconds: float, runs_dir: Opt
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workbench.tui.lag", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.lag", description=__doc__.split("\n\n")[0])
     parser.add_argument("--task", default="reverse")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--size", default="120x40", help="terminal size, WIDTHxHEIGHT")
