@@ -76,6 +76,7 @@ class Trainer:
         tc = config.train
         self.threads = set_threads(tc.threads)
         self.device = resolve_device(tc.device)
+<<<<<<< HEAD
         if _resume:
             self.run_dir = Path(run_dir)
             self.run_lock = runs.RunLock(self.run_dir).acquire()
@@ -97,6 +98,11 @@ class Trainer:
         """The task, the model and its optimiser, seeded (the run's own vocabularies and files on resume)."""
         tc, config = self.config.train, self.config
         self.task = build_task(config.task, vocabs=vocabs, run_dir=run_dir)
+=======
+        self._resumed = _resume
+        vocabs = runs.load_vocabs(run_dir) if _resume else None
+        self.task = build_task(config.task, vocabs=vocabs, run_dir=run_dir if _resume else None)
+>>>>>>> main
         config.model.src_vocab = len(self.task.src_vocab) if self.task.src_vocab else 0
         config.model.tgt_vocab = len(self.task.tgt_vocab)
         config.model.pad_id = self.task.tgt_vocab.pad_id
@@ -201,7 +207,12 @@ class Trainer:
     def _loop(self) -> TrainFinished:
         tc = self.config.train
         self.model.train()
+<<<<<<< HEAD
         start_step = self.step
+=======
+        if self._resumed:  # settings the resume changed (steps, threads, device...) are the run's now
+            runs.update_config(self.run_dir, self.config)
+>>>>>>> main
         self.emit(TrainStarted(str(self.run_dir), self.config.task.name, describe(self.config.model),
                                describe_device(self.device, self.threads), self.model.num_parameters(),
                                self.step, tc.steps))
