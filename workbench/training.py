@@ -76,7 +76,7 @@ class Trainer:
         tc = config.train
         self.threads = set_threads(tc.threads)
         self.device = resolve_device(tc.device)
-<<<<<<< HEAD
+        self._resumed = _resume
         if _resume:
             self.run_dir = Path(run_dir)
             self.run_lock = runs.RunLock(self.run_dir).acquire()
@@ -98,11 +98,6 @@ class Trainer:
         """The task, the model and its optimiser, seeded (the run's own vocabularies and files on resume)."""
         tc, config = self.config.train, self.config
         self.task = build_task(config.task, vocabs=vocabs, run_dir=run_dir)
-=======
-        self._resumed = _resume
-        vocabs = runs.load_vocabs(run_dir) if _resume else None
-        self.task = build_task(config.task, vocabs=vocabs, run_dir=run_dir if _resume else None)
->>>>>>> main
         config.model.src_vocab = len(self.task.src_vocab) if self.task.src_vocab else 0
         config.model.tgt_vocab = len(self.task.tgt_vocab)
         config.model.pad_id = self.task.tgt_vocab.pad_id
@@ -135,16 +130,12 @@ class Trainer:
         """Continue a saved run (a path, or a name under the runs root) from its newest complete checkpoint.
 
         ``steps`` raises the total; ``config``: the run's config with the settings a resume may change,
-        from ``workbench.config.resume_config``. A changed config is kept in the run (a later resume
-        without --steps keeps the new total).
+        from ``workbench.config.resume_config``. ``run`` keeps a changed config in the run (a later
+        resume without --steps keeps the new total).
         """
         path = runs.check_run_dir(run_dir)
-        stored = runs.load_config(path)
-        config = resume_config(config or stored, {"train.steps": steps} if steps else {})
-        trainer = cls(config, path, on_event=on_event, _resume=True)
-        if config != stored and config.train.steps > trainer.step:
-            runs.atomic_write(path / runs.CONFIG, config.to_toml())
-        return trainer
+        config = resume_config(config or runs.load_config(path), {"train.steps": steps} if steps else {})
+        return cls(config, path, on_event=on_event, _resume=True)
 
     def close(self) -> None:
         """Release the run's lock (``run`` does this itself when it ends)."""
@@ -207,12 +198,9 @@ class Trainer:
     def _loop(self) -> TrainFinished:
         tc = self.config.train
         self.model.train()
-<<<<<<< HEAD
         start_step = self.step
-=======
         if self._resumed:  # settings the resume changed (steps, threads, device...) are the run's now
             runs.update_config(self.run_dir, self.config)
->>>>>>> main
         self.emit(TrainStarted(str(self.run_dir), self.config.task.name, describe(self.config.model),
                                describe_device(self.device, self.threads), self.model.num_parameters(),
                                self.step, tc.steps))

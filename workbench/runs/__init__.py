@@ -24,7 +24,7 @@ from ..records import METRICS
 from .checkpoint import CKPT, Checkpoint, find_checkpoint, newest, recover, save_checkpoint
 from .files import CONFIG, DEFAULT_ROOT, VOCAB, atomic_write, check_run_dir, new_run_dir, resolve_run, runs_root
 from .lifecycle import STATUSES, RunEnded, RunLock, RunStatus, holder, read_status, write_status
-from .listing import RunSummary, arch_slug, create_run, list_runs, refuse_existing, summarize
+from .listing import RunSummary, arch_slug, create_run, list_runs, refuse_existing, summarize, update_config
 from .loading import LoadedRun, RunTask, check_finite, load_config, load_run, load_vocabs, load_weights, write_task_info
 
 
@@ -46,5 +46,5 @@ __all__ = [
     "checkpoint_dir", "create_run", "find_checkpoint", "holder", "list_runs", "load_config", "load_run",
     "load_vocabs", "load_weights", "new_run_dir", "newest", "read_status", "read_trainer_state", "recover",
     "refuse_existing", "resolve_run", "runs_root", "save_checkpoint", "summarize", "write_status",
-    "write_task_info",
+    "update_config", "write_task_info",
 ]

@@ -37,6 +37,20 @@ def create_run(path: Path, config, vocabs: tuple) -> None:
         raise disk_error(f"the run {path}", exc) from None
 
 
+def update_config(path: Path, config) -> bool:
+    """Rewrite a resumed run's config.toml when the resume changed how it trains; True when it did.
+
+    A resume may change steps, evaluation, threads, device and the time limit; the run then says
+    how it was last trained, and resuming it again starts from those settings.
+    """
+    text = config.to_toml()
+    target = Path(path) / CONFIG
+    if target.is_file() and target.read_text(encoding="utf-8") == text:
+        return False
+    atomic_write(target, text)
+    return True
+
+
 def refuse_existing(path: Path) -> None:
     """``--out`` must name a new (or empty) directory: a RunError pointing at --resume otherwise."""
     if (path / CONFIG).exists():
