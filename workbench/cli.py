@@ -138,6 +138,21 @@ def build_parser() -> argparse.ArgumentParser:
     from .decode_cli import add_arguments
 
     add_arguments(p)
+    p = sub.add_parser("compare", help="the same inputs through several runs: aligned outputs, where they part",
+                       description="Decode the same input (or a whole split) with two or more runs of one task and "
+                                   "show where their outputs part, what each weighed there, and which examples one "
+                                   "run gets right and another does not.")
+    from .compare_cli import add_arguments as add_compare
+
+    add_compare(p)
+    p = sub.add_parser("errors", help="where greedy decoding first goes wrong over a split, and what beam changes",
+                       description="For every example of a split: the step where free-running greedy decoding "
+                                   "first leaves the reference, as histograms by step and by input length, the "
+                                   "reference token's rank there, the commonest confusions, and with --beam where "
+                                   "beam search changes the answer and whether for the better.")
+    from .failures_cli import add_arguments as add_errors
+
+    add_errors(p)
     p = sub.add_parser("inspect", help="open the inspector on a run: step through decoding in the terminal",
                        description="Open the inspector on a saved run: step through decoding token by token with "
                                    "the alignment heatmap, hidden states and gates, beam candidates and next-token "
@@ -180,6 +195,14 @@ def main(argv: Optional[list[str]] = None) -> int:
             from .decode_cli import run
 
             return run(args)
+        if args.command == "compare":
+            from .compare_cli import run as run_compare
+
+            return run_compare(args)
+        if args.command == "errors":
+            from .failures_cli import run as run_errors
+
+            return run_errors(args)
         if args.command == "inspect":
             from .runs import check_run_dir
             from .tui.screens.inspector import run_inspector
