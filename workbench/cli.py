@@ -270,7 +270,11 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 
 def entry() -> None:
-    sys.exit(main())
+    code = main()
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the work is done: a late Ctrl+C must not kill a clean exit
+    sys.exit(code)
 
 
 if __name__ == "__main__":
