@@ -30,7 +30,7 @@ from .errors import RunError, UserError
 from .events import CheckpointSaved, DataReported, Evaluated, Progress, StatusChanged, TrainFinished, TrainStarted, Warned
 from .metrics import best_metric_name, evaluate, is_better, sequence_loss
 from .optim_state import optimizer_from_tensors, optimizer_to_tensors
-from .probes import ProbeSnapshot, append_probes, record_probes, truncate_probes
+from .probes import ProbeSnapshot, append_probes, probe_due, record_probes, truncate_probes
 from .tasks import build_task
 
 Listener = Callable[[object], None]
@@ -158,6 +158,8 @@ class Trainer:
             if self._save.is_set():
                 self._save.clear()
                 self._checkpoint("request")
+            if probe_due(self.step, tc.eval_every, self.probes):  # step 0 and densely early: attention forming
+                self._record_probes()
             loss, grad_norm, tokens = self._train_step()
             if not math.isfinite(loss):
                 reason = "diverged"
