@@ -276,12 +276,12 @@ async def test_overview_shows_every_layer_and_head_and_opens_one_large(transform
 
 # ---- the dashboard ------------------------------------------------------------------------------------
 
-def _dashboard_session(exact: list[float], live: bool = True):
+def _dashboard_session(exact: list[float], live: bool = True, task: str = "reverse"):
     from workbench import events as ev
     from workbench.live import TrainingSession
 
-    s = TrainingSession(title="reverse")
-    s.apply(ev.TrainStarted("runs/reverse-gru-general-20250101-120000", "reverse",
+    s = TrainingSession(title=task)
+    s.apply(ev.TrainStarted("runs/reverse-gru-general-20250101-120000", task,
                             "GRU enc-dec + general attention (bi, 1 layer)", "CPU (1 thread)", 304_270, 0, 1500))
     for i, value in enumerate(exact, start=1):
         step = 100 * i
@@ -291,14 +291,15 @@ def _dashboard_session(exact: list[float], live: bool = True):
     return s
 
 
-@pytest.mark.parametrize("exact,shown", [([0.5, 0.9], False), ([0.5, 0.995, 1.0], True)])
-async def test_dashboard_says_when_the_task_is_solved(exact, shown, tmp_path, monkeypatch):
+@pytest.mark.parametrize("exact,shown,task", [([0.5, 0.9], False, "reverse"), ([0.5, 0.995, 1.0], True, "reverse"),
+                                              ([0.5, 0.96, 0.97], True, "numbers"), ([0.5, 1.0], False, "tsv")])
+async def test_dashboard_says_when_the_task_is_solved(exact, shown, task, tmp_path, monkeypatch):
     from workbench.tui.app import SeqbenchApp
     from workbench.tui.screens.dashboard import DashboardScreen
     from workbench.tui.widgets.solved import SolvedBanner
 
     monkeypatch.chdir(tmp_path)
-    session = _dashboard_session(exact)
+    session = _dashboard_session(exact, task=task)  # the target is the task's: 99% exact, 95% for numbers
     app = SeqbenchApp(runs_dir="runs")
     async with app.run_test(size=(120, 40)) as pilot:
         app.push_screen(DashboardScreen(session))

@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
 from workbench.live import Curves, TrainingSession
+from workbench.tasks.catalog import solved_target
 from ..widgets.error_panel import ErrorPanel
 from ..widgets.event_log import EventLog
 from ..widgets.line_chart import LineChart, Series
@@ -136,7 +137,7 @@ class DashboardScreen(Screen):
     def _draw_solved(self) -> None:
         """The first evaluation at the task's target: when, after how long, and what to do next."""
         s = self.session
-        solved = find_solved(s.curves.val)
+        solved = find_solved(s.curves.val, solved_target(self._task_name()))
         if solved is not None:
             known = getattr(self, "_solved", None)
             if known is not None and known.step == solved.step:
@@ -149,6 +150,23 @@ class DashboardScreen(Screen):
                     self.notify(f"solved at step {solved.step:,}: x stops training, i inspects the model", timeout=8)
             self._solved = solved
         self.query_one(SolvedBanner).show(solved, s.live)
+
+    def _task_name(self) -> str:
+        """The session's task: announced by a live trainer, else read from the saved run."""
+        if self.session.started is not None:
+            return self.session.started.task
+        if getattr(self, "_saved_task", None) is None:
+            self._saved_task = ""
+            if self.session.run_dir is not None:
+                from workbench.runs import load_config
+
+                from workbench.errors import UserError
+
+                try:
+                    self._saved_task = load_config(self.session.run_dir).task.name
+                except (UserError, OSError):  # a damaged run still shows its curves, just no solved banner
+                    pass
+        return self._saved_task
 
     def _draw_title(self) -> None:
         s = self.session
