@@ -102,6 +102,29 @@ async def test_typing_in_the_force_prompt_forces_what_was_typed(reverse):
         assert screen.query_one(OutputView).tokens[position] == "h"
 
 
+@pytest.mark.parametrize("typed", ["h", "hg"])
+async def test_keys_sent_in_one_write_with_f_reach_the_token_box(reverse, typed):
+    """`f`, the token and Enter in one terminal write: the keys queue before the box has the focus."""
+    from textual import events
+
+    task, model = reverse
+    app = InspectorApp(model, task)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*["right"] * 5)
+        screen = app.screen
+        position, head = screen.ins.force_position(), screen.opts.head
+        for key in ["f", *typed, "enter"]:  # queued together, as one read of the terminal delivers them
+            app.post_message(events.Key(key, "\r" if key == "enter" else key))
+        await pilot.pause()
+        await pilot.pause()
+        if typed == "h":
+            assert screen.ins.session.forced == {position: task.tgt_vocab.stoi["h"]}
+        else:  # not a token: said so, nothing forced silently
+            assert not screen.ins.session.forced
+            assert any("'hg'" in str(n.message) for n in app._notifications)
+        assert screen.opts.head == head  # `h` went to the box, not to the head key
+
+
 async def test_typing_something_that_is_not_a_token_says_so(reverse):
     task, model = reverse
     app = InspectorApp(model, task)
