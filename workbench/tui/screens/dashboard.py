@@ -7,6 +7,7 @@ redraws from it at most ``REFRESH_HZ`` times a second, and only when something c
 from __future__ import annotations
 
 import math
+import re
 import time
 from pathlib import Path
 
@@ -36,15 +37,20 @@ def _ppl(points):
     return [(s, math.exp(min(v, 50.0))) for s, v in points]
 
 
+def run_label(name: str) -> str:
+    """A compared run's name as a legend shows it: without the date and time every run name ends with."""
+    return re.sub(r"-\d{8}-\d{6}(-\d+)?$", "", name) or name
+
+
 def loss_series(curves: Curves, other: Curves | None, kind: str) -> list[Series]:
-    """Train and val curves of ``kind`` (loss or ppl) for this run and the compared one."""
+    """Train and val curves of ``kind`` (loss or ppl) for this run and the compared one (named in the legend)."""
     out = []
     for c, (train_colour, val_colour) in ((other, (OTHER_TRAIN, OTHER_VAL)), (curves, (TRAIN, VAL))):
         if c is None:
             continue
         train = c.train if kind == "loss" else _ppl(c.train)
-        out.append(Series("train" if c is curves else "vs", train, train_colour))
-        out.append(Series("val" if c is curves else "vs", c.val.get(kind, []), val_colour))
+        out.append(Series("train" if c is curves else run_label(c.label), train, train_colour))
+        out.append(Series("val" if c is curves else run_label(c.label), c.val.get(kind, []), val_colour))
     return out
 
 
@@ -53,7 +59,7 @@ def metric_series(curves: Curves, other: Curves | None) -> tuple[str, list[Serie
     the loss: a language model shows next-token accuracy here instead (bits/char is in the numbers)."""
     series = []
     if other is not None and "exact_match" in other.val:
-        series.append(Series("vs", [(s, 100 * v) for s, v in other.val["exact_match"]], OTHER_VAL))
+        series.append(Series(run_label(other.label), [(s, 100 * v) for s, v in other.val["exact_match"]], OTHER_VAL))
     for key, label, colour in PERCENT:
         if key in curves.val:
             scale = 1 if key == "bleu" else 100
@@ -83,6 +89,7 @@ class DashboardScreen(Screen):
         self._seen = self._charts_seen = -1
         self._status = None
         self._charts_at = 0.0
+        self._overlay_task = ""  # the compared run's task, when it could be read
 
     def compose(self) -> ComposeResult:
         yield Static(id="dash-title")
@@ -183,6 +190,8 @@ class DashboardScreen(Screen):
             title.append(f" · {s.run_dir.name}", style="dim")
         if s.overlay is not None:
             title.append(f"  vs {s.overlay.label}", style=OTHER_VAL)
+            if self._overlay_task and self._overlay_task != self._task_name():
+                title.append(f" ⚠ a {self._overlay_task} run", style="bold yellow")
         params = f" · {s.started.parameters:,} params" if s.started is not None else ""
         if title.cell_len + len(params) <= self.app.size.width - 2:  # the run name matters more: it goes first
             title.append(params)
@@ -252,18 +261,33 @@ class DashboardScreen(Screen):
         from .dialogs import RunPickerScreen
 
         def chosen(path: Path | None) -> None:
-            if path is None:
-                self.session.overlay = None
-            else:
-                from workbench.runs import read_metrics
-
-                self.session.overlay = Curves.from_records(read_metrics(path), label=path.name)
-            self.session.version += 1
-            self.redraw(force=True)
+            self.compare_with(path)
 
         exclude = self.session.run_dir
         self.app.push_screen(RunPickerScreen(self.app.runs_dir, exclude=exclude,
                                              has_overlay=self.session.overlay is not None), chosen)
+
+    def compare_with(self, path: Path | None) -> None:
+        """Overlay the curves of the run at ``path`` (None: no comparison), warning when it learned another task."""
+        self._overlay_task = ""
+        if path is None:
+            self.session.overlay = None
+        else:
+            from workbench.errors import UserError
+            from workbench.runs import load_config, read_metrics
+
+            self.session.overlay = Curves.from_records(read_metrics(path), label=path.name)
+            try:
+                self._overlay_task = load_config(path).task.name
+            except (UserError, OSError):
+                pass
+            mine = self._task_name()
+            if self._overlay_task and mine and self._overlay_task != mine:
+                self.notify(f"{path.name} learned {self._overlay_task}, this run {mine}: its losses and scores "
+                            "measure another task, so the curves do not compare like for like",
+                            severity="warning", timeout=10)
+        self.session.version += 1
+        self.redraw(force=True)
 
     def action_back(self) -> None:
         self.app.pop_screen()
