@@ -79,16 +79,21 @@ def read_probes(run_dir: Path, up_to_step: int | None = None) -> list[ProbeSnaps
         return []
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if up_to_step is not None and data["step"] > up_to_step:
-            continue
-        out.append(ProbeSnapshot(data["step"], [
-            ProbeAlignment(p["source"], p["target"], np.asarray(p["attention"], dtype=np.float32))
-            for p in data["probes"]]))
+        snapshot = parse_probe_line(line)
+        if snapshot is not None and (up_to_step is None or snapshot.step <= up_to_step):
+            out.append(snapshot)
     return out
+
+
+def parse_probe_line(line: str) -> ProbeSnapshot | None:
+    """One line of ``probes.jsonl`` (None for a torn or foreign line)."""
+    try:
+        data = json.loads(line)
+        return ProbeSnapshot(int(data["step"]), [
+            ProbeAlignment(p["source"], p["target"], np.asarray(p["attention"], dtype=np.float32))
+            for p in data["probes"]])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
 
 
 def truncate_probes(run_dir: Path, step: int) -> list[ProbeSnapshot]:

@@ -10,6 +10,7 @@ import math
 import re
 import time
 from pathlib import Path
+from typing import Optional
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -22,10 +23,12 @@ from workbench.live import Curves, TrainingSession
 from workbench.tasks.catalog import solved_target
 from ..widgets.error_panel import ErrorPanel
 from ..widgets.event_log import EventLog
-from ..widgets.line_chart import LineChart, Series
+from ..widgets.line_chart import LineChart, Marker, Series
 from ..widgets.run_stats import RunStats, status_text
 from ..widgets.samples_view import SamplesView
 from ..widgets.solved import SolvedBanner, find_solved, seconds_at
+from ..widgets.training_time import CURSOR_COLOUR, CURSOR_GLYPH, DROP_COLOUR, DROP_GLYPH, EntropyWatch, cursor_for, \
+    nearest
 
 REFRESH_HZ = 4  # numbers and progress
 CHART_SECONDS = 0.5  # curves redraw at most twice a second: they are the costly part of a frame
@@ -78,6 +81,8 @@ class DashboardScreen(Screen):
         Binding("r", "resume", "Resume"),
         Binding("l", "log_scale", "Log y"),
         Binding("c", "compare", "Compare"),
+        Binding("left_square_bracket", "cursor(-1)", "Earlier probe", show=False),
+        Binding("right_square_bracket", "cursor(1)", "Later probe", show=False),
         Binding("escape", "back", "Back"),
         Binding("q", "app.quit", "Quit"),
     ]
@@ -90,6 +95,8 @@ class DashboardScreen(Screen):
         self._status = None
         self._charts_at = 0.0
         self._overlay_task = ""  # the compared run's task, when it could be read
+        self._entropy = EntropyWatch(session.run_dir)  # where the run's attention sharpened
+        self._markers_seen: Optional[tuple] = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="dash-title")
@@ -104,6 +111,7 @@ class DashboardScreen(Screen):
                 yield LineChart("perplexity", id="ppl-chart", axes="y e^loss · x step")
                 yield LineChart("val %", empty="waiting for the first evaluation…", id="metric-chart",
                                 axes="y % of val · x step")
+            yield Static(id="time-marks")  # what the charts' markers mean; shown once the run has probes
             with Horizontal(id="details"):
                 yield RunStats(id="stats")
                 yield SamplesView(id="samples", empty="samples appear at the first evaluation" if self.session.live
@@ -123,6 +131,7 @@ class DashboardScreen(Screen):
                 not s.live or time.monotonic() - self._charts_at >= CHART_SECONDS):
             self._charts_seen = s.version
             self._draw_charts()
+        self._draw_markers(force)
         if s.version == self._seen and not force:
             return
         self._seen = s.version
@@ -140,6 +149,41 @@ class DashboardScreen(Screen):
         if s.status != self._status:
             self._status = s.status
             self.refresh_bindings()
+
+    def _draw_markers(self, force: bool = False) -> None:
+        """Mark the step the replay shows (the run's cursor) and where the attention sharpened fastest."""
+        if self._entropy.run_dir is None and self.session.run_dir is not None:
+            self._entropy.run_dir = self.session.run_dir
+        cursor = cursor_for(self.app, self.session.run_dir)
+        changed = self._entropy.poll()
+        seen = (cursor.version, id(cursor), len(self._entropy.curve))
+        if not (changed or force or seen != self._markers_seen):
+            return
+        self._markers_seen = seen
+        markers = []
+        drop = self._entropy.drop
+        if drop is not None:
+            markers.append(Marker(drop.end, DROP_COLOUR, DROP_GLYPH, "attention sharpens", "H↓"))
+        if cursor.step is not None:
+            markers.append(Marker(cursor.step, CURSOR_COLOUR, CURSOR_GLYPH, f"replay {cursor.step:,}", "replay"))
+        for chart in self.query(LineChart):
+            chart.set_markers(markers, legend=chart.id == "loss-chart")
+        self._draw_time_marks(cursor.step)
+
+    def _draw_time_marks(self, step: Optional[int]) -> None:
+        """One line under the charts that says what their markers mean and how to move them."""
+        marks = self.query_one("#time-marks", Static)
+        drop = self._entropy.drop
+        marks.display = bool(self._entropy.curve)
+        text = Text(no_wrap=False)
+        if drop is not None:
+            text.append(f"{DROP_GLYPH} attention sharpened fastest at steps {drop.start:,}→{drop.end:,}",
+                        style=DROP_COLOUR)
+            text.append(f" (entropy {drop.before:.2f}→{drop.after:.2f} nats)  ", style="dim")
+        if step is not None:
+            text.append(f"{CURSOR_GLYPH} replay at step {step:,}  ", style="bold")
+        text.append("click a chart or [ ] to pick a step: i then p replays the attention there", style="dim")
+        marks.update(text)
 
     def _draw_solved(self) -> None:
         """The first evaluation at the task's target: when, after how long, and what to do next."""
@@ -288,6 +332,26 @@ class DashboardScreen(Screen):
                             severity="warning", timeout=10)
         self.session.version += 1
         self.redraw(force=True)
+
+    def on_line_chart_picked(self, event: LineChart.Picked) -> None:
+        """A step picked on a chart: the replay starts there (at the nearest probe snapshot)."""
+        steps = self._entropy.steps
+        step = steps[nearest(steps, round(event.x))] if steps else max(0, round(event.x))
+        cursor_for(self.app, self.session.run_dir).move(step)
+        self._draw_markers()
+        what = "i then p replays the attention from there" if steps else "no attention probes in this run"
+        self.notify(f"training step {step:,}: {what}", timeout=4)
+
+    def action_cursor(self, delta: int) -> None:
+        """[ ] walk the cursor through the probe snapshots, as the replay does."""
+        steps = self._entropy.steps
+        if not steps:
+            self.notify("no attention probes: they are recorded for encoder-decoders with attention", timeout=3)
+            return
+        cursor = cursor_for(self.app, self.session.run_dir)
+        index = nearest(steps, cursor.step) + delta if cursor.step is not None else (0 if delta > 0 else len(steps) - 1)
+        cursor.move(steps[min(len(steps) - 1, max(0, index))])
+        self._draw_markers()
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -159,7 +159,8 @@ class InspectorScreen(TeachingKeys, Screen):
         heat = self.query_one(AttentionHeatmap)
         heat.show(grid.values, grid.rows, grid.cols, current=grid.current, title=grid.title, message=grid.message,
                   vector=grid.vector, note=grid.note, caption=attention_caption(self._view(), replaying)
-                  + (probe_sentence(grid.rows, grid.cols, self.joiner) if replaying else ""))
+                  + (probe_sentence(grid.rows, grid.cols, self.joiner) if replaying else ""),
+                  timeline=self._replay_timeline() if replaying else None)
         self._draw_output(hyp)  # after the heatmap: its sentence reads the attention drawn
         strips = X.state_strips(ins, self.opts)
         self.query_one(HiddenStrips).show(strips.values, strips.rows, title=strips.title, signed=strips.signed,
@@ -360,6 +361,8 @@ class InspectorScreen(TeachingKeys, Screen):
                         "attention", timeout=5)
             return
         n = len(self.probes[-1].probes)
+        if self.opts.probe is None:
+            self._replay_start()
         self.opts.probe = 0 if self.opts.probe is None else (None if self.opts.probe + 1 >= n else self.opts.probe + 1)
         self.redraw()
 
