@@ -371,3 +371,29 @@ def test_snapshot_key_sheet(snap_compare, size):
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
 def test_snapshot_captions(snap_compare, size):
     assert snap_compare(_picture_app("lstm"), terminal_size=size, press=["right", "right", "g"])
+
+
+def _replay_app(run_dir):
+    """A GRU inspector replaying made-up probes of an anti-diagonal forming, with a made-up loss curve."""
+    import json
+
+    from workbench.probes import ProbeAlignment, ProbeSnapshot
+
+    run_dir.mkdir(exist_ok=True)
+    with open(run_dir / "metrics.jsonl", "w", encoding="utf-8") as f:
+        for step in range(5, 155, 5):
+            f.write(json.dumps({"kind": "train", "step": step, "loss": 2.5 * np.exp(-step / 40) + 0.05}) + "\n")
+    snapshots = []
+    for step, sharp in ((0, 0.0), (10, 0.05), (25, 0.1), (50, 0.7), (100, 0.9), (150, 0.95)):
+        att = (1 - sharp) / 5 + sharp * np.eye(5, dtype=np.float32)[::-1]  # (T, S): the reverse alignment
+        snapshots.append(ProbeSnapshot(step, [ProbeAlignment(list("abcd") + ["<eos>"], list("dcba") + ["<eos>"],
+                                                             att[None, None])]))
+    task = tiny_task()
+    return InspectorApp(untrained(task, cell="gru", attention="general"), task, title="snapshot", probes=snapshots,
+                        run_dir=run_dir)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_snapshot_replay(snap_compare, size, tmp_path):
+    assert snap_compare(_replay_app(tmp_path / "run"), terminal_size=size,
+                        press=["p", "left_square_bracket", "left_square_bracket"])

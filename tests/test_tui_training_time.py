@@ -48,7 +48,7 @@ async def test_replay_shows_its_place_in_training_and_where_attention_sharpened(
         shown = text(heat)
         assert "loss" in shown and "attn H" in shown
         assert f"{CURSOR_GLYPH} step 150 (6/6)" in shown
-        assert f"{DROP_GLYPH} attention sharpened fastest at steps {drop.start:,}→{drop.end:,}" in shown
+        assert f"{DROP_GLYPH} fell fastest {drop.start:,}→{drop.end:,}" in shown
         assert cursor.step == 150
         await pilot.press("left_square_bracket", "left_square_bracket")
         await pilot.pause()

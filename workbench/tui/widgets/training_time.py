@@ -17,7 +17,7 @@ from rich.style import Style
 from textual.strip import Strip
 
 from workbench.probes import PROBES_FILE, EntropyDrop, mean_entropy, parse_probe_line, steepest_drop
-from .inspector.heatmap import flow, line
+from .inspector.heatmap import line
 
 CURSOR_COLOUR, DROP_COLOUR = "#ffffff", "#ff5fd7"
 CURSOR_GLYPH, DROP_GLYPH = "│", "┊"
@@ -120,19 +120,23 @@ def _binned(points: Sequence[tuple[int, float]], s0: int, s1: int, n: int, step_
 
 def timeline(steps: list[int], index: int, loss: Sequence[tuple[int, float]], entropy: list[tuple[int, float]],
              width: int) -> list[Strip]:
-    """The replay's place in training: the loss and the attention entropy over steps, the shown snapshot
-    marked ``│`` and the steepest entropy fall ``┊``, then a line saying what they are."""
-    label_w = 8
-    n = max(8, width - label_w - 1)
+    """The replay's place in training, two lines: the loss and the attention entropy over steps, the
+    snapshot shown marked ``│`` and the steepest entropy fall ``┊``, each line ending with what it marks."""
+    drop = steepest_drop(entropy)
+    here = f" {CURSOR_GLYPH} step {steps[index]:,} ({index + 1}/{len(steps)})"
+    sharp = f" {DROP_GLYPH} fell fastest {drop.start:,}→{drop.end:,}" if drop is not None else ""
+    lines = [("loss", loss, False), ("attn H", entropy, True)]
+    lines = [(name, points, step_fn) for name, points, step_fn in lines if points]
+    tails = [(here, Style(bold=True)), (sharp, Style(color=DROP_COLOUR))][:len(lines)]
+    if len(lines) == 1:  # no loss curve (a run without metrics): one line says both
+        tails = [(here + sharp, Style(bold=True))]
+    label_w, tail_w = 8, max(len(t) for t, _ in tails)
+    n = max(8, width - label_w - tail_w - 1)
     s0, s1 = steps[0], max(steps[-1], max((s for s, _ in loss), default=0))
     column = (lambda step: round((step - s0) / max(1, s1 - s0) * (n - 1)))
-    cursor = column(steps[index])
-    drop = steepest_drop(entropy)
-    drop_col = column(drop.end) if drop is not None else None
-    rows = []
-    for name, points, step_fn in (("loss", loss, False), ("attn H", entropy, True)):
-        if not points:
-            continue
+    cursor, drop_col = column(steps[index]), column(drop.end) if drop is not None else None
+    out = []
+    for (name, points, step_fn), (tail, tail_style) in zip(lines, tails):
         spark = _spark(_binned(points, s0, s1, n, step_fn))
         segments = [Segment(name.ljust(label_w), Style(dim=True))]
         for col, char in enumerate(spark):
@@ -142,11 +146,6 @@ def timeline(steps: list[int], index: int, loss: Sequence[tuple[int, float]], en
                 segments.append(Segment(char if char != " " else DROP_GLYPH, Style(color=DROP_COLOUR, bold=True)))
             else:
                 segments.append(Segment(char, Style(color="#5fafff" if name == "loss" else "#d7af5f")))
-        rows.append(segments)
-    pieces = [[Segment(f"{CURSOR_GLYPH} step {steps[index]:,} ({index + 1}/{len(steps)})", Style(bold=True))]]
-    if drop is not None:
-        pieces.append([Segment(f"{DROP_GLYPH} attention sharpened fastest at steps {drop.start:,}→{drop.end:,}",
-                               Style(color=DROP_COLOUR)),
-                       Segment(f" (entropy {drop.before:.2f}→{drop.after:.2f} nats)", Style(dim=True))])
-    pieces.append([Segment("[ ] scrub · space play · p next probe", Style(dim=True))])
-    return [line(segments, width) for segments in rows] + flow(pieces, width)
+        segments.append(Segment(" " + tail, tail_style))
+        out.append(line(segments, width))
+    return out
