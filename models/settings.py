@@ -51,6 +51,20 @@ class Allowed:
             what = _KIND_NAMES[self.kind] + (" " + " and ".join(bounds) if bounds else "")
         return what + (", or none" if self.optional else "")
 
+    def span(self, name: str = "x") -> str:
+        """The allowed values in a few characters, for a form's hint: '0 ≤ p < 1', 'N ≥ 1', 'char/word'."""
+        if self.choices is not None:
+            return "/".join(str(c) for c in self.choices)
+        if self.text:
+            return self.text
+        low = f"{_show(self.ge)} ≤ " if self.ge is not None else f"{_show(self.gt)} < " if self.gt is not None else ""
+        high = f" ≤ {_show(self.le)}" if self.le is not None else f" < {_show(self.lt)}" if self.lt is not None else ""
+        if low and high:
+            return f"{low}{name}{high}"
+        if low:  # 'N ≥ 1' reads better than '1 ≤ N'
+            return f"{name} {'≥' if self.ge is not None else '>'} {low.split(' ')[0]}"
+        return f"{name}{high}" if high else _KIND_NAMES[self.kind]
+
     def problem(self, value: Any) -> Optional[str]:
         """None when ``value`` (already of the right type) is allowed, else what it must be."""
         if value is None:

@@ -211,3 +211,22 @@ def test_every_task_has_defaults_that_pass_the_check():
     assert set(TASK_DEFAULTS) <= set(TASKS)
     for name in TASKS:
         assert build_config(task=name).task.name == name
+
+
+def test_a_resume_writes_the_settings_it_changed_into_the_run(capsys, tiny_run):
+    """After a resume, config.toml says how the run was last trained; a refused resume leaves it alone."""
+    from workbench.runs import load_config
+
+    before = load_config(tiny_run)
+    assert main(["train", "--resume", str(tiny_run), "--steps", "6", "--eval-every", "3", "--max-seconds", "60",
+                 "--device", "cpu", "--threads", "2", "--quiet"]) == 0, capsys.readouterr().err
+    after = load_config(tiny_run)
+    assert (after.train.steps, after.train.eval_every, after.train.max_seconds, after.train.device,
+            after.train.threads) == (6, 3, 60.0, "cpu", 2)
+    assert (after.task, after.model, after.train.lr) == (before.task, before.model, before.train.lr)
+    written = (tiny_run / "config.toml").read_text()
+    refused(capsys, tiny_run.parent, "--resume", str(tiny_run), "--steps", "5")
+    assert (tiny_run / "config.toml").read_text() == written
+    Trainer.resume(tiny_run, steps=8).run()  # the app's resume: only a new total
+    assert load_config(tiny_run).train.steps == 8 and load_config(tiny_run).train.threads == 2
+    assert not (tiny_run / ".config.toml.tmp").exists()

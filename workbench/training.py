@@ -65,6 +65,7 @@ class Trainer:
         tc = config.train
         self.threads = set_threads(tc.threads)
         self.device = resolve_device(tc.device)
+        self._resumed = _resume
         vocabs = runs.load_vocabs(run_dir) if _resume else None
         self.task = build_task(config.task, vocabs=vocabs, run_dir=run_dir if _resume else None)
         config.model.src_vocab = len(self.task.src_vocab) if self.task.src_vocab else 0
@@ -132,6 +133,8 @@ class Trainer:
         """Train to the configured number of steps (or until stopped); returns the final event."""
         tc = self.config.train
         self.model.train()
+        if self._resumed:  # settings the resume changed (steps, threads, device...) are the run's now
+            runs.update_config(self.run_dir, self.config)
         self.emit(TrainStarted(str(self.run_dir), self.config.task.name, describe(self.config.model),
                                describe_device(self.device, self.threads), self.model.num_parameters(),
                                self.step, tc.steps))
