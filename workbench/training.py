@@ -35,7 +35,7 @@ from .errors import RunError, UserError
 from .events import (CheckpointSaved, DataReported, Evaluated, Progress, StatusChanged, TrainFinished, TrainStarted,
                      Warned)
 from .metrics import best_metric_name, evaluate, is_better, sequence_loss
-from .probes import ProbeSnapshot, append_probes, record_probes, truncate_probes
+from .probes import ProbeSnapshot, append_probes, probe_due, record_probes, truncate_probes
 from .records import DivergedRecord, EvalRecord, TrainRecord, append_record, truncate_records
 from .pacing import Session, Window
 from .tasks import build_task
@@ -222,6 +222,8 @@ class Trainer:
             if self._save.is_set():
                 self._save.clear()
                 self._checkpoint("request")
+            if probe_due(self.step, tc.eval_every, self.probes):  # step 0 and densely early: attention forming
+                self._record_probes()
             loss, grad_norm, tokens = self._train_step()
             self.step += 1
             self.elapsed = self._session.elapsed()
