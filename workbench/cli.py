@@ -113,6 +113,9 @@ def _add_train(sub) -> None:
                                                    "(raises the total), --eval-every, --device, --threads, "
                                                    "--max-seconds and --tensorboard (default: a new run)")
     p.add_argument("--quiet", action="store_true", help="no progress bar; print evaluations and the summary only")
+    p.add_argument("--nproc", type=int, default=1, metavar="N",
+                   help="train on N processes of this machine with torchrun and DistributedDataParallel; "
+                        "--batch-size is the global batch, split across them (default: 1)")
 
 
 SERVE_EPILOG = """\
@@ -219,6 +222,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         if args.command == "train":
             from .train_cli import run_train
 
+            args.argv = list(sys.argv[1:] if argv is None else argv)  # --nproc launches this command again
             return run_train(args, _overrides(args))
         if args.command == "decode":
             from .decode_cli import run

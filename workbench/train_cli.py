@@ -126,6 +126,39 @@ class ConsoleReporter:
 
 
 def run_train(args, overrides: dict) -> int:
+    """`seqbench train`: in this process, on ``--nproc`` processes via torchrun, or as one rank torchrun started."""
+    from . import distributed
+
+    if getattr(args, "nproc", 1) > 1 and not distributed.launched():
+        return _launch(args, overrides)
+    distributed.start()
+    try:
+        return _train(args, overrides, distributed.current())
+    finally:
+        distributed.stop()
+
+
+def _launch(args, overrides: dict) -> int:
+    """Check the command line here (one-line errors, no torchrun report), then run it on ``--nproc`` processes."""
+    from . import distributed
+    from .config import build_config, read_toml, resume_config
+    from .errors import UserError
+    from .runs import load_config
+
+    toml = read_toml(args.config) if args.config else None
+    source = f"{args.config}: " if args.config else ""
+    if args.resume:
+        config = resume_config(load_config(args.resume), overrides, toml, source)
+    else:
+        config = build_config(toml=toml, overrides=overrides, source=source)
+    distributed.rank_batch(distributed.World(0, args.nproc), config.train.batch_size)
+    if args.nproc > 64:
+        raise UserError(f"--nproc {args.nproc}: at most 64 processes on one machine")
+    return distributed.launch(args.nproc, args.argv)
+
+
+def _train(args, overrides: dict, world) -> int:
+    from . import distributed
     from .config import build_config, read_toml, resume_config
     from .errors import UserError
     from .runs import load_config
@@ -134,10 +167,11 @@ def run_train(args, overrides: dict) -> int:
     toml = read_toml(args.config) if args.config else None
     source = f"{args.config}: " if args.config else ""
     reporter = ConsoleReporter(quiet=args.quiet)
+    reporter.muted = not world.is_main  # rank 0 speaks for all
     if args.resume:
         if args.out:
             raise UserError("--resume continues RUN in place; --out names a new run (leave one out)")
-        config = resume_config(load_config(args.resume), overrides, toml, source)
+        config = distributed.from_main(world, lambda: resume_config(load_config(args.resume), overrides, toml, source))
         trainer = Trainer.resume(args.resume, on_event=reporter, config=config)
         if "train.steps" in overrides and config.train.steps <= trainer.step:
             trainer.close()

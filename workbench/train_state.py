@@ -6,7 +6,7 @@ checkpoint never holds NaN; ``unpack`` checks every file and says which one is w
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import torch
 
@@ -23,8 +23,11 @@ def _save(named: dict[str, torch.Tensor]) -> bytes:
     return save({k: v.detach().cpu().clone().contiguous() for k, v in named.items()})
 
 
-def pack(trainer) -> tuple[dict[str, bytes], dict[str, Any]]:
-    """(checkpoint files as bytes, trainer.json) for ``trainer`` now; RunError if any weight is not finite."""
+def pack(trainer, peers: Optional[dict[str, torch.Tensor]] = None) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """(checkpoint files as bytes, trainer.json) for ``trainer`` now; RunError if any weight is not finite.
+
+    ``peers``: the other training processes' generator states (``workbench.distributed.gather_rng``).
+    """
     with trainer.lock:
         model = dict(trainer.model.state_dict())
         runs.check_finite(model, trainer.run_dir / "model (in memory)")
@@ -32,8 +35,8 @@ def pack(trainer) -> tuple[dict[str, bytes], dict[str, Any]]:
     rng = {"data": trainer.data_gen.get_state(), "torch": torch.get_rng_state(), "tf": trainer.tf_gen.get_state()}
     if trainer.device.type == "cuda":
         rng["cuda"] = torch.cuda.get_rng_state(trainer.device)
-    files["rng.safetensors"] = _save(rng)
-    state = {"step": trainer.step, "elapsed": trainer.elapsed, "best": trainer.best, "skipped": trainer.skipped,
+    files["rng.safetensors"] = _save({**rng, **(peers or {})})
+    state = {"world_size": trainer.world.size, "step": trainer.step, "elapsed": trainer.elapsed, "best": trainer.best, "skipped": trainer.skipped,
              "optimizer_groups": [{k: v for k, v in g.items() if k != "params"} for g in trainer.optimizer.param_groups]}
     return files, state
 

@@ -27,7 +27,7 @@ import torch
 from models import build_model, describe
 from models.base import SeqModel
 
-from . import runs, train_state
+from . import distributed, runs, train_state
 from .config import RunConfig, resume_config
 from .device import describe as describe_device
 from .device import resolve_device, set_threads
@@ -39,7 +39,6 @@ from .probes import ProbeSnapshot, append_probes, probe_due, record_probes, trun
 from .records import DivergedRecord, EvalRecord, TrainRecord, append_record, truncate_records
 from .pacing import Session, Window
 from .tasks import build_task
-from .teacher_forcing import training_logits
 
 Listener = Callable[[object], None]
 PROGRESS_INTERVAL = 0.25  # seconds between Progress events (and train lines in metrics.jsonl)
@@ -77,7 +76,22 @@ class Trainer:
         self.threads = set_threads(tc.threads)
         self.device = resolve_device(tc.device)
         self._resumed = _resume
-        if _resume:
+        self.world = distributed.current()  # under torchrun: rank 0 opens the run, the others follow it
+        self.device = distributed.rank_device(self.world, self.device)
+        self.rank_batch = distributed.rank_batch(self.world, tc.batch_size)
+        shared = distributed.from_main(self.world, lambda: self._open(run_dir, runs_root, _resume))
+        if not self.world.is_main:
+            distributed.follow(self, shared, _resume)
+        self._forward = distributed.training_forward(self.world, self.model)
+        changed = distributed.world_change(self.world, shared)
+        if changed and self.world.is_main:
+            self.emit(Warned(changed))
+        self.tb = self._tensorboard() if tc.tensorboard and self.world.is_main else None
+
+    def _open(self, run_dir: Optional[Path], runs_root: Optional[Path], resume: bool) -> dict:
+        """Open the run (rank 0, or the only process): resume it or create it; returns what the other ranks need."""
+        config = self.config
+        if resume:
             self.run_dir = Path(run_dir)
             self.run_lock = runs.RunLock(self.run_dir).acquire()
             try:
@@ -92,7 +106,7 @@ class Trainer:
             runs.refuse_existing(self.run_dir)
             self._build(None, None)
             self._create_run()
-        self.tb = self._tensorboard() if tc.tensorboard else None
+        return distributed.shared_state(self, resume)
 
     def _build(self, vocabs, run_dir: Optional[Path]) -> None:
         """The task, the model and its optimiser, seeded (the run's own vocabularies and files on resume)."""
@@ -133,7 +147,7 @@ class Trainer:
         from ``workbench.config.resume_config``. ``run`` keeps a changed config in the run (a later
         resume without --steps keeps the new total).
         """
-        path = runs.check_run_dir(run_dir)
+        path = runs.check_run_dir(run_dir) if distributed.current().is_main else Path(run_dir)
         config = resume_config(config or runs.load_config(path), {"train.steps": steps} if steps else {})
         return cls(config, path, on_event=on_event, _resume=True)
 
@@ -174,6 +188,8 @@ class Trainer:
             listener(event)
 
     def _status(self, status: str, message: str = "") -> None:
+        if not self.world.is_main:
+            return
         try:
             runs.write_status(self.run_dir, status, self.step, self.config.train.steps, message)
         except OSError:  # a full disk must not hide why training ended
@@ -199,7 +215,7 @@ class Trainer:
         tc = self.config.train
         self.model.train()
         start_step = self.step
-        if self._resumed:  # settings the resume changed (steps, threads, device...) are the run's now
+        if self._resumed and self.world.is_main:  # settings the resume changed (steps, threads, device...) are the run's now
             runs.update_config(self.run_dir, self.config)
         self.emit(TrainStarted(str(self.run_dir), self.config.task.name, describe(self.config.model),
                                describe_device(self.device, self.threads), self.model.num_parameters(),
@@ -208,7 +224,7 @@ class Trainer:
         if self.task.report is not None:
             self.emit(DataReported(self.task.report.summary_lines(), list(self.task.report.warnings)))
         reason, message = "completed", f"trained {tc.steps} steps"
-        if runs.checkpoint_dir(self.run_dir) is None:
+        if not self._resumed:  # a resumed run has a checkpoint (or failed to open); only rank 0 reads the run
             self._checkpoint("start")  # a run always has weights to decode and a state to resume from
         window = Window()
         self._session = Session(self.elapsed, start_step)
@@ -216,6 +232,7 @@ class Trainer:
         while self.step < tc.steps:
             if not self._running.is_set():
                 self._wait_while_paused()
+            distributed.agree(self.world, self._stop, self._save)  # all ranks stop (or save) at the same step
             if self._stop.is_set():
                 reason, message = "stopped", f"stopped at step {self.step}"
                 break
@@ -226,7 +243,7 @@ class Trainer:
                 self._record_probes()
             loss, grad_norm, tokens = self._train_step()
             self.step += 1
-            self.elapsed = self._session.elapsed()
+            self.elapsed = distributed.agreed_max(self.world, self._session.elapsed())  # one clock for all ranks
             if math.isfinite(loss) and math.isfinite(grad_norm):
                 bad.clear()
                 window.add(loss, grad_norm, tokens)
@@ -246,7 +263,7 @@ class Trainer:
                     self._status("running")
                 else:
                     self.emit(Warned(f"validation loss is {metrics.get('loss')} at step {self.step}: not saved"))
-            if tc.max_seconds and self._session.seconds() >= tc.max_seconds:
+            if tc.max_seconds and distributed.any_rank(self.world, self._session.seconds() >= tc.max_seconds):
                 reason, message = "time-limit", f"stopped at the time limit ({tc.max_seconds:g} s) at step {self.step}"
                 break
         return self._finish(reason, message)
@@ -271,28 +288,30 @@ class Trainer:
     def _train_step(self) -> tuple[float, float, int]:
         """One optimiser step; returns (loss, gradient norm, tokens). Not applied unless both are finite."""
         tc = self.config.train
-        batch = self.task.train_batch(tc.batch_size, self.data_gen).to(self.device)
+        batch = self.task.train_batch(self.rank_batch, self.data_gen).to(self.device)  # this rank's share
         for group in self.optimizer.param_groups:
             group["lr"] = lr_at(self.step, tc)
         with self.lock:
-            logits = training_logits(self.model, batch, tc.teacher_forcing, self.tf_gen)  # (B, T, V)
+            logits = self._forward(batch, tc.teacher_forcing, self.tf_gen)  # (B, T, V)
             loss = sequence_loss(logits, batch.tgt_out, self.task.tgt_vocab.pad_id, tc.label_smoothing)
+            loss, value, tokens = distributed.token_weighted(self.world, loss, batch.n_tokens)
             self.optimizer.zero_grad(set_to_none=True)
-            value = loss.item()
             if not math.isfinite(value):
-                return value, math.nan, batch.n_tokens
-            loss.backward()
+                return value, math.nan, tokens
+            loss.backward()  # under DDP, gradients arrive averaged over the ranks: clipping sees the global batch
             norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(),
                                                         tc.clip if tc.clip > 0 else float("inf")))
             if math.isfinite(norm):
                 self.optimizer.step()
             else:
                 self.optimizer.zero_grad(set_to_none=True)
-        return value, norm, batch.n_tokens
+        return value, norm, tokens
 
     def _progress(self, window: Window) -> None:
         tc = self.config.train
         loss, grad_norm, tps = window.flush()
+        if not self.world.is_main:
+            return
         event = Progress(self.step, tc.steps, self.step * tc.batch_size / self.n_train, loss,
                          self.optimizer.param_groups[0]["lr"], grad_norm, tps, self.elapsed,
                          self._session.eta(self.step, tc.steps, tc.max_seconds))
@@ -303,6 +322,13 @@ class Trainer:
         self.emit(event)
 
     def _evaluate(self, split: str = "val", samples: Optional[int] = None, limit: Optional[int] = None):
+        """Evaluate on rank 0 (the others wait for its metrics, so every rank decides alike what follows)."""
+        metrics = distributed.from_main(self.world, lambda: self._evaluate_here(split, samples, limit))
+        if split == "val":
+            self._last_val, self._last_eval_step = metrics, self.step
+        return metrics
+
+    def _evaluate_here(self, split: str, samples: Optional[int], limit: Optional[int]):
         tc = self.config.train
         with self.lock:
             result = evaluate(self.model, self.task, split, limit=limit or tc.eval_examples,
@@ -326,6 +352,8 @@ class Trainer:
         return result.metrics
 
     def _record_probes(self) -> None:
+        if not self.world.is_main:
+            return
         with self.lock:
             snapshot = record_probes(self.model, self.task, self.step)
         if snapshot is not None:
@@ -339,8 +367,11 @@ class Trainer:
 
     def _checkpoint(self, reason: str) -> bool:
         """Save by the crash-safe protocol; weights that are not finite are never saved (a warning says so)."""
+        peers = distributed.gather_rng(self.world, self)  # every rank joins; rank 0 alone writes
+        if not self.world.is_main:
+            return True
         try:
-            files, state = train_state.pack(self)
+            files, state = train_state.pack(self, peers)
         except RunError as exc:
             self.emit(Warned(f"checkpoint not saved: {exc}"))
             return False
@@ -368,7 +399,7 @@ class Trainer:
                 if split in ("test", "long"):
                     final[split] = self._evaluate(split, samples=0, limit=10**9)
             self._checkpoint("end" if reason == "completed" else "stop")
-        else:
+        elif self.world.is_main:
             append_record(self.run_dir, DivergedRecord(self.step, message))
         self._status({"completed": "completed", "diverged": "diverged"}.get(reason, "stopped"), message)
         if self.tb:
