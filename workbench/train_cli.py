@@ -129,6 +129,10 @@ def run_train(args, overrides: dict) -> int:
     """`seqbench train`: in this process, on ``--nproc`` processes via torchrun, or as one rank torchrun started."""
     from . import distributed
 
+    if getattr(args, "nproc", 1) < 1:
+        from .errors import UserError
+
+        raise UserError(f"--nproc {args.nproc}: must be at least 1")
     if getattr(args, "nproc", 1) > 1 and not distributed.launched():
         return _launch(args, overrides)
     distributed.start()
@@ -187,7 +191,8 @@ def _train(args, overrides: dict, world) -> int:
         interrupts["n"] += 1
         if interrupts["n"] > 1:
             raise KeyboardInterrupt
-        console.print(Text("stopping after this step and saving... (Ctrl+C again to quit at once)", style="yellow"))
+        if not reporter.muted:
+            console.print(Text("stopping after this step and saving... (Ctrl+C again to quit at once)", style="yellow"))
         trainer.stop()
 
     def on_hangup(signum, frame):  # the terminal went away (or `kill`): stop and save, silently
