@@ -153,6 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
     from .failures_cli import add_arguments as add_errors
 
     add_errors(p)
+    p = sub.add_parser("ablate", help="zero each hidden unit or attention head over a split, rank by the damage",
+                       description="Zero each hidden unit of every decoder layer (or each attention head) in turn "
+                                   "over a split and rank them by how much the loss rises and exact match falls: "
+                                   "a causal importance map beside the attention and hidden-state views.")
+    from .ablate_cli import add_arguments as add_ablate
+
+    add_ablate(p)
     p = sub.add_parser("inspect", help="open the inspector on a run: step through decoding in the terminal",
                        description="Open the inspector on a saved run: step through decoding token by token with "
                                    "the alignment heatmap, hidden states and gates, beam candidates and next-token "
@@ -203,6 +210,10 @@ def main(argv: Optional[list[str]] = None) -> int:
             from .failures_cli import run as run_errors
 
             return run_errors(args)
+        if args.command == "ablate":
+            from .ablate_cli import run as run_ablate
+
+            return run_ablate(args)
         if args.command == "inspect":
             from .runs import check_run_dir
             from .tui.screens.inspector import run_inspector
