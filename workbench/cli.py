@@ -160,6 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
     from .ablate_cli import add_arguments as add_ablate
 
     add_ablate(p)
+    p = sub.add_parser("units", help="where in a split a hidden unit is most on, with the tokens around it",
+                       description="Read a split teacher-forced and show where each chosen decoder hidden unit is "
+                                   "most on, with the tokens around each peak coloured by the unit's value: test a "
+                                   "hypothesis such as 'this unit tracks quotes' (LSTMVis's idea).")
+    from .units_cli import add_arguments as add_units
+
+    add_units(p)
     p = sub.add_parser("inspect", help="open the inspector on a run: step through decoding in the terminal",
                        description="Open the inspector on a saved run: step through decoding token by token with "
                                    "the alignment heatmap, hidden states and gates, beam candidates and next-token "
@@ -214,6 +221,10 @@ def main(argv: Optional[list[str]] = None) -> int:
             from .ablate_cli import run as run_ablate
 
             return run_ablate(args)
+        if args.command == "units":
+            from .units_cli import run as run_units
+
+            return run_units(args)
         if args.command == "inspect":
             from .runs import check_run_dir
             from .tui.screens.inspector import run_inspector
