@@ -134,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("decode", help="decode with a trained run and show attention, beams, probabilities",
                        description="Decode an input with a saved run: greedy, beam or sampling, with what-if forcing, "
                                    "teacher-forced scoring and drawings of attention, beams and hidden states.")
-    p.add_argument("run", metavar="RUN", help="run directory (see `seqbench runs`)")
+    p.add_argument("run", metavar="RUN", nargs="?", help="run directory (see `seqbench runs`); with --replay, "
+                   "default: the recorded run")
     from .decode_cli import add_arguments
 
     add_arguments(p)
