@@ -11,6 +11,7 @@ import argparse
 from .errors import UserError
 
 WHATS = ("hidden", "heads")  # as decoding.ablation.WHATS, repeated here to keep --help torch-free
+THREADS = 1  # the benchmark (benchmarks/ablation.py) measures the sweep at this default
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top", metavar="N", type=int, default=20, help="rows shown, most harmful first; "
                         "--json has them all (default: 20)")
     parser.add_argument("--json", metavar="FILE", help="write the whole ranking as JSON (default: none)")
+    parser.add_argument("--threads", metavar="N", type=int, default=THREADS, help="CPU threads for torch, 0 = "
+                        "torch's default; one thread wastes little on this sweep's small steps, and two fall to a "
+                        "tenth of its speed when another process keeps a core busy (default: 1)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto (default: cpu)")
 
 
@@ -31,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
         value = getattr(args, flag)
         if value is not None and value < 1:
             raise UserError(f"--{flag} must be at least 1 (got {value})")
+    if args.threads < 0:
+        raise UserError(f"--threads must be at least 0 (got {args.threads})")
     from rich.console import Console
     from rich.progress import Progress
 
@@ -38,6 +44,10 @@ def run(args: argparse.Namespace) -> int:
     from .decoding.ablation import ablate
     from .runs import load_run
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     loaded = load_run(args.run, device=args.device)
     err = Console(stderr=True)
     with Progress(console=err, transient=True) as bar:
