@@ -146,7 +146,8 @@ def _example(task: Any, caps: Any, index: int, wrap: bool) -> tuple[int, list[st
     split = example_split(task)
     examples = task.examples(split)
     if not examples:
-        raise UserError(f"the {split} split has no examples; type an input instead")
+        missing = getattr(task, "missing_data", None)  # a saved run whose data file moved (workbench.runs.RunTask)
+        raise UserError(missing or f"the {split} split has no examples; type an input instead")
     if wrap:
         index %= len(examples)
     if not 0 <= index < len(examples):
