@@ -81,7 +81,8 @@ class ConsoleReporter:
     def on_Progress(self, e: ev.Progress) -> None:
         self.elapsed = e.elapsed
         if self.progress is not None:
-            stats = f"loss {e.loss:.3f} · ppl {e.perplexity:.2f} · {e.tokens_per_s:,.0f} tok/s"
+            threads = f" · {e.threads} thr" if e.threads else ""
+            stats = f"loss {e.loss:.3f} · ppl {e.perplexity:.2f} · {e.tokens_per_s:,.0f} tok/s{threads}"
             self.progress.update(self.bar, completed=e.step, stats=stats)
 
     def on_Evaluated(self, e: ev.Evaluated) -> None:
@@ -101,6 +102,9 @@ class ConsoleReporter:
 
     def on_Warned(self, e: ev.Warned) -> None:
         console.print(Text(f"warning: {e.message}", style="yellow"))
+
+    def on_ThreadsChanged(self, e: ev.ThreadsChanged) -> None:
+        console.print(Text(f"step {e.step}: threads {e.reason}", style="cyan"))
 
     def on_TrainFinished(self, e: ev.TrainFinished) -> None:
         if self.progress is not None:
