@@ -295,8 +295,11 @@ class Trainer:
         """One optimiser step; returns (loss, gradient norm, tokens). Not applied unless both are finite."""
         tc = self.config.train
         batch = self.task.train_batch(self.rank_batch, self.data_gen).to(self.device)  # this rank's share
+        seconds = self._session.seconds()
+        if tc.max_seconds:  # a time schedule: every rank must read the same clock or the replicas drift apart
+            seconds = distributed.agreed_max(self.world, seconds)
         for group in self.optimizer.param_groups:
-            group["lr"] = lr_at(self.step, tc, self._session.seconds())
+            group["lr"] = lr_at(self.step, tc, seconds)
         with self.lock:
             logits = self._forward(batch, tc.teacher_forcing, self.tf_gen)  # (B, T, V)
             loss = sequence_loss(logits, batch.tgt_out, self.task.tgt_vocab.pad_id, tc.label_smoothing)
