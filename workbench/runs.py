@@ -174,8 +174,11 @@ def load_weights(model, ckpt: Path) -> None:
     model.load_state_dict(weights)
 
 
-def load_run(path: Union[str, Path], device: str = "cpu") -> LoadedRun:
-    """Rebuild a run's task, model and last checkpoint's weights for decoding or inspection."""
+def load_run(path: Union[str, Path], device: str = "cpu", read_data: bool = True) -> LoadedRun:
+    """Rebuild a run's task, model and last checkpoint's weights for decoding or inspection.
+
+    ``read_data=False``: a parallel-corpus task is built from the run alone (no examples), which is
+    all decoding typed or filed sources needs."""
     from models import build_model
 
     from .device import resolve_device
@@ -186,7 +189,7 @@ def load_run(path: Union[str, Path], device: str = "cpu") -> LoadedRun:
     ckpt = checkpoint_dir(p)
     if ckpt is None:
         raise RunError(f"{p} has no saved weights yet (no checkpoint); train it with `seqbench train --resume {p}`")
-    task = build_task(cfg.task, vocabs=load_vocabs(p), run_dir=p)
+    task = build_task(cfg.task, vocabs=load_vocabs(p), run_dir=p, read_data=read_data)
     model = build_model(cfg.model).to(resolve_device(device))
     load_weights(model, ckpt)
     model.eval()
