@@ -153,3 +153,10 @@ def test_bad_files_and_options_are_one_line_errors(capsys, tmp_path, trained, ar
     code, out, err = decode_file(capsys, run, *[names.get(a, a) for a in args])
     assert code == 2 and out == ""
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_single_decode_shows_a_subword_source_as_typed(capsys, trained):
+    run, _ = trained
+    code, out, err = decode_file(capsys, run, "--input", "the zebra number 3 runs.")
+    assert code == 0, err
+    assert "input   the zebra number 3 runs." in out
