@@ -7,20 +7,19 @@ automatically.
 
 from __future__ import annotations
 
-from .base import (
-    ATTENTIONS,
-    CELLS,
-    CONTEXT_MODES,
-    FAMILIES,
-    Capabilities,
-    EncoderTrace,
-    ModelConfig,
-    SeqModel,
-    State,
-    StepOutput,
-    Trace,
-    reorder_state,
-)
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from .config import ModelConfig, validate_config
+from .names import ATTENTIONS, CELLS, CONTEXT_MODES, FAMILIES
+from .settings import ConfigError
+
+if TYPE_CHECKING:
+    from .base import Capabilities, EncoderTrace, SeqModel, State, StepOutput, Trace, reorder_state
+
+# torch-backed names, imported on first use so that configs and names load without torch
+_LAZY = {name: "base" for name in
+         ("Capabilities", "EncoderTrace", "SeqModel", "State", "StepOutput", "Trace", "reorder_state")}
 
 __all__ = [
     "ATTENTIONS",
@@ -46,44 +45,16 @@ __all__ = [
 ]
 
 
-class ConfigError(ValueError):
-    """A model configuration that cannot be built; the message names the key and valid values."""
+def __getattr__(name: str) -> Any:
+    """Import the torch-backed names (SeqModel, Trace, ...) when first asked for."""
+    if name in _LAZY:
+        value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def validate_config(cfg: ModelConfig) -> None:
-    """Raise ConfigError naming the offending option if ``cfg`` cannot be built."""
-
-    def one_of(key: str, value, valid) -> None:
-        if value not in valid:
-            raise ConfigError(f"unknown {key} {value!r}; choose one of: {', '.join(valid)}")
-
-    one_of("family", cfg.family, FAMILIES)
-    one_of("architecture", cfg.cell, CELLS)
-    one_of("attention", cfg.attention, ATTENTIONS)
-    one_of("context", cfg.context, CONTEXT_MODES)
-    if cfg.family == "lm" and cfg.attention not in ("none",) and cfg.cell != "transformer":
-        raise ConfigError(
-            f"attention {cfg.attention!r} needs an encoder-decoder task; a language model has no source to attend to"
-        )
-    if cfg.tgt_vocab <= 0:
-        raise ConfigError("tgt_vocab must be positive")
-    if cfg.family == "seq2seq" and cfg.src_vocab <= 0:
-        raise ConfigError("src_vocab must be positive for an encoder-decoder")
-    for key in ("emb_dim", "hidden", "layers", "heads"):
-        if getattr(cfg, key) < 1:
-            raise ConfigError(f"{key} must be at least 1 (got {getattr(cfg, key)})")
-    if not 0.0 <= cfg.dropout < 1.0:
-        raise ConfigError(f"dropout must be in [0, 1) (got {cfg.dropout})")
-    needs_heads = cfg.cell == "transformer" or cfg.attention == "multihead"
-    if needs_heads and cfg.hidden % cfg.heads:
-        raise ConfigError(f"hidden ({cfg.hidden}) must be divisible by heads ({cfg.heads})")
-    if cfg.tie_embeddings and cfg.cell != "transformer" and cfg.emb_dim != cfg.hidden:
-        raise ConfigError(f"tie_embeddings needs emb_dim == hidden (emb_dim={cfg.emb_dim}, hidden={cfg.hidden})")
-    if cfg.local_window < 1:
-        raise ConfigError(f"local_window must be at least 1 (got {cfg.local_window})")
-
-
-def build_model(cfg: ModelConfig) -> SeqModel:
+def build_model(cfg: ModelConfig) -> "SeqModel":
     """The one factory: a fresh, randomly initialised model for ``cfg``."""
     validate_config(cfg)
     if cfg.cell == "transformer":
@@ -99,8 +70,9 @@ def build_model(cfg: ModelConfig) -> SeqModel:
     return RNNSeq2Seq(cfg)
 
 
-def capabilities(cfg: ModelConfig) -> Capabilities:
+def capabilities(cfg: ModelConfig) -> "Capabilities":
     """What a model built from ``cfg`` accepts and traces (no weights are built)."""
+    from .base import Capabilities
     from .cells import GRU_GATES, LSTM_GATES
 
     transformer = cfg.cell == "transformer"

@@ -21,56 +21,16 @@ what the model computes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Optional
 
 import torch
 from torch import Tensor, nn
 
+from .config import ModelConfig
+from .names import ATTENTIONS, CELLS, CONTEXT_MODES, FAMILIES  # noqa: F401  (re-exported)
+
 State = dict[str, Tensor]
-
-CELLS = ("rnn", "gru", "lstm", "transformer")
-ATTENTIONS = ("none", "additive", "dot", "general", "scaled-dot", "local", "multihead")
-CONTEXT_MODES = ("init", "every-step")
-FAMILIES = ("lm", "seq2seq")
-
-
-@dataclass
-class ModelConfig:
-    """Everything needed to rebuild a model; stored with every checkpoint."""
-
-    family: str = "seq2seq"  # "lm" (language model, no source) or "seq2seq" (encoder-decoder)
-    cell: str = "gru"  # rnn (tanh) | gru | lstm | transformer
-    attention: str = "additive"  # one of ATTENTIONS; RNN seq2seq only ("multihead" is implied for transformer)
-    context: str = "init"  # seq2seq without attention: c as decoder initial state, or as input every step
-    src_vocab: int = 0  # source vocabulary size (0 for a language model)
-    tgt_vocab: int = 0  # target / output vocabulary size
-    emb_dim: int = 64  # token embedding width E
-    hidden: int = 128  # hidden width D (RNN units; transformer d_model)
-    layers: int = 1  # stacked layers L (encoder and decoder each)
-    bidirectional: bool = False  # bidirectional RNN encoder
-    dropout: float = 0.0  # dropout between layers and on embeddings
-    heads: int = 4  # attention heads H (multihead attention and transformer)
-    ffn: int = 0  # transformer feed-forward width; 0 means 4 * hidden
-    local_window: int = 2  # local-p attention half-window D (window is 2D + 1 positions)
-    max_len: int = 512  # longest sequence the transformer's positions cover
-    pad_id: int = 0  # padding index in both vocabularies
-    tie_embeddings: bool = False  # share decoder input embedding and output projection (needs emb_dim == hidden for RNNs)
-
-    def to_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "ModelConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown model option(s): {', '.join(unknown)}")
-        return cls(**d)
-
-    def with_(self, **changes) -> "ModelConfig":
-        return replace(self, **changes)
-
 
 @dataclass(frozen=True)
 class Capabilities:

@@ -27,11 +27,11 @@ def test_help_lists_commands_and_each_option_has_a_default():
 
 
 @pytest.mark.parametrize("argv,needle", [
-    (["train", "--task", "nope"], "unknown task 'nope'; choose one of: copy, reverse"),
-    (["train", "--arch", "xlstm"], "unknown architecture 'xlstm'; choose one of: rnn, gru, lstm, transformer"),
-    (["train", "--attention", "fancy"], "unknown attention 'fancy'"),
+    (["train", "--task", "nope"], "task.name: 'nope' is not allowed; must be one of: copy, reverse"),
+    (["train", "--arch", "xlstm"], "model.cell: 'xlstm' is not allowed; must be one of: rnn, gru, lstm, transformer"),
+    (["train", "--attention", "fancy"], "model.attention: 'fancy' is not allowed"),
     (["train", "--set", "train.bogus=1"], "unknown option train.bogus"),
-    (["train", "--set", "model.hidden=wide"], "model.hidden: expected int"),
+    (["train", "--set", "model.hidden=wide"], "model.hidden: 'wide' is not allowed; must be an integer"),
     (["train", "--task", "charlm", "--attention", "additive"], "no source to attend to"),
     (["train", "--task", "tsv"], "tsv"),
     (["train", "--task", "tsv", "--data", "/no/such/file.tsv"], "/no/such/file.tsv"),
@@ -62,7 +62,7 @@ def test_train_then_list_and_resume(capsys, tmp_path):
     assert code == 0, err
     assert "resuming" in out
     code, _, err = run_cli(capsys, "train", "--resume", str(out_dir), "--hidden", "32")
-    assert code == 2 and "only --steps may change" in err
+    assert code == 2 and "cannot change model.hidden" in err
 
 
 def test_not_a_run_directory(capsys, tmp_path):

@@ -63,7 +63,7 @@ def test_tatoeba_third_column_is_read_with_columns_and_can_be_swapped(tmp_path):
     assert all("Attribution" not in " ".join(ex.tgt) for ex in task.examples("train"))
     swapped = build_task(TaskConfig(name="tsv", data=path, columns="2,1", **small()))
     assert swapped.examples("train")[0].src[0].lower() == "le"
-    with pytest.raises(UserError, match="task columns: .*two different column numbers"):
+    with pytest.raises(UserError, match="task.columns: .*two different column numbers"):
         build_task(TaskConfig(name="tsv", data=path, columns="1"))
 
 

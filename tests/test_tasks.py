@@ -58,7 +58,7 @@ def test_config_round_trips_and_rejects_unknown_keys_and_wrong_types():
     assert TaskConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(UserError, match="unknown task option.*blok"):
         TaskConfig.from_dict({"name": "charlm", "blok": 32})
-    with pytest.raises(UserError, match="task max_len: expected int"):
+    with pytest.raises(UserError, match="task.max_len: '12' is not allowed; must be an integer"):
         TaskConfig.from_dict({"max_len": "12"})
 
 

@@ -303,6 +303,25 @@ async def test_probe_scrubber_replays_the_recorded_alignments(trained):
         assert "probe 2/3 at training step 50" in heat.title
 
 
+async def test_probe_replay_autoplays_and_shows_the_probe_in_full(trained):
+    """space plays the replay from the first training snapshot to the last: attention seen forming."""
+    probes = trained.probes
+    app = InspectorApp(trained.model, trained.task, probes=probes)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("p", "space")  # at the latest snapshot: play starts again from the first
+        await pilot.pause()
+        heat = app.screen.query_one(AttentionHeatmap)
+        seen = [heat.title]
+        while getattr(app.screen, "_player", None) is not None:
+            await pilot.pause(0.1)
+            seen.append(heat.title)
+        steps = [next(f"step {p.step}" for p in probes if f"training step {p.step}" in t) for t in seen]
+        assert steps[0] == f"step {probes[0].step}" and steps[-1] == f"step {probes[-1].step}"
+        assert len(set(steps)) == len(probes)
+        probe = probes[-1].probes[0]
+        assert f"probe: {''.join(probe.source_tokens)} → {''.join(probe.target_tokens)}" in heat.caption
+
+
 async def test_live_probes_passed_in_are_used(trained):
     app = InspectorApp(trained.model, trained.task, probes=trained.probes)
     async with app.run_test(size=(120, 40)) as pilot:

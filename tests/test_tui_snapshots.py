@@ -110,3 +110,31 @@ def test_fake_stream_is_what_the_dashboard_draws():
     assert len(s.curves.train) == 30 and [p[0] for p in s.curves.val["loss"]] == [200, 400, 600]
     assert s.status == "paused" and s.samples[1].source_tokens[0] == "<unk>"
     assert Path(s.run_dir).name == Path(RUN_DIR).name
+
+
+def tsv_report_before(pilot_path: str):
+    """Pick tsv, type a Tatoeba-style file's path and wait for its data report."""
+    async def run_before(pilot) -> None:
+        from textual.widgets import Input
+
+        from workbench.tui.widgets.task_picker import TaskPicker
+
+        await _launcher_ready(pilot)
+        screen = pilot.app.screen
+        await pilot.click("#task-list")
+        await pilot.press("end")
+        screen.query_one("#data", Input).value = pilot_path
+        picker = screen.query_one(TaskPicker)
+        while "lines read" not in picker.report_text:
+            await pilot.pause(0.05)
+        await pilot.pause(0.1)
+
+    return run_before
+
+
+def test_launcher_tsv_report_120x40(snap_compare, fixed_machine):
+    lines = [f"{s}\t{t}\tCC-BY 2.0 (France) Attribution: tatoeba.org #{i}" for i, (s, t) in enumerate(
+        [("Hi.", "Salut\u00a0!"), ("Run!", "Cours !"), ("Who?", "Qui ?"), ("Wow!", "Ça alors !"), ("Fire!", "Au feu !"),
+         ("Help!", "À l'aide !"), ("Jump.", "Saute."), ("Stop!", "Ça suffit !"), ("Wait!", "Attends !")])]
+    Path("fra.txt").write_text("\n".join(lines + lines[:2]) + "\n", encoding="utf-8")
+    assert snap_compare(SeqbenchApp(runs_dir="runs"), terminal_size=(120, 40), run_before=tsv_report_before("fra.txt"))

@@ -10,10 +10,10 @@ import argparse
 import sys
 from typing import Optional
 
-from .defaults import TASK_DEFAULTS, TASK_NAMES
+from models.names import ATTENTIONS, CELLS, CONTEXT_MODES
 
-CELLS = ("rnn", "gru", "lstm", "transformer")
-ATTENTIONS = ("none", "additive", "dot", "general", "scaled-dot", "local", "multihead")
+from .defaults import TASK_DEFAULTS
+from .tasks.catalog import TASK_NAMES
 
 EPILOG = """\
 examples:
@@ -37,7 +37,8 @@ def _per_task(section: str, key: str, fmt: str = "{}") -> str:
     return "; ".join(f"{'/'.join(tasks)} {value}" for value, tasks in seen.items())
 
 
-# flag -> (dest key "section.key", type, help)
+# flag -> (dest key "section.key", type, help); argparse keeps the text, workbench.config checks it,
+# so a flag, --set and --config refuse a value with the same line
 TRAIN_OPTIONS: list[tuple[str, str, type, str]] = [
     ("--task", "task.name", str, f"task to learn: {', '.join(TASK_NAMES)} (default: reverse; see `seqbench tasks`)"),
     ("--data", "task.data", str, "data file: UTF-8 text for charlm, source<TAB>target lines for tsv (default: bundled sample data)"),
@@ -54,7 +55,7 @@ TRAIN_OPTIONS: list[tuple[str, str, type, str]] = [
     ("--subword-model", "task.subword_model", str, "SentencePiece model for --tokens subword: unigram or bpe (default: unigram)"),
     ("--arch", "model.cell", str, f"cell: {', '.join(CELLS)} (default: {_per_task('model', 'cell')})"),
     ("--attention", "model.attention", str, f"encoder-decoder attention: {', '.join(ATTENTIONS)} (default: {_per_task('model', 'attention')})"),
-    ("--context", "model.context", str, "without attention, use the context c as the decoder's initial state or as input at every step: init, every-step (default: init)"),
+    ("--context", "model.context", str, f"without attention, use the context c as the decoder's initial state or as input at every step: {', '.join(CONTEXT_MODES)} (default: init)"),
     ("--layers", "model.layers", int, "layers in encoder and decoder (default: 1; charlm 2)"),
     ("--hidden", "model.hidden", int, f"hidden width (default: {_per_task('model', 'hidden')})"),
     ("--emb", "model.emb_dim", int, f"embedding width; a Transformer's is --hidden (default: {_per_task('model', 'emb_dim')})"),
@@ -71,8 +72,19 @@ TRAIN_OPTIONS: list[tuple[str, str, type, str]] = [
     ("--seed", "train.seed", int, "random seed for weights, data and sampling (default: 0)"),
     ("--device", "train.device", str, "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps (default: auto)"),
     ("--threads", "train.threads", int, "CPU threads for torch, 0 = automatic (default: 0)"),
-    ("--max-seconds", "train.max_seconds", float, "stop after this many seconds of training, 0 = no limit (default: 0)"),
+    ("--max-seconds", "train.max_seconds", float, "stop after this many seconds of training in this session, 0 = no limit; "
+                                                "a resumed run trains up to this long again (default: 0)"),
 ]
+
+
+def _with_allowed(text: str, dest: str, typ: type) -> str:
+    """A number option's help with the range its field declares: '... (an integer >= 1; default: 250)'."""
+    if typ is str:
+        return text  # the help lists the choices already
+    from .config import allowed_for
+
+    section, _, key = dest.partition(".")
+    return text.replace("(default: ", f"({allowed_for(section, key).describe()}; default: ", 1)
 
 
 STR_METAVARS = {"--data": "FILE", "--val-data": "FILE", "--test-data": "FILE", "--columns": "SRC,TGT",
@@ -87,7 +99,7 @@ def _add_train(sub) -> None:
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     for flag, dest, typ, text in TRAIN_OPTIONS:
         metavar = {int: "N", float: "X"}.get(typ) or STR_METAVARS.get(flag, flag.strip("-").upper())
-        p.add_argument(flag, dest=dest, type=typ, default=None, help=text, metavar=metavar)
+        p.add_argument(flag, dest=dest, default=None, help=_with_allowed(text, dest, typ), metavar=metavar)
     p.add_argument("--bidirectional", dest="model.bidirectional", action=argparse.BooleanOptionalAction, default=None,
                    help="bidirectional RNN encoder (default: on for the synthetic and translation tasks)")
     p.add_argument("--tensorboard", dest="train.tensorboard", action="store_true", default=None,
@@ -97,12 +109,21 @@ def _add_train(sub) -> None:
     p.add_argument("--config", metavar="FILE", help="TOML file with [task], [model], [train] tables (default: none)")
     p.add_argument("--out", metavar="DIR", help="run directory to create (default: runs/<task>-<arch>-<time>)")
     p.add_argument("--runs-dir", metavar="DIR", help="where new runs go (default: $SEQBENCH_RUNS or ./runs)")
-    p.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint (--steps raises its total)")
+    p.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint; it may change only --steps "
+                                                   "(raises the total), --eval-every, --device, --threads, "
+                                                   "--max-seconds and --tensorboard (default: a new run)")
     p.add_argument("--quiet", action="store_true", help="no progress bar; print evaluations and the summary only")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors (unknown flag, missing value) as one line like every other mistake."""
+
+    def error(self, message: str):
+        self.exit(2, f"seqbench: error: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="seqbench",
         description="seqbench: train sequence models live and step through their decoding. "
                     "Run without a command to open the app.",

@@ -7,45 +7,52 @@ wrong type are errors that name the key.
 
 from __future__ import annotations
 
+import copy
 import sys
-import types
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Optional, Union, get_args, get_origin, get_type_hints
+from typing import Any, Optional, Union
 
-from models.base import ModelConfig
+from models.config import ModelConfig, validate_config
+from models.settings import Allowed, ConfigError, check_fields, parse_value, refusal, setting
 
-from .defaults import LM_TASKS, TASK_NAMES, task_defaults
+from .defaults import task_defaults
 from .errors import UserError
-from .tasks import TaskConfig
+from .tasks.catalog import LM_TASKS
+from .tasks.config import TaskConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
+DEVICES = "auto, cpu, cuda, cuda:N or mps"
+
 
 @dataclass
 class TrainConfig:
     """How to train: optimiser, schedule, evaluation and where it runs."""
 
-    steps: int = 2000  # optimiser steps in total
-    batch_size: int = 64  # sequences (or LM windows) per step
-    lr: float = 3e-3  # peak learning rate (AdamW)
-    weight_decay: float = 0.01  # AdamW weight decay
-    warmup: int = 100  # linear warm-up steps, then cosine decay
-    min_lr_ratio: float = 0.1  # the cosine decays to lr * min_lr_ratio at the last step
-    clip: float = 1.0  # gradient-norm clipping (0 = off)
-    label_smoothing: float = 0.0  # cross-entropy label smoothing
-    teacher_forcing: float = 1.0  # probability of feeding the reference token; < 1 = scheduled sampling
-    eval_every: int = 250  # evaluate (and checkpoint) every N steps
-    eval_examples: int = 500  # validation examples (LM: windows) per evaluation
-    samples: int = 3  # sample predictions shown per evaluation
-    seed: int = 0  # seeds weights, batches and sampling
-    device: str = "auto"  # auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps
-    threads: int = 0  # CPU threads for torch (0 = automatic)
-    max_seconds: float = 0.0  # stop after this much training time (0 = no limit)
-    tensorboard: bool = False  # also write TensorBoard event files (needs the tensorboard extra)
+    steps: int = setting(2000, int, ge=1)  # optimiser steps in total
+    batch_size: int = setting(64, int, ge=1, le=65536)  # sequences (or LM windows) per step
+    lr: float = setting(3e-3, float, gt=0)  # peak learning rate (AdamW)
+    weight_decay: float = setting(0.01, float, ge=0)  # AdamW weight decay
+    warmup: int = setting(100, int, ge=0)  # linear warm-up steps, then cosine decay
+    min_lr_ratio: float = setting(0.1, float, ge=0, le=1)  # the cosine decays to lr * min_lr_ratio at the last step
+    clip: float = setting(1.0, float, ge=0)  # gradient-norm clipping (0 = off)
+    label_smoothing: float = setting(0.0, float, ge=0, lt=1)  # cross-entropy label smoothing
+    # probability of feeding the reference token; < 1 = scheduled sampling
+    teacher_forcing: float = setting(1.0, float, ge=0, le=1)
+    eval_every: int = setting(250, int, ge=1)  # evaluate (and checkpoint) every N steps
+    eval_examples: int = setting(500, int, ge=1)  # validation examples (LM: windows) per evaluation
+    samples: int = setting(3, int, ge=0, le=100)  # sample predictions shown per evaluation
+    seed: int = setting(0, int, ge=0, le=2**32 - 1)  # seeds weights, batches and sampling
+    # auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps
+    device: str = setting("auto", str, pattern=r"auto|cpu|mps|cuda(:\d+)?", text=DEVICES)
+    threads: int = setting(0, int, ge=0, le=1024)  # CPU threads for torch (0 = automatic)
+    # stop after this much training time in one session; a resumed run gets it again (0 = no limit)
+    max_seconds: float = setting(0.0, float, ge=0)
+    tensorboard: bool = setting(False, bool)  # also write TensorBoard event files (needs the tensorboard extra)
 
 
 @dataclass
@@ -68,66 +75,49 @@ class RunConfig:
         return tomli_w.dumps(self.to_dict())
 
 
+
 SECTIONS = {"task": TaskConfig, "model": ModelConfig, "train": TrainConfig}
 
 
-def _coerce(key: str, value: Any, hint: Any) -> Any:
-    """Convert ``value`` (from TOML or a command line string) to the field's type, or fail naming key."""
-    origin = get_origin(hint)
-    if origin is Union or origin is getattr(types, "UnionType", None):  # Optional[X] / X | None
-        args = [a for a in get_args(hint) if a is not type(None)]
-        if value is None or (isinstance(value, str) and value.lower() in ("", "none")):
-            return None
-        hint = args[0]
+def allowed_for(section: str, key: str, source: str = "") -> Allowed:
+    """The declared allowed values of ``section.key``, or a UserError for an unknown section or key."""
+    if section not in SECTIONS:
+        raise UserError(f"{source}unknown section [{section}]; use one of: {', '.join(SECTIONS)}")
+    known = {f.name: f for f in fields(SECTIONS[section])}
+    if key not in known:
+        raise UserError(f"{source}unknown option {section}.{key}; valid: {', '.join(sorted(known))}")
+    return known[key].metadata["allowed"]
+
+
+def parse_setting(section: str, key: str, value: Any, from_text: bool = True, source: str = "") -> Any:
+    """The one check of a single value: ``value`` for ``section.key`` in its type, or a one-line UserError.
+
+    ``from_text``: ``value`` may be command-line text ("5", "true"); without it (TOML) it must
+    already have the field's type. The message is what the CLI prints after ``seqbench: error:``.
+    """
+    allowed = allowed_for(section, key, source)
     try:
-        if hint is bool:
-            if isinstance(value, bool):
-                return value
-            if isinstance(value, str) and value.lower() in ("true", "yes", "1", "on", "false", "no", "0", "off"):
-                return value.lower() in ("true", "yes", "1", "on")
-            raise ValueError
-        if hint is int:
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise ValueError
-            return int(value)
-        if hint is float:
-            if isinstance(value, bool):
-                raise ValueError
-            return float(value)
-        if hint is str:
-            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-                raise ValueError
-            return str(value)
-    except (TypeError, ValueError):
-        pass
-    else:
-        return value
-    name = getattr(hint, "__name__", str(hint))
-    raise UserError(f"{key}: expected {name}, got {value!r}")
+        return parse_value(f"{section}.{key}", value, allowed, from_text)
+    except ConfigError as exc:
+        raise UserError(f"{source}{exc}") from None
 
 
-def apply(cfg: RunConfig, section: str, values: dict[str, Any], source: str = "") -> None:
-    """Set ``values`` on ``cfg.<section>``, checking keys and types (errors name ``section.key``)."""
+def apply(cfg: RunConfig, section: str, values: dict[str, Any], source: str = "", from_text: bool = True) -> None:
+    """Set ``values`` on ``cfg.<section>``, each checked by ``parse_setting`` (errors name ``section.key``)."""
     if section not in SECTIONS:
         raise UserError(f"{source}unknown section [{section}]; use one of: {', '.join(SECTIONS)}")
     target = getattr(cfg, section)
-    hints = get_type_hints(type(target))
-    known = {f.name for f in fields(target)}
     for key, value in values.items():
-        if key not in known:
-            raise UserError(f"{source}unknown option {section}.{key}; valid: {', '.join(sorted(known))}")
-        setattr(target, key, _coerce(f"{source}{section}.{key}", value, hints[key]))
+        setattr(target, key, parse_setting(section, key, value, from_text, source))
 
 
 def default_config(task: str) -> RunConfig:
     """The task's solving defaults (see ``workbench/defaults.py``)."""
-    if task not in TASK_NAMES:
-        raise UserError(f"unknown task {task!r}; choose one of: {', '.join(TASK_NAMES)}")
-    cfg = RunConfig(task=TaskConfig(name=task))
-    defaults = task_defaults(task)
-    cfg.model.family = "lm" if task in LM_TASKS else "seq2seq"
-    for section, values in defaults.items():
-        apply(cfg, section, values)
+    name = parse_setting("task", "name", task, from_text=False)
+    cfg = RunConfig(task=TaskConfig(name=name))
+    cfg.model.family = "lm" if name in LM_TASKS else "seq2seq"
+    for section, values in task_defaults(name).items():
+        apply(cfg, section, values, from_text=False)
     return cfg
 
 
@@ -148,40 +138,74 @@ def read_toml(path: Union[str, Path]) -> dict[str, dict[str, Any]]:
 
 def build_config(toml: Optional[dict] = None, overrides: Optional[dict[str, Any]] = None,
                  task: Optional[str] = None, source: str = "") -> RunConfig:
-    """Defaults of the task, then the TOML file, then command-line overrides ("section.key" -> value)."""
+    """Defaults of the task, then the TOML file, then command-line overrides ("section.key" -> value), checked."""
     toml = toml or {}
     overrides = overrides or {}
     name = overrides.get("task.name") or task or toml.get("task", {}).get("name") or "reverse"
     cfg = default_config(name)
     for section, values in toml.items():
-        apply(cfg, section, values, source)
-    for dotted, value in overrides.items():
-        section, _, key = dotted.partition(".")
-        apply(cfg, section, {key: value})
-    check_compatible(cfg)
+        apply(cfg, section, values, source, from_text=False)
+    apply_overrides(cfg, overrides)
+    check_config(cfg)
     return cfg
 
 
-def check_compatible(cfg: RunConfig) -> None:
-    """Errors for an architecture that cannot do the task (one line, naming what would work)."""
-    is_lm_task = cfg.task.name in LM_TASKS
-    cfg.model.family = "lm" if is_lm_task else "seq2seq"  # the task decides; a TOML value cannot contradict it
-    if is_lm_task and cfg.model.attention not in ("none",):
-        if cfg.model.cell == "transformer":
-            cfg.model.attention = "none"
-        else:
-            raise UserError(
-                f"task {cfg.task.name!r} is language modelling and has no source to attend to; "
-                f"use --attention none (or --arch transformer for self-attention)"
-            )
-    if cfg.model.cell == "transformer" and cfg.model.family == "seq2seq":
-        cfg.model.attention = "multihead"
-    if cfg.model.cell == "transformer":
-        cfg.model.emb_dim = cfg.model.hidden  # its embeddings are its width D: config.toml says so
-    from models import ConfigError, validate_config
+def apply_overrides(cfg: RunConfig, overrides: dict[str, Any]) -> None:
+    """Set command-line overrides ("section.key" -> text or value) on ``cfg``."""
+    for dotted, value in overrides.items():
+        section, _, key = dotted.partition(".")
+        apply(cfg, section, {key: value})
 
-    try:  # vocabulary sizes are known only once the task is built
+
+def check_config(cfg: RunConfig) -> None:
+    """The one check of a whole run config: every field, then the rules between fields (UserError).
+
+    The task settles the model's family; a Transformer settles its attention and embedding width.
+    Every face (flags, --set, --config, --resume, the launcher) ends here before anything is written.
+    """
+    settle(cfg)
+    cfg.task.validate()
+    try:
+        check_fields(cfg.train, "train")
+        if cfg.model.family == "lm" and cfg.model.attention != "none":
+            raise refusal("model.attention", cfg.model.attention,
+                          f"none for task {cfg.task.name}: a language model has no source to attend to "
+                          f"(--arch transformer has self-attention)")
+        # vocabulary sizes are known only once the task is built
         validate_config(cfg.model.with_(src_vocab=max(cfg.model.src_vocab, 1), tgt_vocab=max(cfg.model.tgt_vocab, 1)))
     except ConfigError as exc:
         raise UserError(str(exc)) from None
 
+
+def settle(cfg: RunConfig) -> None:
+    """Values the task and the architecture decide (a TOML value cannot contradict them)."""
+    is_lm_task = cfg.task.name in LM_TASKS
+    cfg.model.family = "lm" if is_lm_task else "seq2seq"
+    if cfg.model.cell == "transformer":
+        cfg.model.attention = "none" if is_lm_task else "multihead"
+        cfg.model.emb_dim = cfg.model.hidden  # its embeddings are its width D: config.toml says so
+
+
+# what a resumed run may change: its length and how it runs, never what it computes
+RESUME_SETTINGS = ("train.steps", "train.eval_every", "train.samples", "train.device", "train.threads",
+                   "train.max_seconds", "train.tensorboard")
+
+
+def resume_config(stored: RunConfig, overrides: Optional[dict[str, Any]] = None, toml: Optional[dict] = None,
+                  source: str = "") -> RunConfig:
+    """A saved run's config with the settings a resume may change; a UserError names any other change.
+
+    A value equal to the stored one is no change, so repeating the run's own settings is fine.
+    """
+    wanted = copy.deepcopy(stored)
+    for section, values in (toml or {}).items():
+        apply(wanted, section, values, source, from_text=False)
+    apply_overrides(wanted, overrides or {})
+    check_config(wanted)
+    changed = [f"{section}.{f.name}" for section in SECTIONS for f in fields(SECTIONS[section])
+               if getattr(getattr(wanted, section), f.name) != getattr(getattr(stored, section), f.name)]
+    refused = [key for key in changed if key not in RESUME_SETTINGS]
+    if refused:
+        raise UserError(f"--resume continues a run as configured; it cannot change {', '.join(refused)} "
+                        f"(a resume may change {', '.join(RESUME_SETTINGS)})")
+    return wanted

@@ -7,8 +7,7 @@ were chosen so that the task is solved on a 2-core CPU in a few minutes (see REA
 
 from __future__ import annotations
 
-TASK_NAMES = ("copy", "reverse", "sort", "charlm", "dates", "numbers", "tsv")
-LM_TASKS = ("charlm",)
+from .tasks.catalog import LM_TASKS, TASK_NAMES  # noqa: F401  (the catalogue declares the names)
 
 # task -> {"model": {...}, "train": {...}, "task": {...}}; keys are fields of ModelConfig,
 # TrainConfig and TaskConfig. Anything absent takes the dataclass default.
@@ -46,6 +45,6 @@ TASK_DEFAULTS: dict[str, dict[str, dict]] = {
 
 
 def task_defaults(task: str) -> dict[str, dict]:
-    """A fresh copy of ``task``'s defaults (sections model/train/task)."""
-    d = TASK_DEFAULTS[task]
+    """A fresh copy of ``task``'s defaults (sections model/train/task); a task without any takes the dataclasses'."""
+    d = TASK_DEFAULTS.get(task, {})
     return {section: dict(d.get(section, {})) for section in ("model", "train", "task")}

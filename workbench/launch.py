@@ -1,45 +1,65 @@
 """The TUI's side of the engine: loading it off the UI thread, and turning the launcher's form into a RunConfig.
 
 Importing torch takes seconds, so the app paints the launcher first and calls ``load_catalog`` in a
-thread worker. Everything here that touches ``workbench.config`` (which imports torch) is only
-called once that has happened.
+thread worker. ``workbench.config`` is torch-free, so the form's hints and checks work at once;
+``preview_data`` reads a whole corpus and belongs in a thread worker too.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-# (section, key, label, hint) for the hyperparameter form, in display order
-FIELDS: list[tuple[str, str, str, str]] = [
-    ("model", "emb_dim", "embedding", "E (Transformer: D)"),
-    ("model", "hidden", "hidden", "model width D"),
-    ("model", "layers", "layers", "encoder and decoder"),
-    ("model", "heads", "heads", "attention heads H"),
-    ("model", "local_window", "window", "local half-window"),
-    ("model", "dropout", "dropout", "0 ≤ p < 1"),
-    ("train", "steps", "steps", "optimiser steps"),
-    ("train", "batch_size", "batch size", "sequences per step"),
-    ("train", "lr", "learning rate", "peak, AdamW"),
-    ("train", "warmup", "warm-up", "then cosine decay"),
-    ("train", "clip", "grad clip", "0 = off"),
-    ("train", "eval_every", "eval every", "and checkpoint"),
-    ("train", "eval_examples", "val examples", "per evaluation"),
-    ("train", "seed", "seed", "weights and batches"),
-    ("train", "threads", "CPU threads", "0 = all cores (≤ 4)"),
-    ("train", "max_seconds", "time limit", "seconds, 0 = none"),
+@dataclass(frozen=True)
+class Field:
+    """One launcher input: its config key, its label, and the symbol and note its hint is made of.
+
+    The hint's bounds come from the field's declaration (``setting(...)``), so the rule has one owner;
+    ``note`` only says what a value means ("0 = off").
+    """
+
+    section: str
+    key: str
+    label: str
+    symbol: str = "x"
+    note: str = ""
+
+    @property
+    def hint(self) -> str:
+        from workbench.config import allowed_for
+
+        span = allowed_for(self.section, self.key).span(self.symbol)
+        return f"{span}, {self.note}" if self.note else span
+
+
+# the hyperparameter form, in display order
+FIELDS: list[Field] = [
+    Field("model", "emb_dim", "embedding", "E"),
+    Field("model", "hidden", "hidden", "D"),
+    Field("model", "layers", "layers", "L", "enc + dec"),
+    Field("model", "heads", "heads", "H"),
+    Field("model", "local_window", "window", "D", "2D+1"),
+    Field("model", "dropout", "dropout", "p"),
+    Field("train", "steps", "steps", "N"),
+    Field("train", "batch_size", "batch size", "B"),
+    Field("train", "lr", "learning rate", "lr", "AdamW peak"),
+    Field("train", "warmup", "warm-up", "W", "then cosine"),
+    Field("train", "clip", "grad clip", "c", "0 = off"),
+    Field("train", "eval_every", "eval every", "N", "+ checkpoint"),
+    Field("train", "eval_examples", "val examples", "n"),
+    Field("train", "seed", "seed", "s"),
+    Field("train", "threads", "CPU threads", "T", "0 = auto"),
+    Field("train", "max_seconds", "time limit", "s", "0 = none"),
 ]
 
-# key -> (lowest allowed, lowest is exclusive); values are checked after the type
-_LOWER: dict[str, tuple[float, bool]] = {
-    "emb_dim": (1, False), "hidden": (1, False), "layers": (1, False), "heads": (1, False),
-    "local_window": (1, False), "dropout": (0, False), "steps": (1, False), "batch_size": (1, False),
-    "lr": (0, True), "warmup": (0, False), "clip": (0, False), "eval_every": (1, False),
-    "eval_examples": (1, False), "threads": (0, False), "max_seconds": (0, False),
-}
-
+# the parallel-data options under the data file (dates, numbers, tsv), as ``seqbench train`` has them
+DATA_FIELDS: list[Field] = [
+    Field("task", "columns", "columns"),
+    Field("task", "vocab_size", "vocab size", "V"),
+    Field("task", "min_freq", "min freq", "f", "rarer: <unk>"),
+]
 
 @dataclass
 class Catalog:
@@ -65,24 +85,14 @@ def device_options(devices: list) -> list[tuple[str, str]]:
 
 
 def check_field(section: str, key: str, text: str) -> Optional[str]:
-    """An inline message for one form value, or None when it is acceptable."""
-    from workbench.config import RunConfig, apply
+    """The message for one form value (the very line ``seqbench train`` prints), or None when it is allowed."""
+    from workbench.config import parse_setting
     from workbench.errors import UserError
 
-    cfg = RunConfig()
     try:
-        apply(cfg, section, {key: text.strip()})
+        parse_setting(section, key, text)
     except UserError as exc:
-        message = str(exc)
-        return message.split(": ", 1)[1] if ": " in message else message
-    value = getattr(getattr(cfg, section), key)
-    low = _LOWER.get(key)
-    if low is not None:
-        bound, exclusive = low
-        if value < bound or (exclusive and value == bound):
-            return f"must be {'>' if exclusive else '≥'} {bound:g}"
-    if key == "dropout" and value >= 1:
-        return "must be below 1"
+        return str(exc)
     return None
 
 
@@ -93,10 +103,8 @@ def field_value(cfg, section: str, key: str) -> str:
 
 
 def make_config(task: str, data: str, arch: dict, values: dict[tuple[str, str], str], device: str):
-    """The RunConfig the launcher describes, or a UserError naming what is wrong."""
-    from models import validate_config
+    """The RunConfig the launcher describes, or the UserError ``seqbench train`` would give for it."""
     from workbench.config import build_config
-    from workbench.errors import UserError
 
     overrides: dict[str, str] = {"task.name": task, "train.device": device}
     if data.strip():
@@ -104,16 +112,8 @@ def make_config(task: str, data: str, arch: dict, values: dict[tuple[str, str], 
     for key, value in arch.items():
         overrides[f"model.{key}"] = value
     for (section, key), text in values.items():
-        problem = check_field(section, key, text)
-        if problem:
-            raise UserError(f"{section}.{key}: {problem}")
         overrides[f"{section}.{key}"] = text.strip()
-    cfg = build_config(overrides=overrides)
-    try:  # vocabulary sizes come from the task later; anything else wrong is the user's to fix
-        validate_config(replace(cfg.model, src_vocab=max(cfg.model.src_vocab, 1), tgt_vocab=max(cfg.model.tgt_vocab, 1)))
-    except ValueError as exc:
-        raise UserError(f"model: {exc}") from None
-    return cfg
+    return build_config(overrides=overrides)
 
 
 def check_data_path(task: str, text: str) -> tuple[bool, str]:
@@ -133,4 +133,64 @@ def check_data_path(task: str, text: str) -> tuple[bool, str]:
     size = p.stat().st_size
     if size == 0:
         return False, f"{p} is empty"
-    return True, f"{size / 1024:,.0f} KiB, checked when training starts"
+    from workbench.tasks.config import PARALLEL
+
+    # a parallel file's report follows (``preview_data``); other files are read when training starts
+    return True, f"{size / 1024:,.0f} KiB" + ("" if task in PARALLEL else ", checked when training starts")
+
+
+@dataclass
+class DataPreview:
+    """What training would make of a parallel data file, for the launcher to show before it starts."""
+
+    lines: list[str]  # the DataReport's summary lines and warnings (what `seqbench train` prints)
+    problem: str = ""  # the one-line refusal training would give, or ""
+    hint: str = ""  # what to change in the launcher so the file reads, or ""
+
+
+def preview_data(task: str, data: str, options: dict[str, str]) -> Optional[DataPreview]:
+    """Read ``data`` as training would (columns, tokens, vocabularies) and report it; None for tasks without one.
+
+    ``options`` are the launcher's texts for task keys (columns, tokens, vocab_size, min_freq). A file
+    whose lines have more than two columns is read again with columns 1,2, under a hint saying so.
+    Slow on a large file (it tokenises everything, and trains the subword model): call it in a thread.
+    """
+    from workbench.config import default_config
+    from workbench.errors import DataError, UserError
+    from workbench.tasks.config import PARALLEL
+
+    if task not in PARALLEL:
+        return None
+    cfg = default_config(task).task
+    try:
+        for key, text in options.items():
+            setattr(cfg, key, parse_task_option(key, text))
+        cfg.data = str(Path(data.strip()).expanduser()) if data.strip() else None
+        cfg.validate()
+        return DataPreview(_report_lines(cfg))
+    except UserError as exc:  # DataError too: a file training would refuse
+        refused = exc
+    tatoeba = getattr(refused, "tatoeba", None)  # a parallel.ColumnsError: lines with more than two columns
+    if cfg.columns is None and tatoeba is not None:
+        hint = ("the third column looks like Tatoeba's attribution: type 1,2 in columns to train on the first two"
+                if tatoeba else "more than two columns: type the source and target columns, e.g. 1,2")
+        cfg.columns = "1,2"
+        try:
+            return DataPreview(["what columns 1,2 would read:"] + _report_lines(cfg), str(refused), hint)
+        except DataError:
+            pass
+    return DataPreview([], str(refused))
+
+
+def parse_task_option(key: str, text: str):
+    """A launcher text for ``task.<key>`` as its value, or the UserError ``seqbench train`` would give."""
+    from workbench.config import parse_setting
+
+    return parse_setting("task", key, text)
+
+
+def _report_lines(task_cfg) -> list[str]:
+    from workbench.tasks.parallel_task import build_parallel_task
+
+    report = build_parallel_task(task_cfg).report
+    return report.summary_lines() + [f"warning: {w}" for w in report.warnings]

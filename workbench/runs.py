@@ -65,6 +65,20 @@ def create_run(path: Path, config, vocabs: tuple) -> None:
     atomic_write(path / VOCAB, json.dumps({"src": src.to_dict() if src else None, "tgt": tgt.to_dict()}, indent=1))
 
 
+def update_config(path: Path, config) -> bool:
+    """Rewrite a resumed run's config.toml when the resume changed how it trains; True when it did.
+
+    A resume may change steps, evaluation, threads, device and the time limit; the run then says
+    how it was last trained, and resuming it again starts from those settings.
+    """
+    text = config.to_toml()
+    target = Path(path) / CONFIG
+    if target.is_file() and target.read_text(encoding="utf-8") == text:
+        return False
+    atomic_write(target, text)
+    return True
+
+
 def append_metrics(path: Path, record: dict[str, Any]) -> None:
     with open(path / METRICS, "a", encoding="utf-8") as f:
         f.write(json.dumps(record) + "\n")

@@ -112,20 +112,25 @@ class ConsoleReporter:
 
 
 def run_train(args, overrides: dict) -> int:
-    from .config import build_config, read_toml
+    from .config import build_config, read_toml, resume_config
     from .errors import UserError
+    from .runs import load_config
     from .training import Trainer
 
-    reporter = ConsoleReporter(quiet=args.quiet)
+    toml = read_toml(args.config) if args.config else None
+    source = f"{args.config}: " if args.config else ""
     if args.resume:
-        extra = {k: v for k, v in overrides.items() if k != "train.steps"}
-        if extra or args.config:
-            raise UserError(f"--resume continues a run as configured; only --steps may change (got {', '.join(extra) or '--config'})")
-        trainer = Trainer.resume(args.resume, on_event=reporter, steps=overrides.get("train.steps"))
+        if args.out:
+            raise UserError("--resume continues RUN in place; --out names a new run (leave one out)")
+        config = resume_config(load_config(args.resume), overrides, toml, source)
+        trainer = Trainer.resume(args.resume, on_event=ConsoleReporter(quiet=args.quiet), config=config)
+        if "train.steps" in overrides and config.train.steps <= trainer.step:
+            raise UserError(f"train.steps: {config.train.steps} is not allowed; must be more than the "
+                            f"{trainer.step} steps {args.resume} has trained")
     else:
-        toml = read_toml(args.config) if args.config else None
-        config = build_config(toml=toml, overrides=overrides, source=f"{args.config}: " if args.config else "")
-        trainer = Trainer(config, Path(args.out) if args.out else None, on_event=reporter, runs_root=args.runs_dir)
+        config = build_config(toml=toml, overrides=overrides, source=source)
+        trainer = Trainer(config, Path(args.out) if args.out else None, on_event=ConsoleReporter(quiet=args.quiet),
+                          runs_root=args.runs_dir)
 
     interrupts = {"n": 0}
 

@@ -23,7 +23,7 @@ from models import build_model, describe
 from models.base import SeqModel
 
 from . import runs
-from .config import RunConfig
+from .config import RunConfig, resume_config
 from .device import describe as describe_device
 from .device import resolve_device, set_threads
 from .errors import RunError, UserError
@@ -65,6 +65,7 @@ class Trainer:
         tc = config.train
         self.threads = set_threads(tc.threads)
         self.device = resolve_device(tc.device)
+        self._resumed = _resume
         vocabs = runs.load_vocabs(run_dir) if _resume else None
         self.task = build_task(config.task, vocabs=vocabs, run_dir=run_dir if _resume else None)
         config.model.src_vocab = len(self.task.src_vocab) if self.task.src_vocab else 0
@@ -87,12 +88,12 @@ class Trainer:
         self.tb = self._tensorboard() if tc.tensorboard else None
 
     @classmethod
-    def resume(cls, run_dir, *, on_event: Optional[Listener] = None, steps: Optional[int] = None) -> "Trainer":
-        """Continue a saved run from its last checkpoint (``steps`` raises the total)."""
+    def resume(cls, run_dir, *, on_event: Optional[Listener] = None, steps: Optional[int] = None,
+               config: Optional[RunConfig] = None) -> "Trainer":
+        """Continue a saved run from its last checkpoint (``steps`` raises the total; ``config``: the run's
+        config with the settings a resume may change, from ``workbench.config.resume_config``)."""
         path = runs.check_run_dir(run_dir)
-        config = runs.load_config(path)
-        if steps:
-            config.train.steps = steps
+        config = resume_config(config or runs.load_config(path), {"train.steps": steps} if steps else {})
         if runs.checkpoint_dir(path) is None:
             raise RunError(f"{path} has no checkpoint to resume from")
         return cls(config, path, on_event=on_event, _resume=True)
@@ -132,6 +133,8 @@ class Trainer:
         """Train to the configured number of steps (or until stopped); returns the final event."""
         tc = self.config.train
         self.model.train()
+        if self._resumed:  # settings the resume changed (steps, threads, device...) are the run's now
+            runs.update_config(self.run_dir, self.config)
         self.emit(TrainStarted(str(self.run_dir), self.config.task.name, describe(self.config.model),
                                describe_device(self.device, self.threads), self.model.num_parameters(),
                                self.step, tc.steps))
@@ -142,6 +145,7 @@ class Trainer:
             self._checkpoint("start")  # a run always has weights to decode and a state to resume from
         window = _Window()
         session_start = time.perf_counter() - self.elapsed
+        limit = self.elapsed + tc.max_seconds  # --max-seconds counts this session's training time
         paused_for = 0.0
         while self.step < tc.steps:
             if not self._running.is_set():
@@ -172,7 +176,7 @@ class Trainer:
             if self.step % tc.eval_every == 0 or self.step == tc.steps:
                 self._evaluate()
                 self._checkpoint("eval")
-            if tc.max_seconds and self.elapsed >= tc.max_seconds:
+            if tc.max_seconds and self.elapsed >= limit:
                 reason, message = "time-limit", f"stopped at the time limit ({tc.max_seconds:g} s) at step {self.step}"
                 break
         return self._finish(reason, message)

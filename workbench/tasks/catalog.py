@@ -30,3 +30,5 @@ _INFOS = (
     ("tsv", "seq2seq", "Your parallel file: one 'source<TAB>target' per line (--data).", True, True),
 )
 TASKS: dict[str, TaskInfo] = {row[0]: TaskInfo(*row) for row in _INFOS}
+TASK_NAMES: tuple[str, ...] = tuple(TASKS)  # the one list of task names, in catalogue order
+LM_TASKS: tuple[str, ...] = tuple(name for name, info in TASKS.items() if info.family == "lm")

@@ -76,12 +76,20 @@ def normalize_spaces(text: str, counts: Counter) -> str:
     return text.strip()
 
 
+class ColumnsError(DataError):
+    """A line has more columns than the two expected: the user must choose (``tatoeba``: an attribution third)."""
+
+    def __init__(self, message: str, tatoeba: bool = False):
+        super().__init__(message)
+        self.tatoeba = tatoeba
+
+
 def _too_many_columns(path: str, number: int, fields: list[str]) -> DataError:
     found = f"found {len(fields) - 1} tabs"
     if len(fields) == 3 and _ATTRIBUTION.search(fields[2]):
-        return DataError(f"{path}:{number}: expected 'source<TAB>target', {found}: the third column looks like "
-                         "Tatoeba's attribution; pass --columns 1,2 to read source and target from the first two")
-    return DataError(f"{path}:{number}: expected 'source<TAB>target', {found}; "
+        return ColumnsError(f"{path}:{number}: expected 'source<TAB>target', {found}: the third column looks like "
+                         "Tatoeba's attribution; pass --columns 1,2 to read source and target from the first two", tatoeba=True)
+    return ColumnsError(f"{path}:{number}: expected 'source<TAB>target', {found}; "
                      "choose the source and target columns with --columns 1,2")
 
 

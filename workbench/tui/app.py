@@ -19,10 +19,11 @@ from workbench.runs import runs_root
 from .controller import RunController
 from .messages import OpenInspector, SessionReady, SetupFailed, TrainerEvent
 from .screens.launcher import LauncherScreen
+from .screenshot import SavesScreenshots
 from .terminal import exit_on_hangup
 
 
-class SeqbenchApp(App):
+class SeqbenchApp(SavesScreenshots, App):
     """Pick an architecture, train it live, then step through its decoding."""
 
     TITLE = "seqbench"

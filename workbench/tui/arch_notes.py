@@ -77,9 +77,7 @@ def explain(family: str, cell: str, attention: str, context: str, bidirectional:
 
 
 def valid_attentions(family: str, cell: str) -> list[str]:
-    """Attention choices that make sense for a task family and cell (the engine's check_compatible)."""
-    if family == "lm":
-        return ["none"]
-    if cell == "transformer":
-        return ["multihead"]
-    return ["none", "additive", "dot", "general", "scaled-dot", "local", "multihead"]
+    """Attention choices that make sense for a task family and cell (``models.attention_choices``)."""
+    from models import attention_choices
+
+    return list(attention_choices(family, cell))

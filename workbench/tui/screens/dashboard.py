@@ -23,6 +23,7 @@ from ..widgets.event_log import EventLog
 from ..widgets.line_chart import LineChart, Series
 from ..widgets.run_stats import RunStats, status_text
 from ..widgets.samples_view import SamplesView
+from ..widgets.solved import SolvedBanner, find_solved, seconds_at
 
 REFRESH_HZ = 4  # numbers and progress
 CHART_SECONDS = 0.5  # curves redraw at most twice a second: they are the costly part of a frame
@@ -32,10 +33,6 @@ PERCENT = (("accuracy", "token acc", "#5fd75f"), ("exact_match", "exact", VAL), 
 
 def _ppl(points):
     return [(s, math.exp(min(v, 50.0))) for s, v in points]
-
-
-def _bpc(points):
-    return [(s, v / math.log(2)) for s, v in points]
 
 
 def loss_series(curves: Curves, other: Curves | None, kind: str) -> list[Series]:
@@ -51,12 +48,8 @@ def loss_series(curves: Curves, other: Curves | None, kind: str) -> list[Series]
 
 
 def metric_series(curves: Curves, other: Curves | None) -> tuple[str, list[Series]]:
-    """(title, series) of the task's quality metrics: % for seq2seq, bits/char for language models."""
-    if "bpc" in curves.val:
-        series = [Series("train", _bpc(curves.train), TRAIN), Series("val", curves.val["bpc"], VAL)]
-        if other is not None and "bpc" in other.val:
-            series.insert(0, Series("vs", other.val["bpc"], OTHER_VAL))
-        return "bits/char", series
+    """(title, series) of the task's quality metrics in %. Bits/char is the loss ÷ ln 2, the same curve as
+    the loss: a language model shows next-token accuracy here instead (bits/char is in the numbers)."""
     series = []
     if other is not None and "exact_match" in other.val:
         series.append(Series("vs", [(s, 100 * v) for s, v in other.val["exact_match"]], OTHER_VAL))
@@ -93,14 +86,16 @@ class DashboardScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(id="dash-title")
         yield ErrorPanel(id="error-panel")
+        yield SolvedBanner(id="solved")
         with Horizontal(id="progress-row"):
             yield ProgressBar(total=None, show_eta=False, id="progress")
             yield Static(id="progress-text")
         with VerticalScroll(id="dash-body"):
             with Horizontal(id="charts"):
-                yield LineChart("loss", id="loss-chart")
-                yield LineChart("perplexity", id="ppl-chart")
-                yield LineChart("val %", empty="waiting for the first evaluation…", id="metric-chart")
+                yield LineChart("loss", id="loss-chart", axes="y nats/token · x step")
+                yield LineChart("perplexity", id="ppl-chart", axes="y e^loss · x step")
+                yield LineChart("val %", empty="waiting for the first evaluation…", id="metric-chart",
+                                axes="y % of val · x step")
             with Horizontal(id="details"):
                 yield RunStats(id="stats")
                 yield SamplesView(id="samples", empty="samples appear at the first evaluation" if self.session.live
@@ -133,9 +128,27 @@ class DashboardScreen(Screen):
         self.query_one(RunStats).show(s)
         self.query_one(SamplesView).show(s.samples, s.last_eval.step if s.last_eval else None)
         self.query_one(EventLog).sync(s.log, s.log_total)
+        self._draw_solved()
         if s.status != self._status:
             self._status = s.status
             self.refresh_bindings()
+
+    def _draw_solved(self) -> None:
+        """The first evaluation at the task's target: when, after how long, and what to do next."""
+        s = self.session
+        solved = find_solved(s.curves.val)
+        if solved is not None:
+            known = getattr(self, "_solved", None)
+            if known is not None and known.step == solved.step:
+                solved = known
+            else:
+                p = s.progress
+                fresh = s.live and p is not None and s.step - solved.step <= max(1, s.step // 10)
+                solved.seconds = p.elapsed if fresh else (seconds_at(solved.step, s.step, p.elapsed) if p else None)
+                if s.live:
+                    self.notify(f"solved at step {solved.step:,}: x stops training, i inspects the model", timeout=8)
+            self._solved = solved
+        self.query_one(SolvedBanner).show(solved, s.live)
 
     def _draw_title(self) -> None:
         s = self.session
@@ -146,13 +159,15 @@ class DashboardScreen(Screen):
             title.append(s.started.task, style="bold green")
             title.append(" · ")
             title.append(s.started.architecture, style="bold cyan")
-            title.append(f" · {s.started.parameters:,} params")
         else:
             title.append(s.title, style="bold")
         if s.run_dir is not None:
             title.append(f" · {s.run_dir.name}", style="dim")
         if s.overlay is not None:
             title.append(f"  vs {s.overlay.label}", style=OTHER_VAL)
+        params = f" · {s.started.parameters:,} params" if s.started is not None else ""
+        if title.cell_len + len(params) <= self.app.size.width - 2:  # the run name matters more: it goes first
+            title.append(params)
         self.query_one("#dash-title", Static).update(title, layout=False)
 
     def _progress_text(self) -> Text:
@@ -163,7 +178,7 @@ class DashboardScreen(Screen):
             from ..widgets.run_stats import duration
 
             epoch = f" · epoch {p.epoch:.1f}" if p.epoch >= 0 else ""
-            text.append(f"{epoch} · {p.tokens_per_s:,.0f} tok/s · {duration(p.elapsed)}")
+            text.append(f"{epoch} · {p.tokens_per_s:,.0f} tok/s · elapsed {duration(p.elapsed)}")
             if s.live:
                 text.append(f" · ETA {duration(p.eta)}")
         return text
@@ -171,7 +186,10 @@ class DashboardScreen(Screen):
     def _draw_charts(self) -> None:
         self._charts_at = time.monotonic()
         s = self.session
-        self.query_one("#loss-chart", LineChart).set_series(loss_series(s.curves, s.overlay, "loss"), self.log_scale)
+        loss = self.query_one("#loss-chart", LineChart)
+        if "bpc" in s.curves.val:
+            loss.border_subtitle = "y nats/char (÷ ln 2: bits/char) · x step"
+        loss.set_series(loss_series(s.curves, s.overlay, "loss"), self.log_scale)
         self.query_one("#ppl-chart", LineChart).set_series(loss_series(s.curves, s.overlay, "ppl"), self.log_scale)
         title, series = metric_series(s.curves, s.overlay)
         chart = self.query_one("#metric-chart", LineChart)

@@ -22,9 +22,13 @@ from textual.widgets import Footer, TabbedContent, Tabs
 from workbench.device import one_thread_here
 from workbench.errors import UserError
 
+from ..screenshot import SavesScreenshots
 from ..terminal import exit_on_hangup
 from workbench.decoding import panels as X
 from ..widgets.inspector.beam import BeamPanel
+from ..widgets.inspector.captions import attention_caption, probe_sentence, state_caption, vocabulary_text
+from ..widgets.inspector.teach import explain_input, step_sentence_for
+from .inspector_keys import TeachingKeys
 from ..widgets.inspector.beam_tree import BeamTree
 from ..widgets.inspector.distribution import NextTokenPanel, TeacherInfo
 from workbench.decoding.inspection import MODES, TEACHER, Inspection
@@ -48,7 +52,7 @@ def _cycle(choices: list, current: Any, delta: int = 1) -> Any:
     return choices[(i + delta) % len(choices)]
 
 
-class InspectorScreen(Screen):
+class InspectorScreen(TeachingKeys, Screen):
     """Step-by-step decoding of one input with every panel the engine can feed."""
 
     AUTO_FOCUS = ""  # keys drive the decoding until the user asks for an input box
@@ -150,16 +154,19 @@ class InspectorScreen(Screen):
         self._draw_title()
         self._draw_hints()
         self.query_one(InputBar).show(ins.example, len(ins.examples), ins.split)
-        self._draw_output(hyp)
-        grid = (X.probe_grid(self.probes, self.opts) if self.opts.probe is not None and self.probes
-                else X.attention_grid(ins, self.opts))
-        self.query_one(AttentionHeatmap).show(grid.values, grid.rows, grid.cols, current=grid.current,
-                                              title=grid.title, message=grid.message, vector=grid.vector,
-                                              note=grid.note)
+        replaying = self.opts.probe is not None and bool(self.probes)
+        grid = X.probe_grid(self.probes, self.opts) if replaying else X.attention_grid(ins, self.opts)
+        heat = self.query_one(AttentionHeatmap)
+        heat.show(grid.values, grid.rows, grid.cols, current=grid.current, title=grid.title, message=grid.message,
+                  vector=grid.vector, note=grid.note, caption=attention_caption(self._view(), replaying)
+                  + (probe_sentence(grid.rows, grid.cols, self.joiner) if replaying else ""))
+        self._draw_output(hyp)  # after the heatmap: its sentence reads the attention drawn
         strips = X.state_strips(ins, self.opts)
         self.query_one(HiddenStrips).show(strips.values, strips.rows, title=strips.title, signed=strips.signed,
                                           current=strips.current, unit=self.opts.unit, norm_name=strips.norm_name,
-                                          notes=strips.notes)
+                                          notes=strips.notes, caption=state_caption(
+                                              self._state(), strips.signed, strips.norm_name) if strips.values.size
+                                          else "")
         last = ins.records[-1] if ins.records else None
         self.query_one(BeamPanel).show(ins.hypotheses(), last.candidates if last else [],
                                        step=last.step if last else None, focus=hyp.id if hyp else None,
@@ -184,7 +191,8 @@ class InspectorScreen(Screen):
             widget, hint = self.query_one(cls), " · ".join(k for k in keys if k)
             if widget.border_subtitle != hint:
                 widget.border_subtitle = hint
-        self.query_one(OutputView).border_subtitle = "→ ← step · ↑↓ example · / type input"
+        adjust = {"beam": " · + - beam width", "sample": " · + - temperature"}.get(ins.mode, "")
+        self.query_one(OutputView).border_subtitle = f"→ ← step · End Home · ↑↓ example{adjust}"
 
     def _draw_output(self, hyp) -> None:
         ins = self.ins
@@ -194,7 +202,8 @@ class InspectorScreen(Screen):
         self.query_one(OutputView).show(
             source=ins.input_tokens, source_name="prompt" if ins.is_lm else "in", reference=ins.reference,
             hyp=hyp, tokens=tokens, logprobs=logprobs, forced=forced,
-            divergence=ins.score.divergence if ins.score else None, joiner=self.joiner)
+            divergence=ins.score.divergence if ins.score else None, joiner=self.joiner,
+            sentence=step_sentence_for(ins, self.query_one(AttentionHeatmap), hyp, forced))
 
     def _draw_distribution(self, hyp) -> None:
         ins = self.ins
@@ -250,7 +259,7 @@ class InspectorScreen(Screen):
 
     def on_input_bar_submitted(self, event: InputBar.Submitted) -> None:
         def load() -> None:
-            self._warn(self.ins.load_text(event.text))
+            self._warn(explain_input(self.ins, self.seq_task, event.text, self.ins.load_text(event.text)))
             self.ins.step()
 
         self._do(load)
@@ -265,7 +274,10 @@ class InspectorScreen(Screen):
     def action_adjust(self, delta: int) -> None:
         c = self.ins.config
         if self.ins.mode == "beam":
-            self._do(lambda: self.ins.set_options(beam=min(MAX_BEAM, max(1, c.beam + delta))))
+            if not 1 <= c.beam + delta <= MAX_BEAM:
+                self.notify(f"beam width is {c.beam}: it goes from 1 to at most {MAX_BEAM}", timeout=3)
+                return
+            self._do(lambda: self.ins.set_options(beam=c.beam + delta))
         elif self.ins.mode == "sample":
             self._do(lambda: self.ins.set_options(temperature=round(max(0.0, c.temperature + 0.1 * delta), 2)))
 
@@ -293,7 +305,13 @@ class InspectorScreen(Screen):
 
     def on_force_bar_picked(self, event: ForceBar.Picked) -> None:
         def force() -> None:
-            token = event.token if event.token is not None else self.ins.parse_token(event.text)
+            token = event.token
+            if token is None:
+                try:
+                    token = self.ins.parse_token(event.text)
+                except UserError:
+                    raise UserError(f"{event.text!r} is not a token of the output vocabulary: "
+                                    f"{vocabulary_text(self.ins.itos)}") from None
             self.ins.force(token)
 
         self._do(force)
@@ -351,10 +369,9 @@ class InspectorScreen(Screen):
                 tabs.active = name
 
     def action_keys(self) -> None:
-        if self.query("HelpPanel"):
-            self.app.action_hide_help_panel()
-        else:
-            self.app.action_show_help_panel()
+        from ..widgets.inspector.key_sheet import KeySheet, off_reason, sheet_text
+
+        self.app.push_screen(KeySheet(sheet_text(lambda action: off_reason(self, action))))
 
     def action_close(self) -> None:
         if len(self.app.screen_stack) > 1:
@@ -376,14 +393,16 @@ class InspectorScreen(Screen):
             return self.model.config.layers > 1
         if action == "head":
             return X.head_count(ins) > 1
-        if action in ("probe", "scrub"):
+        if action == "overview":
+            return bool(X.view_choices(ins)) and X.layer_count(ins, self.opts) * X.head_count(ins) > 1
+        if action in ("probe", "scrub", "play"):
             return bool(self.probes) or (self.run_dir is not None and X.view_choices(ins)[:1] == ["cross"])
         if action == "tab":
             return self.arrangement != "tall" and bool(self.query(f"#{parameters[0]}"))
         return True
 
 
-class InspectorApp(App):
+class InspectorApp(SavesScreenshots, App):
     """An app showing only the inspector (``seqbench inspect RUN``); Escape or q quits."""
 
     TITLE = "seqbench inspect"

@@ -108,6 +108,7 @@ class LauncherScreen(Screen):
 
         cfg = default_config(task)  # threads 0: all cores, as headless (the UI thread needs ~4% of one)
         self.query_one(HParamForm).load(cfg)
+        self.query_one(TaskPicker).load(cfg.task)
         self.query_one(ArchPicker).configure(cfg.model.family, cfg.model)
         self.show_form_message("")
 
@@ -136,7 +137,7 @@ class LauncherScreen(Screen):
             return
         picker = self.query_one(TaskPicker)
         form = self.query_one(HParamForm)
-        problems = form.problems()
+        problems = picker.problems() + form.problems()
         if not picker.check_data():
             problems.insert(0, "data file: see the message under it")
         if problems:
@@ -145,7 +146,8 @@ class LauncherScreen(Screen):
         from workbench.errors import UserError
 
         try:
-            cfg = make_config(picker.task_name, picker.data, self.query_one(ArchPicker).values(), form.values(), form.device)
+            cfg = make_config(picker.task_name, picker.data, self.query_one(ArchPicker).values(),
+                              {**picker.values(), **form.values()}, form.device)
         except UserError as exc:
             self.show_form_message(f"✗ {exc}")
             return

@@ -12,6 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Checkbox, Label, Select, Static
 
+from models.names import ATTENTIONS, CELLS, CONTEXT_MODES
+
 from ..arch_notes import ATTENTION_NAMES, CELL_NAMES, CONTEXT_NAMES, explain, valid_attentions
 
 
@@ -45,15 +47,15 @@ class ArchPicker(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="choice"):
             yield Label("cell")
-            yield Select([(v, k) for k, v in CELL_NAMES.items()], value="gru", allow_blank=False,
+            yield Select([(CELL_NAMES[k], k) for k in CELLS], value="gru", allow_blank=False,
                          compact=True, id="cell")
         with Horizontal(classes="choice", id="attention-row"):
             yield Label("attention")
-            yield Select([(v, k) for k, v in ATTENTION_NAMES.items()], value="general", allow_blank=False,
+            yield Select([(ATTENTION_NAMES[k], k) for k in ATTENTIONS], value="general", allow_blank=False,
                          compact=True, id="attention")
         with Horizontal(classes="choice", id="context-row"):
             yield Label("context")
-            yield Select([(v, k) for k, v in CONTEXT_NAMES.items()], value="init", allow_blank=False,
+            yield Select([(CONTEXT_NAMES[k], k) for k in CONTEXT_MODES], value="init", allow_blank=False,
                          compact=True, id="context")
         yield Checkbox("bidirectional encoder", value=True, id="bidirectional")
         yield Static("", id="arch-notes")

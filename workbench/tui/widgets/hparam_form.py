@@ -1,7 +1,8 @@
 """The hyperparameter form: one compact input per option, each with an inline message.
 
-Values are checked as they are typed (``engine.check_field``: the type and a sane range); a bad
-value turns its message red and is named again if training is started anyway.
+Values are checked as they are typed by ``workbench.launch.check_field``, the same check (and the
+same words) as ``seqbench train``; a bad value turns its message red and is named again if training
+is started anyway.
 """
 
 from __future__ import annotations
@@ -16,16 +17,16 @@ from workbench.launch import FIELDS, check_field, field_value
 
 
 class HParamForm(Vertical):
-    """Inputs for ``engine.FIELDS`` plus the device selector."""
+    """Inputs for ``workbench.launch.FIELDS`` (hints from their declarations) plus the device selector."""
 
     DEFAULT_CSS = """
     HParamForm { height: auto; }
-    HParamForm .field { height: 1; }
+    HParamForm .field { height: auto; }
     HParamForm .field.-hidden { display: none; }
     HParamForm .field > Label { width: 13; color: $text-muted; }
     HParamForm .field > Input { width: 10; border: none; height: 1; background: $boost; padding: 0 1; }
     HParamForm .field > Input.-invalid { background: $error 30%; }
-    HParamForm .field > .msg { width: 1fr; padding-left: 1; color: $text-disabled; text-wrap: nowrap; text-overflow: ellipsis; }
+    HParamForm .field > .msg { width: 1fr; padding-left: 1; color: $text-disabled; }
     HParamForm .field > .msg.-error { color: $error; }
     HParamForm #device-row { height: 1; margin-top: 1; }
     HParamForm #device-row > Label { width: 13; color: $text-muted; }
@@ -37,11 +38,11 @@ class HParamForm(Vertical):
         self.ready = False  # inputs are checked only once the engine has loaded
 
     def compose(self) -> ComposeResult:
-        for section, key, label, hint in FIELDS:
-            with Horizontal(classes="field", id=f"row-{key}"):
-                yield Label(label)
-                yield Input(id=f"in-{key}", compact=True, name=f"{section}.{key}")
-                yield Static(hint, classes="msg", id=f"msg-{key}")
+        for field in FIELDS:
+            with Horizontal(classes="field", id=f"row-{field.key}"):
+                yield Label(field.label)
+                yield Input(id=f"in-{field.key}", compact=True, name=f"{field.section}.{field.key}")
+                yield Static(field.hint, classes="msg", id=f"msg-{field.key}")
         with Horizontal(id="device-row"):
             yield Label("device")
             yield Select([("auto", "auto")], value="auto", allow_blank=False, compact=True, id="device")
@@ -49,8 +50,8 @@ class HParamForm(Vertical):
     def load(self, cfg) -> None:
         """Fill every input from ``cfg`` (a RunConfig: the task's solving defaults)."""
         self.ready = True
-        for section, key, _, _ in FIELDS:
-            self.query_one(f"#in-{key}", Input).value = field_value(cfg, section, key)
+        for field in FIELDS:
+            self.query_one(f"#in-{field.key}", Input).value = field_value(cfg, field.section, field.key)
 
     def set_devices(self, options: list[tuple[str, str]]) -> None:
         select = self.query_one("#device", Select)
@@ -69,20 +70,20 @@ class HParamForm(Vertical):
     def values(self) -> dict[tuple[str, str], str]:
         """(section, key) -> text of every visible field."""
         out = {}
-        for section, key, _, _ in FIELDS:
-            if not self.query_one(f"#row-{key}").has_class("-hidden"):
-                out[(section, key)] = self.query_one(f"#in-{key}", Input).value
+        for field in FIELDS:
+            if not self.query_one(f"#row-{field.key}").has_class("-hidden"):
+                out[(field.section, field.key)] = self.query_one(f"#in-{field.key}", Input).value
         return out
 
     def problems(self) -> list[str]:
-        """'label: message' for each visible field that does not pass its check."""
+        """The check's message for each visible field that does not pass it."""
         found = []
-        for section, key, label, _ in FIELDS:
-            if self.query_one(f"#row-{key}").has_class("-hidden"):
+        for field in FIELDS:
+            if self.query_one(f"#row-{field.key}").has_class("-hidden"):
                 continue
-            problem = self._check(section, key, label)
+            problem = self._check(field)
             if problem:
-                found.append(f"{label}: {problem}")
+                found.append(problem)
         return found
 
     @on(Input.Changed)
@@ -90,15 +91,14 @@ class HParamForm(Vertical):
         if not self.ready or not event.input.name:
             return
         event.stop()
-        section, key = event.input.name.split(".")
-        label = next(f[2] for f in FIELDS if f[1] == key)
-        self._check(section, key, label)
+        self._check(next(f for f in FIELDS if f"{f.section}.{f.key}" == event.input.name))
 
-    def _check(self, section: str, key: str, label: str) -> str | None:
-        problem = check_field(section, key, self.query_one(f"#in-{key}", Input).value)
-        hint = next(f[3] for f in FIELDS if f[1] == key)
-        msg = self.query_one(f"#msg-{key}", Static)
-        msg.update(Text(f"✗ {problem}" if problem else hint))
+    def _check(self, field) -> str | None:
+        box = self.query_one(f"#in-{field.key}", Input)
+        problem = check_field(field.section, field.key, box.value)
+        msg = self.query_one(f"#msg-{field.key}", Static)
+        # the row names the field, so the message drops its "section.key: " prefix
+        msg.update(Text(f"✗ {problem.split(': ', 1)[-1]}" if problem else field.hint))
         msg.set_class(problem is not None, "-error")
-        self.query_one(f"#in-{key}", Input).set_class(problem is not None, "-invalid")
+        box.set_class(problem is not None, "-invalid")
         return problem

@@ -88,8 +88,9 @@ class LineChart(Widget):
     """
 
     def __init__(self, title: str, *, empty: str = "waiting for data…", id: Optional[str] = None,
-                 classes: Optional[str] = None):
+                 classes: Optional[str] = None, axes: str = ""):
         super().__init__(id=id, classes=classes)
+        self.border_subtitle = axes  # what the axes measure, in the bottom border
         self.title = title
         self.empty = empty
         self._series: list[Series] = []

@@ -70,10 +70,12 @@ class SamplesView(Static):
         border-title-style: bold;
         padding: 0 1;
     }
+    SamplesView.-empty { text-wrap: wrap; }
     """
 
     def __init__(self, empty: str = "samples appear at the first evaluation", **kwargs):
         super().__init__(Text(empty, style="dim"), **kwargs)
+        self.add_class("-empty")  # the message wraps; sample lines never do
         self.border_title = "Samples"
         self._shown = None
 
@@ -83,6 +85,7 @@ class SamplesView(Static):
         self._shown = samples
         if not samples:
             return
+        self.remove_class("-empty")
         self.border_title = f"Samples · step {step:,}" if step is not None else "Samples"
         body = Text(no_wrap=True, overflow="ellipsis")
         for i, sample in enumerate(samples):

@@ -54,8 +54,8 @@ class BeamPanel(VerticalScroll):
             return
         live = [h for h in hyps if h.status == "live"]
         done = [h for h in hyps if h.status != "live"]
-        text.append(f"hypotheses after step {step}: {len(live)} live · {len(done)} finished", style=P.ACCENT)
-        text.append(f" · score = log p / lp(len), α={alpha:g}" if alpha else " · α=0: score = log p", style=P.DIM)
+        text.append(f"after step {step}: {len(live)} live, {len(done)} finished\n", style=P.ACCENT)
+        text.append(f"score = log p / lp(length), α={alpha:g}" if alpha else "α = 0: score = log p", style=P.DIM)
         scored = bool(alpha)  # with α = 0 the score is the log-probability: one column
         text.append("\n    id   log p" + ("   score" if scored else "") + "  end   output\n", style=P.DIM)
         for h in (live + done[:MAX_FINISHED]):
@@ -67,6 +67,8 @@ class BeamPanel(VerticalScroll):
         text.append("  from  token     p   Σlogp" + ("   score" if scored else "") + "  rk\n", style=P.DIM)
         for c in candidates:
             self._candidate_line(text, c, itos, scored)
+        text.append("▶ followed · ✓ kept ✗ pruned · rk: rank\n", style=P.DIM)
+        text.append("among the parent's next tokens", style=P.DIM)
         text.rstrip()
         self.update(text)
 

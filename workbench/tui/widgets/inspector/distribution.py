@@ -83,6 +83,7 @@ class NextTokenPanel(Static):
             text.append(P.bar(p, bar_w), style=P.confidence_style(p))
             text.append(f" {P.prob(p)}", style=P.BOLD if mark else P.MUTED)
             text.append(" ref\n" if ref else "\n", style=P.FORCED)
+        text.append("▶ taken" + (" · ref: the reference token" if teacher else "") + "\n", style=P.DIM)
         if teacher is not None:
             self._teacher(text, teacher, itos, topk)
         text.rstrip()
@@ -92,8 +93,8 @@ class NextTokenPanel(Static):
     def _teacher(text: Text, tf: TeacherInfo, itos: Sequence[str], topk) -> None:
         text.append("reference ", style=P.DIM)
         text.append(P.label(itos[tf.token]), style=P.FORCED)
-        text.append(f"  p {P.prob(tf.prob)} · rank {tf.rank} · loss {tf.loss:.3f}\n",
-                    style=P.GOOD if tf.rank == 1 else P.BAD)
+        text.append(f"  p {P.prob(tf.prob)} · rank {tf.rank}\n", style=P.GOOD if tf.rank == 1 else P.BAD)
+        text.append(f"loss here -log p = {tf.loss:.3f}\n", style=P.DIM)
         if tf.divergence is None:
             text.append("greedy decoding never leaves the reference", style=P.GOOD)
         elif tf.divergence == tf.step:
@@ -102,4 +103,4 @@ class NextTokenPanel(Static):
         else:
             where = "before" if tf.divergence < tf.step else "after"
             text.append(f"first divergence at step {tf.divergence} ({where} this one)", style=P.MUTED)
-        text.append(f"\nwhole reference: log p {tf.total_logprob:.2f} · ppl {tf.perplexity:.3f}", style=P.DIM)
+        text.append(f"\nwhole reference: log p {tf.total_logprob:.2f}\nperplexity {tf.perplexity:.3f}", style=P.DIM)

@@ -16,7 +16,11 @@ from . import palette as P
 
 
 class ForceBar(Horizontal):
-    """Candidates as an option list plus a box for any token; Enter forces it, Escape closes."""
+    """Candidates as an option list plus a box for any token; Enter forces it, Escape closes.
+
+    The list has the focus (↑↓ Enter pick a candidate); any character typed goes to the token box,
+    where Enter forces exactly what was typed (an empty box forces the highlighted candidate).
+    """
 
     DEFAULT_CSS = """
     ForceBar { height: auto; max-height: 11; display: none; background: $boost; padding: 0 1; }
@@ -40,7 +44,7 @@ class ForceBar(Horizontal):
         yield OptionList(id="force-list")
         with Vertical():
             yield Static("", id="force-title")
-            yield Input(placeholder="or type any output token, Enter", id="force-input")
+            yield Input(placeholder="type any output token here, Enter forces it", id="force-input", select_on_focus=False)
 
     @property
     def is_open(self) -> bool:
@@ -49,8 +53,8 @@ class ForceBar(Horizontal):
     def open(self, position: int, choices: list[tuple[int, str, float]]) -> None:
         """Offer ``choices`` (token id, text, probability) for output position ``position``."""
         title = Text(f"force output token {position}", style=P.ACCENT)
-        title.append(": pick a candidate (↑↓ Enter) or type a token; decoding continues from it. Esc closes.",
-                     style=P.DIM)
+        title.append(": pick a candidate (↑↓ Enter) or just type a token and press Enter; decoding continues "
+                     "from it. Esc closes.", style=P.DIM)
         self.query_one("#force-title", Static).update(title)
         options = self.query_one(OptionList)
         options.clear_options()
@@ -64,6 +68,16 @@ class ForceBar(Horizontal):
         options.highlighted = 0 if choices else None
         options.focus()
 
+    def on_key(self, event) -> None:
+        """Typing while the list has the focus writes into the token box (the list has no use for letters)."""
+        box = self.query_one(Input)
+        if box.has_focus or not event.is_printable or not event.character:
+            return
+        event.stop()
+        event.prevent_default()
+        box.focus()
+        box.insert_text_at_cursor(event.character)
+
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         self.post_message(self.Picked(token=int(event.option.id)))
@@ -71,8 +85,12 @@ class ForceBar(Horizontal):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if event.value.strip() or event.value:
+        if event.value:
             self.post_message(self.Picked(text=event.value))
+        else:  # an empty box: the highlighted candidate, as Enter on the list would
+            options = self.query_one(OptionList)
+            if options.highlighted is not None:
+                self.post_message(self.Picked(token=int(options.get_option_at_index(options.highlighted).id)))
         self.action_close()
 
     def action_close(self) -> None:

@@ -20,8 +20,10 @@ from textual.widget import Widget
 from . import palette as P
 
 MAX_LABEL = 12  # widest row label
-MAX_HEADER = 4  # most header rows for column labels written vertically
+MAX_HEADER = 8  # most header rows for column labels written vertically
+MIN_HEADER = 4  # header rows a small panel still gives vertical labels
 MAX_CELL = 6  # widest cell per source token
+SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 def line(segments: list[Segment], width: int) -> Strip:
@@ -54,6 +56,31 @@ def colour_cells(values: Sequence[float], width: int, styles: list[Style], lo: f
     if run:
         out.append(Segment(" " * (run * width), styles[run_level]))
     return out
+
+
+def distinct_labels(tokens: Sequence[str], width: Optional[int] = None) -> list[str]:
+    """Tokens as shown, a repeated token followed by its 1-based position in subscript (``a₂``, ``a₅``)."""
+    shown = [P.label(t) for t in tokens]
+    repeated = {x for x in shown if shown.count(x) > 1}
+    out = [x + str(i + 1).translate(SUBSCRIPT) if x in repeated else x for i, x in enumerate(shown)]
+    return [P.label(x, width) if width else x for x in out]
+
+
+def flow(pieces: list[list[Segment]], width: int, gap: str = "  ") -> list[Strip]:
+    """Lay pieces (lists of segments) left to right, starting a new line rather than cutting one."""
+    lines: list[list[Segment]] = [[]]
+    used = 0
+    for piece in pieces:
+        size = sum(len(seg.text) for seg in piece)
+        if lines[-1] and used + len(gap) + size > width:
+            lines.append([])
+            used = 0
+        if lines[-1]:
+            lines[-1].append(Segment(gap))
+            used += len(gap)
+        lines[-1].extend(piece)
+        used += size
+    return [line(segments, width) for segments in lines]
 
 
 def legend(lo: str, hi: str, styles: list[Style]) -> list[Segment]:
@@ -99,13 +126,15 @@ class AttentionHeatmap(StripWidget):
         self.note = ""
         self.message = ""
         self.vector: Optional[np.ndarray] = None
+        self.caption = ""  # what the picture means, under the title
 
     # ---- data -------------------------------------------------------------------------------------
 
     def show(self, matrix: np.ndarray, rows: list[str], cols: list[str], *, current: Optional[int] = None,
-             title: str = "", message: str = "", vector: Optional[np.ndarray] = None, note: str = "") -> None:
+             title: str = "", message: str = "", vector: Optional[np.ndarray] = None, note: str = "",
+             caption: str = "") -> None:
         """Replace what is drawn; built into strips on the next paint."""
-        self.note = note
+        self.note, self.caption = note, caption
         self.matrix = np.asarray(matrix, dtype=np.float32)
         self.rows, self.cols, self.current = list(rows), list(cols), current
         self.title, self.message, self.vector = title, message, vector
@@ -118,10 +147,12 @@ class AttentionHeatmap(StripWidget):
         if width < 4 or height < 1:
             return []
         out = [text_line(self.title, P.ACCENT, width)]
+        if self.caption and not self.message:
+            out += [text_line(part, P.MUTED, width) for part in textwrap.wrap(self.caption, width)[:4]]
         if self.message or not self.matrix.size:
             out += self._message(width)
         else:
-            out += self._grid(width, height - 1)
+            out += self._grid(width, height - len(out))
         return out[:height]
 
     def _message(self, width: int) -> list[Strip]:
@@ -138,15 +169,16 @@ class AttentionHeatmap(StripWidget):
 
     def _grid(self, width: int, height: int) -> list[Strip]:
         n_rows, n_cols = self.matrix.shape
-        row_labels = [P.label(r, MAX_LABEL) for r in self.rows]
+        row_labels = distinct_labels(self.rows, MAX_LABEL)
         label_w = max((len(x) for x in row_labels), default=1)
         avail = max(1, width - label_w - 3)  # label, space, cells, " ◀"
         cell = max(1, min(MAX_CELL, avail // max(n_cols, 1)))
         shown = min(n_cols, avail // cell)
         focus_col = int(self.matrix[self.current].argmax()) if self.current is not None else 0
         c0 = window(n_cols, shown, focus_col)
-        header = self._header(c0, shown, cell, label_w, focus_col, width)
-        body_h = max(1, height - len(header) - 1 - bool(self.note))
+        header = self._header(c0, shown, cell, label_w, focus_col, width, max(0, height - min(n_rows, 6) - 2))
+        legend_h = len(self._legend_lines(width, (0, n_rows, n_rows), (c0, n_cols, shown)))
+        body_h = max(1, height - len(header) - legend_h - bool(self.note))
         tall = 2 if cell >= 4 and 2 * n_rows <= body_h else 1  # roomy panel: cells closer to square
         r0 = window(n_rows, body_h, self.current if self.current is not None else 0)
         if self.current is not None and n_rows > body_h:
@@ -161,15 +193,22 @@ class AttentionHeatmap(StripWidget):
                 if is_current and sub == tall - 1:
                     segments.append(Segment(" ◀", P.ACCENT))
                 out.append(line(segments, width))
-        out.append(self._legend_line(width, (r0, n_rows, body_h), (c0, n_cols, shown)))
+        out += self._legend_lines(width, (r0, n_rows, body_h), (c0, n_cols, shown))
         if self.note:
             out.append(text_line(self.note, P.FORCED, width))
         return out
 
-    def _header(self, c0: int, shown: int, cell: int, label_w: int, focus_col: int, width: int) -> list[Strip]:
-        cols = [P.label(c) for c in self.cols[c0: c0 + shown]]
-        fits = all(len(c) <= cell for c in cols)
-        depth = 1 if fits else min(MAX_HEADER, max(len(c) for c in cols))
+    def column_labels(self) -> list[str]:
+        """The column labels as drawn: repeated tokens carry their position (``a₂``)."""
+        return distinct_labels(self.cols)
+
+    def _header(self, c0: int, shown: int, cell: int, label_w: int, focus_col: int, width: int,
+                room: int) -> list[Strip]:
+        """Column labels across when each fits with a gap to spare, else written downwards."""
+        cols = self.column_labels()[c0: c0 + shown]
+        fits = all(len(c) < cell for c in cols) or (cell == 1 and all(len(c) == 1 for c in cols))
+        longest = max((len(c) for c in cols), default=1)
+        depth = 1 if fits else min(longest, max(MIN_HEADER, min(MAX_HEADER, room)))
         out = []
         for d in range(depth):
             segments = [Segment(" " * (label_w + 1))]
@@ -182,22 +221,20 @@ class AttentionHeatmap(StripWidget):
             out.append(line(segments, width))
         return out
 
-    def _legend_line(self, width: int, rows: tuple[int, int, int], cols: tuple[int, int, int]) -> Strip:
-        segments = legend("0", "1", P.SEQUENTIAL)
+    def _legend_lines(self, width: int, rows: tuple[int, int, int], cols: tuple[int, int, int]) -> list[Strip]:
+        """The colour scale, the current row's strongest columns and which part is shown, never cut."""
+        pieces = [legend("0", "1", P.SEQUENTIAL)]
         if self.current is not None:
             weights = self.matrix[self.current]
-            top = np.argsort(-weights)[:3]
-            segments.append(Segment("  top: ", P.DIM))
-            for j in top:
-                segments.append(Segment(P.label(self.cols[j], 8), P.BOLD))
-                segments.append(Segment(f" {weights[j]:.2f} ", P.MUTED))
-        notes = []
+            names = self.column_labels()
+            top = [Segment("top:", P.DIM)]
+            for j in np.argsort(-weights)[:3]:
+                top += [Segment(" " + P.label(names[j], 8), P.BOLD), Segment(f" {weights[j]:.2f}", P.MUTED)]
+            pieces.append(top)
         r0, n_rows, body_h = rows
         if n_rows > body_h:
-            notes.append(f"rows {r0 + 1}-{min(n_rows, r0 + body_h)}/{n_rows}")
+            pieces.append([Segment(f"rows {r0 + 1}-{min(n_rows, r0 + body_h)} of {n_rows}", P.DIM)])
         c0, n_cols, shown = cols
         if n_cols > shown:
-            notes.append(f"cols {c0 + 1}-{c0 + shown}/{n_cols}")
-        if notes:
-            segments.append(Segment(" " + " · ".join(notes), P.DIM))
-        return line(segments, width)
+            pieces.append([Segment(f"columns {c0 + 1}-{c0 + shown} of {n_cols}", P.DIM)])
+        return flow(pieces, width)

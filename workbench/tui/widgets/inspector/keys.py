@@ -1,12 +1,13 @@
 """The inspector's keys. The footer shows the decoding keys; each panel's border names its own keys;
-``?`` lists them all.
+``?`` lists them all, grouped by panel (``key_sheet.py``).
 
     → ← step / back        End run to the end      Home reset          ↑ ↓ previous / next example
     / type an input        s strategy (greedy, beam, sampling)         t teacher-forced on/off
     + - beam width or temperature                  o all options (beam, α, T, top-k, top-p, seed, max length)
     f force a token at the last decoded position (pick a candidate or type one), then continue
     n next hypothesis (beam)   a attention view (cross, decoder self, encoder self)   l layer   h head / mean
-    g state shown (hidden, cell, gates, context, encoder)   , . unit -/+1   < > unit -/+10
+    m every layer × head at a glance (Enter opens one)   g state shown (hidden, cell, gates, context, encoder)
+    , . unit -/+1   < > unit -/+10   v colour scale fixed / following the values
     p probe replay (attention over training time)   [ ] training step   1-5 tabs   ? keys   Esc q close
 """
 
@@ -14,33 +15,38 @@ from textual.binding import Binding
 
 from .panels import TABS
 
+# The footer shows the shown keys in this order and cuts what does not fit: these fit 80 columns whole;
+# the rest is on the ? sheet and in the panels' borders (End, Home, ↑↓, + - in the output's).
 KEYS = [
     Binding("right", "step", "Step"),
     Binding("left", "back", "Back"),
-    Binding("end", "run", "Run"),
-    Binding("home", "reset", "Reset"),
-    Binding("up", "example(-1)", "Example", show=False),
-    Binding("down", "example(1)", "Example"),
-    Binding("slash", "type_input", "Input"),
+    Binding("f", "force", "Force"),
     Binding("s", "strategy", "Strategy"),
     Binding("t", "teacher", "Teacher"),
-    Binding("plus,equals_sign", "adjust(1)", "Beam/T +"),
-    Binding("minus", "adjust(-1)", "Beam/T -", show=False),
+    Binding("slash", "type_input", "Input"),
+    Binding("question_mark", "keys", "Keys"),
+    Binding("escape,q", "close", "Close"),
     Binding("o", "options", "Options"),
-    Binding("f", "force", "Force"),
+    Binding("end", "run", "Run", show=False),
+    Binding("home", "reset", "Reset", show=False),
+    Binding("up", "example(-1)", "Example", show=False),
+    Binding("down", "example(1)", "Example", show=False),
+    Binding("plus,equals_sign", "adjust(1)", "Beam/T", show=False),
+    Binding("minus", "adjust(-1)", "Beam/T -", show=False),
     Binding("n", "next_hyp", "Next hypothesis", show=False),
     Binding("a", "view", "Attention view", show=False),
+    Binding("m", "overview", "All heads", show=False),
     Binding("l", "layer", "Layer", show=False),
     Binding("h", "head", "Head", show=False),
     Binding("g", "state", "State shown", show=False),
+    Binding("v", "fix_scale", "Fixed colour scale", show=False),
     Binding("full_stop", "unit(1)", "Unit +1", show=False),
-    Binding("comma", "unit(-1)", "Unit -", show=False),
+    Binding("comma", "unit(-1)", "Unit -1", show=False),
     Binding("greater_than_sign", "unit(10)", "Unit +10", show=False),
     Binding("less_than_sign", "unit(-10)", "Unit -10", show=False),
     Binding("p", "probe", "Probes", show=False),
+    Binding("space", "play", "Play replay", show=False),
     Binding("right_square_bracket", "scrub(1)", "Train step +", show=False),
     Binding("left_square_bracket", "scrub(-1)", "Train step -", show=False),
     *(Binding(str(i + 1), f"tab('{name}')", f"{label[2:]} tab", show=False) for i, (name, label) in enumerate(TABS)),
-    Binding("question_mark", "keys", "Keys"),
-    Binding("escape,q", "close", "Close"),
 ]

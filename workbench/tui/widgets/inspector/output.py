@@ -41,7 +41,7 @@ class OutputView(Static):
 
     def show(self, *, source: Sequence[str], source_name: str, reference: Optional[Sequence[str]],
              hyp: Optional[Hypothesis], tokens: Sequence[str], logprobs: Sequence[float], forced: set[int],
-             divergence: Optional[int] = None, joiner: str = "") -> None:
+             divergence: Optional[int] = None, joiner: str = "", sentence: str = "") -> None:
         self.tokens = list(tokens)
         self.probs = [math.exp(lp) if math.isfinite(lp) else 0.0 for lp in logprobs]
         text = Text(no_wrap=False)
@@ -65,6 +65,9 @@ class OutputView(Static):
                 same = list(tokens[:-1]) == list(reference)
                 text.append(" · matches the reference" if same else " · differs from the reference",
                             style=P.GOOD if same else P.BAD)
+        if sentence:  # ties the panels together: what the step looked at and what it emitted
+            text.append("\n" + "why  ".rjust(8), style=P.DIM)
+            text.append(sentence, style=P.ACCENT)
         self.update(text)
 
     @staticmethod

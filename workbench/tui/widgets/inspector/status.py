@@ -28,17 +28,34 @@ class StatusLine(Static):
     StatusLine { height: 1; padding: 0 1; background: $boost; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
+    _last: Any = None
+
+    def on_resize(self) -> None:
+        if self._last is not None:
+            self.show(*self._last)
+
     def show(self, ins: Any, task_name: str, heading: str = "", replaying: bool = False) -> None:
         from models import describe
 
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(mode_text(ins), style=P.BOLD)
-        text.append(f" · step {ins.t}/{ins.session.max_len}")
+        self._last = (ins, task_name, heading, replaying)
+        # (text, style, keep): pieces with keep=False are left out, longest first, rather than cut mid-word
+        pieces: list[tuple[str, Any, bool]] = [(mode_text(ins), P.BOLD, True)]
+        # the step of the last decoded token, counted from 0 as every panel counts it
+        pieces.append((f" · step {ins.t - 1}" if ins.t else " · no step yet", None, True))
+        pieces.append((f" · {ins.t}/{ins.session.max_len} tokens", P.DIM, False))
         if ins.done:
-            text.append(" · done", style=P.GOOD)
+            pieces.append((" · done", P.GOOD, True))
         if replaying:
-            text.append(" · replaying training", style=P.FORCED)
-        text.append(f"   {task_name} · {describe(ins.model.config)}", style=P.ACCENT)
+            pieces.append((" · replaying training", P.FORCED, True))
+        pieces.append((f"   {task_name}", P.ACCENT, True))
+        pieces.append((f" · {describe(ins.model.config)}", P.ACCENT, False))
         if heading:
-            text.append(f" · {heading}", style=P.DIM)
+            pieces.append((f" · {heading}", P.DIM, True))
+        room = (self.size.width - 2) if self.size.width else 10_000
+        optional = sorted((p for p in pieces if not p[2]), key=lambda p: -len(p[0]))
+        while optional and sum(len(p[0]) for p in pieces) > room:
+            pieces.remove(optional.pop(0))
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for piece, style, _ in pieces:
+            text.append(piece, style=style)
         self.update(text)

@@ -1,0 +1,75 @@
+"""ModelConfig: everything needed to rebuild a model, each field with its allowed values beside it.
+
+Pure Python (no torch), so the CLI and the launcher check a configuration before torch loads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from .names import ATTENTIONS, CELLS, CONTEXT_MODES, FAMILIES
+from .settings import ConfigError, check_fields, refusal, setting
+
+_WIDTH = dict(ge=1, le=65536)  # embedding and model widths: at least one unit, at most what fits in memory
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild a model; stored with every checkpoint."""
+
+    family: str = setting("seq2seq", str, choices=FAMILIES)  # "lm" (no source) or "seq2seq" (encoder-decoder)
+    cell: str = setting("gru", str, choices=CELLS)  # rnn (tanh) | gru | lstm | transformer
+    # RNN seq2seq only ("multihead" is implied for transformer, "none" for a language model)
+    attention: str = setting("additive", str, choices=ATTENTIONS)
+    # seq2seq without attention: c as decoder initial state, or as input every step
+    context: str = setting("init", str, choices=CONTEXT_MODES)
+    src_vocab: int = setting(0, int, ge=0)  # source vocabulary size (0 for a language model); set by the task
+    tgt_vocab: int = setting(0, int, ge=0)  # target / output vocabulary size; set by the task
+    emb_dim: int = setting(64, int, **_WIDTH)  # token embedding width E
+    hidden: int = setting(128, int, **_WIDTH)  # hidden width D (RNN units; transformer d_model)
+    layers: int = setting(1, int, ge=1, le=64)  # stacked layers L (encoder and decoder each)
+    bidirectional: bool = setting(False, bool)  # bidirectional RNN encoder
+    dropout: float = setting(0.0, float, ge=0, lt=1)  # dropout between layers and on embeddings
+    heads: int = setting(4, int, ge=1, le=1024)  # attention heads H (multihead attention and transformer)
+    ffn: int = setting(0, int, ge=0, le=262144)  # transformer feed-forward width; 0 means 4 * hidden
+    local_window: int = setting(2, int, ge=1, le=4096)  # local-p attention half-window D (window 2D + 1)
+    max_len: int = setting(512, int, ge=1, le=65536)  # longest sequence the transformer's positions cover
+    pad_id: int = setting(0, int, ge=0)  # padding index in both vocabularies
+    # share decoder input embedding and output projection (needs emb_dim == hidden for RNNs)
+    tie_embeddings: bool = setting(False, bool)
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(f"unknown model option(s): {', '.join(unknown)}")
+        return cls(**d)
+
+    def with_(self, **changes) -> "ModelConfig":
+        return replace(self, **changes)
+
+
+def validate_config(cfg: ModelConfig, section: str = "model") -> None:
+    """Raise ConfigError naming the offending key (``model.hidden``) if ``cfg`` cannot be built."""
+    check_fields(cfg, section)
+
+    def key(name: str) -> str:
+        return f"{section}.{name}"
+
+    transformer = cfg.cell == "transformer"
+    if cfg.family == "lm" and cfg.attention != "none" and not transformer:
+        raise refusal(key("attention"), cfg.attention,
+                      "none for a language model: it has no source to attend to")
+    if cfg.tgt_vocab < 1:
+        raise refusal(key("tgt_vocab"), cfg.tgt_vocab, "at least 1 (the task sets it)")
+    if cfg.family == "seq2seq" and cfg.src_vocab < 1:
+        raise refusal(key("src_vocab"), cfg.src_vocab, "at least 1 for an encoder-decoder (the task sets it)")
+    if (transformer or cfg.attention == "multihead") and cfg.hidden % cfg.heads:
+        raise refusal(key("hidden"), cfg.hidden, f"divisible by {key('heads')} ({cfg.heads})")
+    if cfg.tie_embeddings and not transformer and cfg.emb_dim != cfg.hidden:
+        raise refusal(key("tie_embeddings"), True,
+                      f"false unless {key('emb_dim')} ({cfg.emb_dim}) equals {key('hidden')} ({cfg.hidden})")

@@ -1,0 +1,11 @@
+"""The architecture names seqbench knows, declared once and importable without torch.
+
+The CLI's ``--help``, the launcher's pickers and the model registry all read these tuples.
+"""
+
+from __future__ import annotations
+
+FAMILIES = ("lm", "seq2seq")  # language model (no source) or encoder-decoder
+CELLS = ("rnn", "gru", "lstm", "transformer")  # the recurrent cell, or the Transformer
+ATTENTIONS = ("none", "additive", "dot", "general", "scaled-dot", "local", "multihead")  # encoder-decoder attention
+CONTEXT_MODES = ("init", "every-step")  # without attention: the context c starts the decoder, or feeds every step
