@@ -148,7 +148,7 @@ def translation(ctx: Context) -> None:
     ctx.figure("held-out chrF", metrics["chrf"], "")
     ctx.figure("held-out exact match", 100 * metrics["exact_match"], "%")
     ctx.figure("wall time: first training step to the end of the run (evaluations included)", total, "s",
-               target=300.0 + 30.0, op="<=", judge=judge, note="the 5-minute budget plus the final evaluation")
+               target=300.0, op="<=", judge=judge, note="the time limit leaves room for the final evaluation")
     curve = [[round(s, 1), step, round(v, 2)] for s, step, v in tl.val("bleu")]
     ctx.detail("translation", {"held_out": metrics, "signatures": signatures, "steps": tl.steps,
                                "seconds": total, "setup_seconds": tl.setup_seconds, "decode_seconds": decode_seconds,
