@@ -72,7 +72,7 @@ def decode_held_out(run_dir: Path, sources: list[str]) -> tuple[list[str], float
     from workbench.runs import load_run
 
     start = time.perf_counter()
-    loaded = load_run(run_dir, read_data=False)
+    loaded = load_run(run_dir)
     results = FileDecoder(loaded.task, loaded.model, DecodeConfig()).decode(sources)
     return [r.output for r in results], time.perf_counter() - start
 

@@ -21,8 +21,9 @@ what the model computes.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from typing import Optional
+from typing import Iterable, Iterator, Optional
 
 import torch
 from torch import Tensor, nn
@@ -116,6 +117,7 @@ class SeqModel(nn.Module):
     """Base class: every architecture implements forward/start/step; reorder is shared."""
 
     config: ModelConfig
+    edits = None  # an interventions.EditSet while inside ``intervening``; the step path reads it
 
     @property
     def is_lm(self) -> bool:
@@ -149,3 +151,21 @@ class SeqModel(nn.Module):
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
+
+
+@contextmanager
+def intervening(model: SeqModel, edits: Iterable) -> Iterator[SeqModel]:
+    """Within the block, ``model.step`` applies ``edits`` (``interventions.Edit``); ValueError if one does not fit.
+
+    Only the step path reads them: ``forward`` and ``start`` compute what they always do.
+    """
+    from .interventions import EditSet, check_edits
+
+    edits = list(edits)
+    check_edits(model, edits)
+    before = model.edits
+    model.edits = EditSet(edits) if edits else None
+    try:
+        yield model
+    finally:
+        model.edits = before

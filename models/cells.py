@@ -24,7 +24,7 @@ where each (.) is W_i* x + b_i* + W_h* h + b_h*.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional, Sequence
+from typing import Callable, NamedTuple, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -33,6 +33,10 @@ from torch import Tensor, nn
 LSTM_GATES = ("input", "forget", "candidate", "output")  # torch row order i, f, g, o
 GRU_GATES = ("reset", "update", "candidate")  # torch row order r, z, n
 GATE_NAMES = {"rnn": (), "gru": GRU_GATES, "lstm": LSTM_GATES}
+
+# An intervention on a cell (``interventions.EditSet.cell_editor``): called with a gate's name (or
+# "cell") and its activation (B, D), returns the activation the cell goes on with.
+CellEdit = Callable[[str, Tensor], Tensor]
 
 
 class CellStep(NamedTuple):
@@ -58,25 +62,39 @@ def rnn_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_h
     return CellStep(torch.tanh(pre) if nonlinearity == "tanh" else torch.relu(pre), None, ())
 
 
-def gru_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor) -> CellStep:
-    """One GRU step, equal to ``nn.GRUCell`` with the same weights; gates are (reset, update, candidate)."""
+def gru_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor,
+             edit: Optional[CellEdit] = None) -> CellStep:
+    """One GRU step, equal to ``nn.GRUCell`` with the same weights; gates are (reset, update, candidate).
+
+    ``edit`` (an intervention) may replace each gate's activation before the cell uses it."""
     D = h.shape[-1]
     gi = F.linear(x, w_ih, b_ih)  # (B, 3D) rows r, z, n
     gh = F.linear(h, w_hh, b_hh)  # (B, 3D)
     rz = torch.sigmoid(gi[:, : 2 * D] + gh[:, : 2 * D])  # (B, 2D): both sigmoid gates in one call
     r, z = rz[:, :D], rz[:, D:]  # (B, D) each
+    if edit is not None:
+        r, z = edit("reset", r), edit("update", z)
     n = torch.tanh(gi[:, 2 * D:] + r * gh[:, 2 * D:])  # (B, D)
+    if edit is not None:
+        n = edit("candidate", n)
     return CellStep(n + z * (h - n), None, (r, z, n))
 
 
-def lstm_cell(x: Tensor, h: Tensor, c: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor) -> CellStep:
-    """One LSTM step, equal to ``nn.LSTMCell`` with the same weights; gates are (input, forget, candidate, output)."""
+def lstm_cell(x: Tensor, h: Tensor, c: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor,
+              edit: Optional[CellEdit] = None) -> CellStep:
+    """One LSTM step, equal to ``nn.LSTMCell`` with the same weights; gates are (input, forget, candidate, output).
+
+    ``edit`` (an intervention) may replace each gate's activation, and the new cell state, before use."""
     D = h.shape[-1]
     pre = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)  # (B, 4D) rows i, f, g, o
     ifo = torch.sigmoid(pre)  # (B, 4D); the g quarter is recomputed with tanh below
     i, f, o = ifo[:, :D], ifo[:, D: 2 * D], ifo[:, 3 * D:]  # (B, D) each
     g = torch.tanh(pre[:, 2 * D: 3 * D])  # (B, D)
+    if edit is not None:
+        i, f, g, o = (edit(name, v) for name, v in zip(LSTM_GATES, (i, f, g, o)))
     c_new = f * c + i * g
+    if edit is not None:
+        c_new = edit("cell", c_new)
     return CellStep(o * torch.tanh(c_new), c_new, (i, f, g, o))
 
 
@@ -91,30 +109,37 @@ def layer_weights(rnn: nn.RNNBase, k: int) -> tuple[Tensor, Tensor, Tensor, Tens
             getattr(rnn, f"bias_ih_l{k}"), getattr(rnn, f"bias_hh_l{k}"))
 
 
-def layer_step(rnn: nn.RNNBase, k: int, x: Tensor, h: Tensor, c: Optional[Tensor] = None) -> CellStep:
+def layer_step(rnn: nn.RNNBase, k: int, x: Tensor, h: Tensor, c: Optional[Tensor] = None,
+               edit: Optional[CellEdit] = None) -> CellStep:
     """One step of layer ``k`` of the fused module ``rnn``, computed by the hand-written cell."""
     weights = layer_weights(rnn, k)
     if rnn.mode == "LSTM":
-        return lstm_cell(x, h, c, *weights)
+        return lstm_cell(x, h, c, *weights, edit=edit)
     if rnn.mode == "GRU":
-        return gru_cell(x, h, *weights)
+        return gru_cell(x, h, *weights, edit=edit)
     return rnn_cell(x, h, *weights, nonlinearity="tanh" if rnn.mode == "RNN_TANH" else "relu")
 
 
 def step_layers(rnn: nn.RNNBase, x: Tensor, hs: Sequence[Tensor],
-                cs: Optional[Sequence[Tensor]] = None) -> list[CellStep]:
+                cs: Optional[Sequence[Tensor]] = None, edits=None) -> list[CellStep]:
     """One time step through every layer, with per-layer states as lists of (B, D) tensors.
 
     Like the fused module, dropout (``rnn.dropout``) is applied to each layer's output except the
     top one, in training mode only. Training loops use this form to carry per-layer states as
     separate tensors instead of slicing and re-stacking a (B, L, D) tensor at every step.
+    ``edits`` (an ``interventions.EditSet``) changes gates, cell and hidden units on the way.
     """
     if rnn.bidirectional:
         raise ValueError("step_layers steps a unidirectional stack only")
     outs = []
     top = len(hs) - 1
     for k, h in enumerate(hs):
-        out = layer_step(rnn, k, x, h, None if cs is None else cs[k])
+        c = None if cs is None else cs[k]
+        if edits:
+            out = layer_step(rnn, k, x, h, c, edits.cell_editor(k))
+            out = out._replace(h=edits.apply(out.h, "hidden", k))
+        else:
+            out = layer_step(rnn, k, x, h, c)
         outs.append(out)
         x = out.h
         if k < top and rnn.dropout > 0 and rnn.training:
@@ -123,13 +148,13 @@ def step_layers(rnn: nn.RNNBase, x: Tensor, hs: Sequence[Tensor],
 
 
 def stack_step(rnn: nn.RNNBase, x: Tensor, h: Tensor, c: Optional[Tensor] = None,
-               with_gates: bool = True) -> StackStep:
+               with_gates: bool = True, edits=None) -> StackStep:
     """One time step through every layer of a unidirectional fused module, by the hand-written cells.
 
     ``x`` (B, In) is the layer-0 input, ``h`` / ``c`` (B, L, D) the previous states; inter-layer
     dropout as in ``step_layers``. Gates are stacked only if ``with_gates``.
     """
-    outs = step_layers(rnn, x, h.unbind(1), None if c is None else c.unbind(1))
+    outs = step_layers(rnn, x, h.unbind(1), None if c is None else c.unbind(1), edits)
     h_new = torch.stack([o.h for o in outs], 1)  # (B, L, D)
     c_new = torch.stack([o.c for o in outs], 1) if c is not None else None  # (B, L, D)
     names = GATE_NAMES[cell_kind(rnn)]

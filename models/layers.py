@@ -51,16 +51,37 @@ class Scorer(nn.Module):
         """(keys, values) for a source; by default the memory is both."""
         return memory, memory
 
-    def forward(self, query: Tensor, keys: Tensor, values: Tensor, mask: Tensor, lengths: Tensor) -> Attended:
+    def forward(self, query: Tensor, keys: Tensor, values: Tensor, mask: Tensor, lengths: Tensor,
+                **edit) -> Attended:
         single = query.dim() == 2
-        out = self.attend(query.unsqueeze(1) if single else query, keys, values, mask, lengths)  # (B, T, Dq)
+        out = self.attend(query.unsqueeze(1) if single else query, keys, values, mask, lengths, **edit)  # (B, T, Dq)
         if not single:
             return out
         return Attended(*(None if x is None else x.squeeze(1) for x in out))  # drop the T axis
 
+    def edited(self, query: Tensor, keys: Tensor, values: Tensor, mask: Tensor, lengths: Tensor,
+               pin: Optional[int] = None, heads=()) -> Attended:
+        """One step's attention (query (B, Dq)) under an intervention: ``pin`` makes the weights one-hot
+        on that source position, so the context is its value. ``heads`` needs multi-head attention."""
+        out = self(query, keys, values, mask, lengths)
+        if pin is None:
+            return out
+        weights = one_hot_position(values.shape[0], 1, values.shape[1], pin, values)  # (B, 1, S)
+        return Attended(values[:, pin], weights, out.center)  # context (B, Dv)
+
     def attend(self, query: Tensor, keys: Tensor, values: Tensor, mask: Tensor, lengths: Tensor) -> Attended:
         """Attention for queries (B, T, Dq)."""
         raise NotImplementedError
+
+
+def one_hot_position(batch: int, heads: int, length: int, position: int, like: Tensor) -> Tensor:
+    """(B, H, S) weights that put all attention on ``position`` (an intervention's pinned attention)."""
+    if not 0 <= position < length:
+        raise ValueError(f"cannot pin attention to source position {position}: the source has positions "
+                         f"0..{length - 1}")
+    weights = like.new_zeros(batch, heads, length)
+    weights[:, :, position] = 1.0
+    return weights
 
 
 def _single_head(scores: Tensor, keep: Tensor, values: Tensor, center: Optional[Tensor] = None) -> Attended:
@@ -188,14 +209,24 @@ class MultiHeadAttention(Scorer):
     def prepare(self, memory: Tensor) -> tuple[Tensor, Tensor]:
         return self._split(self.k_proj(memory)), self._split(self.v_proj(memory))  # (B, H, S, Dh) each
 
-    def attend(self, query, keys, values, mask, lengths) -> Attended:
+    def attend(self, query, keys, values, mask, lengths, pin: Optional[int] = None, head_edits=()) -> Attended:
         B, T, _ = query.shape
         q = self._split(self.q_proj(query))  # (B, H, T, Dh)
         scores = torch.matmul(q, keys.transpose(2, 3)) / math.sqrt(self.head_dim)  # (B, H, T, S)
         weights = masked_softmax(scores, mask[:, None, None, :])  # (B, H, T, S)
+        if pin is not None:  # an intervention: every head looks at one source position
+            S = keys.shape[2]
+            weights = one_hot_position(B, self.heads, S, pin, weights).unsqueeze(2).expand(-1, -1, T, -1)  # (B, H, T, S)
         heads = torch.matmul(weights, values)  # (B, H, T, Dh)
+        if head_edits:  # an intervention: a head's values are set before W_o mixes them
+            heads = heads.clone()
+            for e in head_edits:
+                heads[:, e.index] = e.value
         context = self.out_proj(heads.transpose(1, 2).reshape(B, T, -1))  # (B, T, H*Dh) -> (B, T, D)
         return Attended(context, weights.transpose(1, 2))  # weights (B, T, H, S)
+
+    def edited(self, query, keys, values, mask, lengths, pin: Optional[int] = None, heads=()) -> Attended:
+        return self(query, keys, values, mask, lengths, pin=pin, head_edits=heads)
 
 
 def build_attention(kind: str, query_dim: int, memory_dim: int, cfg) -> Scorer:

@@ -67,7 +67,7 @@ class RNNLanguageModel(SeqModel):
     def step(self, state: State, tokens: Tensor) -> StepOutput:
         """Feed tokens (B,) through the hand-written cells; trace holds hidden, cell and gates."""
         x = self.drop(self.embed(tokens))  # (B, E)
-        h, c, gates = stack_step(self.rnn, x, state["h"], state.get("c"))
+        h, c, gates = stack_step(self.rnn, x, state["h"], state.get("c"), edits=self.edits)
         logits = self.out(self.drop(h[:, -1]))  # (B, V)
         new_state = {"h": h, "c": c} if self.is_lstm else {"h": h}
         return StepOutput(logits, new_state, Trace(hidden=h, cell=c, gates=gates))

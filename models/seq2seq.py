@@ -190,14 +190,14 @@ class RNNSeq2Seq(SeqModel):
         x = self.drop(self.embed(tokens))  # (B, E)
         att: Optional[Attended] = None
         if self.mode == "bahdanau":
-            att = self._attend(state["h"][:, -1], state)  # scored with s_{t-1}
+            att = self._attend(state["h"][:, -1], state, self.edits)  # scored with s_{t-1}
             x = torch.cat([x, att.context], -1)  # (B, E + Dc)
         elif self.mode == "every-step":
             x = torch.cat([x, state["context"]], -1)  # (B, E + De)
-        h, c, gates = stack_step(self.decoder, x, state["h"], state.get("c"))
+        h, c, gates = stack_step(self.decoder, x, state["h"], state.get("c"), edits=self.edits)
         top = h[:, -1]  # (B, D)
         if self.mode == "luong":
-            att = self._attend(top, state)
+            att = self._attend(top, state, self.edits)
         feat = top if att is None else self._readout(att.context, top)
         logits = self.out(self.drop(feat))  # (B, V)
         new_state = dict(state, h=h)
@@ -212,9 +212,12 @@ class RNNSeq2Seq(SeqModel):
 
     # ---- shared pieces --------------------------------------------------------------------------
 
-    def _attend(self, query: Tensor, state: State) -> Attended:
-        """Attention of query (B, [T,] D) over the encoder memory held in ``state``."""
-        return self.attention(query, state["att_keys"], state["att_values"], state["src_mask"], state["src_lengths"])
+    def _attend(self, query: Tensor, state: State, edits=None) -> Attended:
+        """Attention of query (B, [T,] D) over the encoder memory held in ``state``; ``edits`` from ``step``."""
+        args = (query, state["att_keys"], state["att_values"], state["src_mask"], state["src_lengths"])
+        if edits:  # an RNN decoder attends once: its attention is "layer 0"
+            return self.attention.edited(*args, pin=edits.pin(0), heads=edits.heads("cross", 0))
+        return self.attention(*args)
 
     def _readout(self, context: Tensor, top: Tensor) -> Tensor:
         """tanh(W [c_t; s_t]): Bahdanau's readout / Luong's attentional hidden state h~_t."""

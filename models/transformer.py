@@ -43,6 +43,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .base import ModelConfig, SeqModel, State, StepOutput, Trace, lengths_to_mask
+from .layers import one_hot_position
 
 
 def check_length(length: int, max_len: int, what: str) -> None:
@@ -102,9 +103,21 @@ class MultiHeadAttention(nn.Module):
         y = F.scaled_dot_product_attention(self.split(self.q(x)), k, v, attn_mask=mask, is_causal=causal)  # (B, H, Tq, Dh)
         return self.out(self.merge(y))
 
-    def explicit(self, x: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
-        """Written-out path over given keys/values: -> (output (B, Tq, D), weights (B, H, Tq, Tk))."""
+    def explicit(self, x: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor] = None,
+                 pin: Optional[int] = None, head_edits=()) -> tuple[Tensor, Tensor]:
+        """Written-out path over given keys/values: -> (output (B, Tq, D), weights (B, H, Tq, Tk)).
+
+        Interventions (decoding only): ``pin`` puts every head's weight on one key position;
+        ``head_edits`` (``interventions.Edit``) set a head's values before W^O mixes the heads."""
         y, weights = attend(self.split(self.q(x)), k, v, mask)  # (B, H, Tq, Dh)
+        if pin is not None:
+            B, H, Tq, Tk = weights.shape
+            weights = one_hot_position(B, H, Tk, pin, weights).unsqueeze(2).expand(-1, -1, Tq, -1)  # (B, H, Tq, Tk)
+            y = weights @ v  # (B, H, Tq, Dh)
+        if head_edits:
+            y = y.clone()
+            for e in head_edits:
+                y[:, e.index] = e.value
         return self.out(self.merge(y)), weights
 
 
@@ -173,21 +186,26 @@ class DecoderLayer(nn.Module):
         return x + self.drop(self.ffn(self.norm3(x)))
 
     def step(self, x: Tensor, k_self: Tensor, v_self: Tensor, k_cross: Optional[Tensor],
-             v_cross: Optional[Tensor], mask: Optional[Tensor]) -> LayerStep:
+             v_cross: Optional[Tensor], mask: Optional[Tensor], edits=None, index: int = 0) -> LayerStep:
         """One new position x (B, 1, D). ``k_self``/``v_self`` (B, H, t, Dh) hold the cached prefix in
         their first t-1 positions; this position's key and value are written into the last one (the
-        caller allocates them for this step, so no earlier state is touched)."""
+        caller allocates them for this step, so no earlier state is touched). ``edits`` (an
+        ``interventions.EditSet``) act on this layer, number ``index``."""
         h = self.norm1(x)
         k_new, v_new = self.self_attn.keys_values(h)  # (B, H, 1, Dh) each
         k_self[:, :, -1:] = k_new
         v_self[:, :, -1:] = v_new
-        attended, self_weights = self.self_attn.explicit(h, k_self, v_self)  # the prefix is all in the past
+        own = {"head_edits": edits.heads("self", index)} if edits else {}
+        attended, self_weights = self.self_attn.explicit(h, k_self, v_self, **own)  # the prefix is all in the past
         x = x + self.drop(attended)
         context = cross_weights = None
         if self.cross_attn is not None:
-            context, cross_weights = self.cross_attn.explicit(self.norm2(x), k_cross, v_cross, mask)
+            cross = {"pin": edits.pin(index), "head_edits": edits.heads("cross", index)} if edits else {}
+            context, cross_weights = self.cross_attn.explicit(self.norm2(x), k_cross, v_cross, mask, **cross)
             x = x + self.drop(context)
         x = x + self.drop(self.ffn(self.norm3(x)))
+        if edits:
+            x = edits.apply(x, "hidden", index)
         return LayerStep(x, self_weights, cross_weights, context)
 
 
@@ -242,8 +260,8 @@ class Decoder(nn.Module):
             "pos": torch.zeros(batch, dtype=torch.long, device=device),
         }
 
-    def step(self, state: State, tokens: Tensor) -> StepOutput:
-        """Feed tokens (B,) at position ``pos``; extend the cache by one position.
+    def step(self, state: State, tokens: Tensor, edits=None) -> StepOutput:
+        """Feed tokens (B,) at position ``pos``; extend the cache by one position (``edits``: see ``DecoderLayer.step``).
 
         The new state's cache is allocated once per step, one position longer, and the old prefix is
         copied in once; each layer writes its own new key/value into it (one copy per step, where
@@ -261,7 +279,7 @@ class Decoder(nn.Module):
         outs = []
         for l, layer in enumerate(self.layers):
             kc, vc = (state["k_cross"][:, l], state["v_cross"][:, l]) if cross else (None, None)  # (B, H, S, Dh)
-            out = layer.step(x, k_self[:, l], v_self[:, l], kc, vc, mask)
+            out = layer.step(x, k_self[:, l], v_self[:, l], kc, vc, mask, edits, l)
             outs.append(out)
             x = out.x
         logits = self.proj(self.norm(x)).squeeze(1)  # (B, 1, V) -> (B, V)
@@ -293,7 +311,7 @@ class TransformerLM(SeqModel):
         return self.decoder.empty_cache(batch_size, self.device)
 
     def step(self, state: State, tokens: Tensor) -> StepOutput:
-        return self.decoder.step(state, tokens)
+        return self.decoder.step(state, tokens, self.edits)
 
 
 class TransformerSeq2Seq(SeqModel):
@@ -345,4 +363,4 @@ class TransformerSeq2Seq(SeqModel):
         }
 
     def step(self, state: State, tokens: Tensor) -> StepOutput:
-        return self.decoder.step(state, tokens)
+        return self.decoder.step(state, tokens, self.edits)

@@ -49,7 +49,6 @@ CELL_NAME_DATA = {
 # entry is deleted when its file no longer compares cell names (the test below says so).
 PENDING = {
     "workbench/config.py": "check_compatible: derived model fields move into ModelConfig validation",
-    "workbench/runs.py": "arch_slug / summaries: use models.arch_slug",
     "workbench/tui/screens/launcher.py": "launcher: heads from models.capabilities",
     "workbench/tui/widgets/arch_picker.py": "arch picker: models.attention_choices / capabilities",
 }

@@ -220,8 +220,10 @@ def test_subword_run_reports_its_data_saves_its_tokenizers_and_decodes_without_t
     reported = [e for e in events if isinstance(e, DataReported)]
     assert reported and reported[0].lines[0].startswith("data: pairs.tsv")
     assert {"bleu", "chrf", "exact_match"} <= set(finished.final["test"])
-    record = [r for r in runs.read_metrics(tmp_path / "run") if r["kind"] == "eval"][-1]
-    assert "nrefs" in record["signatures"]["bleu"]
+    from workbench.records import EvalRecord, read_records
+
+    record = read_records(tmp_path / "run").of(EvalRecord)[-1]
+    assert "nrefs" in record.signatures["bleu"]
     assert (tmp_path / "run" / "tokenizer-src.model").exists() and (tmp_path / "run" / "data_report.json").exists()
     (tmp_path / "pairs.tsv").unlink()
     loaded = runs.load_run(tmp_path / "run")

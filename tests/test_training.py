@@ -10,6 +10,7 @@ from workbench import runs, training
 from workbench.config import build_config
 from workbench.errors import RunError
 from workbench.events import CheckpointSaved, Evaluated, Progress, StatusChanged, TrainFinished
+from workbench.records import TrainRecord, read_records
 from workbench.training import Trainer
 
 TINY = {
@@ -56,26 +57,41 @@ def test_interrupted_and_resumed_run_matches_uninterrupted(tmp_path):
     assert end_b.final["val"] == pytest.approx(end_a.final["val"], abs=1e-6)
     for k, v in _weights(straight.model).items():
         torch.testing.assert_close(_weights(resumed.model)[k], v, atol=1e-6, rtol=0)
-    steps = [r["step"] for r in runs.read_metrics(tmp_path / "b") if r["kind"] == "train"]
+    steps = [r.step for r in read_records(tmp_path / "b").of(TrainRecord)]
     assert steps == sorted(steps) and len(steps) == len(set(steps)), "resume must not duplicate metric lines"
 
 
-def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
+def _poison_loss(monkeypatch, bad_calls):
     real = training.sequence_loss
     calls = {"n": 0}
 
     def poisoned(*args, **kwargs):
         calls["n"] += 1
         loss = real(*args, **kwargs)
-        return loss * float("nan") if calls["n"] == 11 else loss
+        return loss * float("nan") if calls["n"] in bad_calls else loss
 
     monkeypatch.setattr(training, "sequence_loss", poisoned)
+
+
+def test_one_nan_step_is_skipped_not_applied(tmp_path, monkeypatch):
+    _poison_loss(monkeypatch, {11})
+    end = Trainer(tiny_config(), tmp_path / "run").run()
+    assert end.reason == "completed"
+    assert runs.read_trainer_state(tmp_path / "run")["skipped"] == 1
+    assert read_records(tmp_path / "run").of(TrainRecord)[-1].skipped == 1
+    assert all(torch.isfinite(p).all() for p in runs.load_run(tmp_path / "run").model.parameters())
+
+
+def test_nan_streak_stops_as_diverged_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
+    _poison_loss(monkeypatch, set(range(11, 100)))  # evaluation computes its own loss
     trainer = Trainer(tiny_config(), tmp_path / "run")
     end = trainer.run()
     assert end.reason == "diverged" and "step 11" in end.message and "step 8" in end.message
+    assert "--lr" in end.message and "5 steps in a row" in end.message
     loaded = runs.load_run(tmp_path / "run")
     assert loaded.step == 8
     assert all(torch.isfinite(p).all() for p in loaded.model.parameters())
+    assert runs.read_status(tmp_path / "run").status == "diverged"
 
 
 def test_pause_resume_stop_from_another_thread(tmp_path):

@@ -115,6 +115,34 @@ def _add_train(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar; print evaluations and the summary only")
 
 
+SERVE_EPILOG = """\
+examples:
+  seqbench serve                                open http://127.0.0.1:8000 in a browser on this machine
+  seqbench serve --root ~/corpora --port 8080   data files and runs only under ~/corpora
+  seqbench serve --host 0.0.0.0                 reachable from other machines (no login: warns)
+
+Each tab runs its own app process; closing the tab is closing the terminal: a live run is saved
+and the process ends. Beyond --max-sessions tabs, a tab is told the server is busy.
+"""
+
+
+def _add_serve(sub) -> None:
+    from .serve import DEFAULT_HOST, DEFAULT_MAX_SESSIONS, DEFAULT_PORT
+
+    p = sub.add_parser("serve", help="serve the app to a web browser (this machine only by default)",
+                       description="Serve the app to web browsers with textual-serve: every tab gets its own "
+                                   "app, confined to one directory for data files and runs.",
+                       epilog=SERVE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--host", default=DEFAULT_HOST,
+                   help=f"address to listen on; anything but a loopback address warns (default: {DEFAULT_HOST})")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, metavar="N", help=f"TCP port (default: {DEFAULT_PORT})")
+    p.add_argument("--max-sessions", type=int, default=DEFAULT_MAX_SESSIONS, metavar="N",
+                   help=f"tabs (app processes) at once; more are refused (default: {DEFAULT_MAX_SESSIONS})")
+    p.add_argument("--root", metavar="DIR", help="the only directory the app may read data files from and "
+                                                 "keep runs in (default: the current directory)")
+    p.add_argument("--runs-dir", metavar="DIR", help="runs directory, inside --root (default: ROOT/runs)")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with its errors (unknown flag, missing value) as one line like every other mistake."""
 
@@ -138,6 +166,21 @@ def build_parser() -> argparse.ArgumentParser:
     from .decode_cli import add_arguments
 
     add_arguments(p)
+    p = sub.add_parser("compare", help="the same inputs through several runs: aligned outputs, where they part",
+                       description="Decode the same input (or a whole split) with two or more runs of one task and "
+                                   "show where their outputs part, what each weighed there, and which examples one "
+                                   "run gets right and another does not.")
+    from .compare_cli import add_arguments as add_compare
+
+    add_compare(p)
+    p = sub.add_parser("errors", help="where greedy decoding first goes wrong over a split, and what beam changes",
+                       description="For every example of a split: the step where free-running greedy decoding "
+                                   "first leaves the reference, as histograms by step and by input length, the "
+                                   "reference token's rank there, the commonest confusions, and with --beam where "
+                                   "beam search changes the answer and whether for the better.")
+    from .failures_cli import add_arguments as add_errors
+
+    add_errors(p)
     p = sub.add_parser("inspect", help="open the inspector on a run: step through decoding in the terminal",
                        description="Open the inspector on a saved run: step through decoding token by token with "
                                    "the alignment heatmap, hidden states and gates, beam candidates and next-token "
@@ -148,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("runs", help="list saved runs", description="List runs with task, architecture, steps and best metric.")
     p.add_argument("--runs-dir", metavar="DIR", help="runs directory (default: $SEQBENCH_RUNS or ./runs)")
     sub.add_parser("tasks", help="list tasks and their default models", description="List tasks, what they are, and their defaults.")
+    _add_serve(sub)
     p = sub.add_parser("data", help="regenerate the bundled sample corpora", description="Data utilities.")
     dsub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     m = dsub.add_parser("make", help="regenerate dates.tsv and numbers.tsv", description="Regenerate the sample corpora deterministically.")
@@ -180,6 +224,14 @@ def main(argv: Optional[list[str]] = None) -> int:
             from .decode_cli import run
 
             return run(args)
+        if args.command == "compare":
+            from .compare_cli import run as run_compare
+
+            return run_compare(args)
+        if args.command == "errors":
+            from .failures_cli import run as run_errors
+
+            return run_errors(args)
         if args.command == "inspect":
             from .runs import check_run_dir
             from .tui.screens.inspector import run_inspector
@@ -193,6 +245,10 @@ def main(argv: Optional[list[str]] = None) -> int:
             from .train_cli import print_tasks
 
             return print_tasks()
+        if args.command == "serve":
+            from .web_server import run_serve
+
+            return run_serve(args)
         if args.command == "data":
             from .tasks.make_data import make_sample_data
             from pathlib import Path

@@ -50,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     how.add_argument("--force", metavar="T:TOKEN", action="append", default=[], help="what-if: make output token T "
                      "(from 0) be TOKEN and let the model continue, e.g. --force 0:b or --force 3:<eos>; "
                      "repeatable (default: none)")
+    how.add_argument("--intervene", metavar="SPEC", action="append", default=[], help="edit what the decoder "
+                     "computes and show what changes: OP:SITE:L<layer>:U<unit>[@STEP] with OP zero, clamp=V or mean "
+                     "(over validation data) and SITE hidden, cell or gate.NAME (e.g. gate.forget); "
+                     "OP:head[.cross|.self]:L<layer>:H<head>[@STEP]; pin:[L<layer>:]S<position>[@STEP] pins the "
+                     "attention to a source position. STEP: first output step it applies to. E.g. "
+                     "zero:hidden:L0:U12@3; repeatable (default: none)")
     how.add_argument("--device", default="cpu", help="where to run: cpu, cuda, cuda:N, mps or auto (default: cpu)")
     out = parser.add_argument_group("what to show and write")
     out.add_argument("--show", metavar="PANELS", default="", help=f"comma-separated panels to draw: {', '.join(PANELS)} "
@@ -149,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
     for warning in job.warnings:
         err.print(_warning(warning))
     task, model = loaded.task, loaded.model
+    if args.intervene:
+        job.intervene(model, task, args.intervene)
     session = job.session(model, task, decode_config(job, task, args), history=False)
     session.run()
     score = None
@@ -159,6 +167,12 @@ def run(args: argparse.Namespace) -> int:
 
     report = Report(loaded, session, job, score, Console())
     report.summary()
+    if args.intervene:
+        from .decoding.intervention_effect import intervention_effect, print_effect
+
+        effect = intervention_effect(job, model, task, session.config, session, score)
+        print_effect(report.console, effect, report.text, report.itos, args.intervene)
+        report.extra["intervention"] = effect.to_json(report.itos)
     report.panels(panels)
     if args.json:
         report.write_json(args.json)

@@ -47,9 +47,9 @@ class Progress:
 
     @property
     def perplexity(self) -> float:
-        import math
+        from .perplexity import perplexity
 
-        return math.exp(min(self.loss, 50.0))
+        return perplexity(self.loss)
 
 
 @dataclass
@@ -79,7 +79,7 @@ class Evaluated:
 class CheckpointSaved:
     step: int
     path: str
-    reason: str  # "eval" | "request" | "stop" | "end"
+    reason: str  # "start" | "eval" | "request" | "stop" | "end"
 
 
 @dataclass

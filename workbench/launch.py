@@ -124,6 +124,11 @@ def check_data_path(task: str, text: str) -> tuple[bool, str]:
             return False, "the tsv task needs a file: one 'source<TAB>target' per line"
         return True, {"charlm": "empty: Python's bundled documentation"}.get(task, "empty: the bundled sample data")
     p = Path(path).expanduser()
+    from workbench.serve import outside_root  # under `seqbench serve`, files stay under its --root
+
+    refused = outside_root(p)
+    if refused:
+        return False, refused
     if not p.exists():
         return False, f"no such file: {p}"
     if not p.is_file():

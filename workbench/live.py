@@ -18,14 +18,23 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from workbench import events as ev
+from workbench.records import EvalRecord, Record, TrainRecord
+from workbench.runs.lifecycle import RunEnded
 
 LIVE = ("starting", "running", "paused", "stopping")
 MAX_LOG = 500
 MAX_TRAIN_POINTS = 2000  # beyond this, neighbouring train points are merged: charts stay cheap to draw
 
 
-class TrainingAborted(Exception):
-    """Raised inside the trainer's listener to end the thread at once (quitting the app)."""
+class TrainingAborted(RunEnded):
+    """Raised inside the trainer's listener to end the thread at once (quitting the app).
+
+    ``status`` is what the run says afterwards: "stopped" when it was saved first, else "interrupted".
+    """
+
+    def __init__(self, status: str = "interrupted"):
+        super().__init__(status)
+        self.status = status
 
 
 @dataclass
@@ -52,15 +61,14 @@ class Curves:
                 points.append((step, float(value)))
 
     @classmethod
-    def from_records(cls, records: list[dict], label: str = "") -> "Curves":
-        """Curves from a run's metrics.jsonl records (see ``workbench.runs.read_metrics``)."""
+    def from_records(cls, records: list[Record], label: str = "") -> "Curves":
+        """Curves from a run's metrics records (``workbench.records.read_records(run).records``)."""
         curves = cls(label=label)
         for rec in records:
-            if rec.get("kind") == "train" and isinstance(rec.get("loss"), (int, float)):
-                curves.add_train(int(rec["step"]), float(rec["loss"]))
-            elif rec.get("kind") == "eval" and rec.get("split") == "val":
-                curves.add_val(int(rec["step"]), {k: v for k, v in rec.items()
-                                                  if k not in ("kind", "split", "step", "elapsed")})
+            if isinstance(rec, TrainRecord) and math.isfinite(rec.loss):
+                curves.add_train(rec.step, rec.loss)
+            elif isinstance(rec, EvalRecord) and rec.split == "val":
+                curves.add_val(rec.step, rec.metrics)
         return curves
 
 
@@ -162,7 +170,7 @@ class TrainingSession:
             self.error = e.message
         self.note(e.message, "red" if e.reason == "diverged" else "bold green")
 
-    def load_records(self, records: list[dict]) -> None:
+    def load_records(self, records: list[Record]) -> None:
         """Seed the curves with a run's earlier history (resume, or a finished run's dashboard)."""
         self.curves = Curves.from_records(records, label="this run")
         self.version += 1
@@ -221,16 +229,16 @@ class TrainingSession:
         TrainFinished reason, "aborted" or "setup-failed".
         """
         from workbench.errors import UserError
-        from workbench.runs import read_metrics
+        from workbench.records import read_records
 
         def report(event) -> None:
             if self._abort.is_set() or cancelled():
                 if not self._save_first.is_set():
-                    raise TrainingAborted
+                    raise TrainingAborted("interrupted")
             on_event(event)
             if self._save_first.is_set() and isinstance(event, ev.CheckpointSaved) and event.reason == "request":
                 self._save_first.clear()
-                raise TrainingAborted
+                raise TrainingAborted("stopped")
 
         try:
             trainer = make_trainer(on_event=report)
@@ -239,7 +247,7 @@ class TrainingSession:
             return "setup-failed"
         except TrainingAborted:
             return "aborted"
-        on_ready(trainer, read_metrics(trainer.run_dir))
+        on_ready(trainer, read_records(trainer.run_dir).records)
         try:
             return trainer.run().reason
         except TrainingAborted:

@@ -9,13 +9,14 @@ language models add ``bpc`` (bits per character).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 
 from .events import Sample
+from .perplexity import bits_per_char, perplexity
+from .teacher_forcing import teacher_forced_logits
 
 # metric name -> (label, higher is better)
 METRIC_INFO = {
@@ -81,7 +82,7 @@ def evaluate(model, task, split: str, *, limit: int, batch_size: int, device, sa
     try:
         for batch in task.eval_batches(split, batch_size, limit, by_length=True):
             batch = batch.to(device)
-            logits = model(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, V)
+            logits = teacher_forced_logits(model, batch)  # (B, T, V)
             total_loss += sequence_loss(logits, batch.tgt_out, vocab.pad_id, reduction="sum").item()
             mask = batch.tgt_out != vocab.pad_id  # (B, T)
             correct += ((logits.argmax(-1) == batch.tgt_out) & mask).sum().item()
@@ -102,9 +103,9 @@ def evaluate(model, task, split: str, *, limit: int, batch_size: int, device, sa
     finally:
         model.train(was_training)
     loss = total_loss / max(total_tokens, 1)
-    metrics = {"loss": loss, "ppl": math.exp(min(loss, 50.0)), "accuracy": correct / max(total_tokens, 1)}
+    metrics = {"loss": loss, "ppl": perplexity(loss), "accuracy": correct / max(total_tokens, 1)}
     if task.family == "lm":
-        metrics["bpc"] = loss / math.log(2)
+        metrics["bpc"] = bits_per_char(loss)
         return EvalResult(metrics, lm_samples(model, task, split, samples, device) if samples else [])
     metrics["exact_match"] = exact / max(n_seq, 1)
     signatures: dict[str, str] = {}

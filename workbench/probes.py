@@ -73,21 +73,23 @@ def append_probes(run_dir: Path, snapshot: ProbeSnapshot) -> None:
 
 
 def read_probes(run_dir: Path, up_to_step: int | None = None) -> list[ProbeSnapshot]:
-    """Every probe snapshot saved in a run, oldest first (a torn last line is skipped)."""
+    """Every probe snapshot saved in a run, oldest first (torn, non-UTF-8 or malformed lines are skipped)."""
     path = Path(run_dir) / PROBES_FILE
-    if not path.exists():
+    try:
+        raw = path.read_bytes()
+    except OSError:
         return []
     out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in raw.split(b"\n"):
         try:
-            data = json.loads(line)
-        except json.JSONDecodeError:
+            data = json.loads(line.decode("utf-8"))
+            if up_to_step is not None and data["step"] > up_to_step:
+                continue
+            out.append(ProbeSnapshot(int(data["step"]), [
+                ProbeAlignment(list(p["source"]), list(p["target"]), np.asarray(p["attention"], dtype=np.float32))
+                for p in data["probes"]]))
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
             continue
-        if up_to_step is not None and data["step"] > up_to_step:
-            continue
-        out.append(ProbeSnapshot(data["step"], [
-            ProbeAlignment(p["source"], p["target"], np.asarray(p["attention"], dtype=np.float32))
-            for p in data["probes"]]))
     return out
 
 

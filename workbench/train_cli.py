@@ -45,8 +45,11 @@ class ConsoleReporter:
         self.quiet = quiet
         self.progress: Optional[Progress] = None
         self.bar = None
+        self.muted = False  # the terminal hung up: printing would fail
 
     def __call__(self, event) -> None:
+        if self.muted:
+            return
         handler = getattr(self, f"on_{type(event).__name__}", None)
         if handler:
             handler(event)
@@ -119,18 +122,19 @@ def run_train(args, overrides: dict) -> int:
 
     toml = read_toml(args.config) if args.config else None
     source = f"{args.config}: " if args.config else ""
+    reporter = ConsoleReporter(quiet=args.quiet)
     if args.resume:
         if args.out:
             raise UserError("--resume continues RUN in place; --out names a new run (leave one out)")
         config = resume_config(load_config(args.resume), overrides, toml, source)
-        trainer = Trainer.resume(args.resume, on_event=ConsoleReporter(quiet=args.quiet), config=config)
+        trainer = Trainer.resume(args.resume, on_event=reporter, config=config)
         if "train.steps" in overrides and config.train.steps <= trainer.step:
+            trainer.close()
             raise UserError(f"train.steps: {config.train.steps} is not allowed; must be more than the "
                             f"{trainer.step} steps {args.resume} has trained")
     else:
         config = build_config(toml=toml, overrides=overrides, source=source)
-        trainer = Trainer(config, Path(args.out) if args.out else None, on_event=ConsoleReporter(quiet=args.quiet),
-                          runs_root=args.runs_dir)
+        trainer = Trainer(config, Path(args.out) if args.out else None, on_event=reporter, runs_root=args.runs_dir)
 
     interrupts = {"n": 0}
 
@@ -141,15 +145,30 @@ def run_train(args, overrides: dict) -> int:
         console.print(Text("stopping after this step and saving... (Ctrl+C again to quit at once)", style="yellow"))
         trainer.stop()
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    def on_hangup(signum, frame):  # the terminal went away (or `kill`): stop and save, silently
+        reporter.muted = True
+        trainer.stop()
+
+    previous = {sig: signal.signal(sig, handler) for sig, handler in _signals(on_sigint, on_hangup)}
     try:
         finished = trainer.run()
     except KeyboardInterrupt:
+        if reporter.progress is not None:
+            reporter.progress.stop()
         console.print(Text(f"interrupted; the last checkpoint in {trainer.run_dir} is kept", style="red"))
         return 130
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 1 if finished.reason == "diverged" else 0
+
+
+def _signals(on_sigint, on_hangup):
+    """(signal, handler) pairs this platform has: Ctrl+C stops and saves, a hangup or SIGTERM too."""
+    yield signal.SIGINT, on_sigint
+    for name in ("SIGHUP", "SIGTERM"):
+        if hasattr(signal, name):
+            yield getattr(signal, name), on_hangup
 
 
 def print_runs(root: Optional[str]) -> int:
@@ -164,7 +183,9 @@ def print_runs(root: Optional[str]) -> int:
         table.add_column(col, justify="right" if col == "steps" else "left", no_wrap=col == "run")
     for r in found:
         best = format_metrics({r.best_name: r.best_value}) if r.best_name and r.best_value is not None else ""
-        table.add_row(r.path.name, r.task, r.architecture, f"{r.step}/{r.total_steps}", r.status, best)
+        style = {"damaged": "red", "diverged": "red", "failed": "red", "interrupted": "yellow"}.get(r.status, "")
+        table.add_row(r.path.name, r.task, r.architecture, f"{r.step}/{r.total_steps}", Text(r.status, style=style),
+                      best or Text(r.problem, style="dim"))
     console.print(table)
     return 0
 

@@ -7,6 +7,11 @@
 checks them between optimiser steps. ``snapshot()`` returns a copy of the current model (for the
 inspector) without stopping training. Checkpoints hold everything needed for an exact resume:
 weights, optimiser moments, step, and the states of every random generator the loop uses.
+
+A trainer holds its run's lock from construction to the end of ``run`` (or ``close``) and is the
+only writer of the run's status: "running"/"paused" while it trains, then "completed", "stopped",
+"diverged", "failed" or "interrupted" however ``run`` ends. A step whose loss or gradients are not
+finite is not applied; ``MAX_NONFINITE`` of them in a row end the run as "diverged".
 """
 
 from __future__ import annotations
@@ -22,19 +27,23 @@ import torch
 from models import build_model, describe
 from models.base import SeqModel
 
-from . import runs
+from . import runs, train_state
 from .config import RunConfig, resume_config
 from .device import describe as describe_device
 from .device import resolve_device, set_threads
 from .errors import RunError, UserError
-from .events import CheckpointSaved, DataReported, Evaluated, Progress, StatusChanged, TrainFinished, TrainStarted, Warned
+from .events import (CheckpointSaved, DataReported, Evaluated, Progress, StatusChanged, TrainFinished, TrainStarted,
+                     Warned)
 from .metrics import best_metric_name, evaluate, is_better, sequence_loss
-from .optim_state import optimizer_from_tensors, optimizer_to_tensors
 from .probes import ProbeSnapshot, append_probes, record_probes, truncate_probes
+from .records import DivergedRecord, EvalRecord, TrainRecord, append_record, truncate_records
+from .pacing import Session, Window
 from .tasks import build_task
+from .teacher_forcing import training_logits
 
 Listener = Callable[[object], None]
 PROGRESS_INTERVAL = 0.25  # seconds between Progress events (and train lines in metrics.jsonl)
+MAX_NONFINITE = 5  # non-finite steps in a row (none applied) before training stops as diverged
 
 
 def lr_at(step: int, cfg) -> float:
@@ -60,14 +69,35 @@ class Trainer:
         self._save = threading.Event()
         self.step = 0
         self.elapsed = 0.0
+        self.skipped = 0  # steps not applied because their loss or gradients were not finite
         self.best: Optional[dict] = None
         self.probes: list[ProbeSnapshot] = []  # alignment of fixed val examples at each evaluation
+        self.run_lock: Optional[runs.RunLock] = None
         tc = config.train
         self.threads = set_threads(tc.threads)
         self.device = resolve_device(tc.device)
         self._resumed = _resume
-        vocabs = runs.load_vocabs(run_dir) if _resume else None
-        self.task = build_task(config.task, vocabs=vocabs, run_dir=run_dir if _resume else None)
+        if _resume:
+            self.run_dir = Path(run_dir)
+            self.run_lock = runs.RunLock(self.run_dir).acquire()
+            try:
+                self._build(runs.load_vocabs(self.run_dir, config), self.run_dir)
+                self._load_checkpoint()
+            except BaseException:
+                self.close()
+                raise
+        else:
+            root = runs.runs_root(runs_root)
+            self.run_dir = Path(run_dir) if run_dir else runs.new_run_dir(root, config.task.name, runs.arch_slug(config.model))
+            runs.refuse_existing(self.run_dir)
+            self._build(None, None)
+            self._create_run()
+        self.tb = self._tensorboard() if tc.tensorboard else None
+
+    def _build(self, vocabs, run_dir: Optional[Path]) -> None:
+        """The task, the model and its optimiser, seeded (the run's own vocabularies and files on resume)."""
+        tc, config = self.config.train, self.config
+        self.task = build_task(config.task, vocabs=vocabs, run_dir=run_dir)
         config.model.src_vocab = len(self.task.src_vocab) if self.task.src_vocab else 0
         config.model.tgt_vocab = len(self.task.tgt_vocab)
         config.model.pad_id = self.task.tgt_vocab.pad_id
@@ -77,26 +107,40 @@ class Trainer:
         self.data_gen = torch.Generator().manual_seed(tc.seed)
         self.tf_gen = torch.Generator(device=self.device).manual_seed(tc.seed + 1)
         self.n_train = max(1, len(self.task.examples("train")))
-        if _resume:
-            self.run_dir = Path(run_dir)
-            self._load_checkpoint()
-        else:
-            root = runs.runs_root(runs_root)
-            self.run_dir = Path(run_dir) if run_dir else runs.new_run_dir(root, config.task.name, runs.arch_slug(config.model))
-            runs.create_run(self.run_dir, config, (self.task.src_vocab, self.task.tgt_vocab))
+
+    def _create_run(self) -> None:
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file in the way, no permission, read-only disk
+            raise RunError(f"cannot create the run directory {self.run_dir}: {exc.strerror or exc}") from None
+        self.run_lock = runs.RunLock(self.run_dir).acquire()
+        try:
+            runs.refuse_existing(self.run_dir)  # another process may have made it a run meanwhile
+            runs.create_run(self.run_dir, self.config, (self.task.src_vocab, self.task.tgt_vocab))
+            runs.write_task_info(self.run_dir, self.task)
             self.task.save_files(self.run_dir)  # subword models, data report: the run decodes without its data
-        self.tb = self._tensorboard() if tc.tensorboard else None
+            runs.write_status(self.run_dir, "running", 0, self.config.train.steps)
+        except BaseException:
+            self.close()
+            raise
 
     @classmethod
     def resume(cls, run_dir, *, on_event: Optional[Listener] = None, steps: Optional[int] = None,
                config: Optional[RunConfig] = None) -> "Trainer":
-        """Continue a saved run from its last checkpoint (``steps`` raises the total; ``config``: the run's
-        config with the settings a resume may change, from ``workbench.config.resume_config``)."""
+        """Continue a saved run (a path, or a name under the runs root) from its newest complete checkpoint.
+
+        ``steps`` raises the total; ``config``: the run's config with the settings a resume may change,
+        from ``workbench.config.resume_config``. ``run`` keeps a changed config in the run (a later
+        resume without --steps keeps the new total).
+        """
         path = runs.check_run_dir(run_dir)
         config = resume_config(config or runs.load_config(path), {"train.steps": steps} if steps else {})
-        if runs.checkpoint_dir(path) is None:
-            raise RunError(f"{path} has no checkpoint to resume from")
         return cls(config, path, on_event=on_event, _resume=True)
+
+    def close(self) -> None:
+        """Release the run's lock (``run`` does this itself when it ends)."""
+        if self.run_lock is not None:
+            self.run_lock.release()
 
     # ----- controls (any thread) -----
     def pause(self) -> None:
@@ -129,32 +173,49 @@ class Trainer:
         for listener in self.listeners:
             listener(event)
 
+    def _status(self, status: str, message: str = "") -> None:
+        try:
+            runs.write_status(self.run_dir, status, self.step, self.config.train.steps, message)
+        except OSError:  # a full disk must not hide why training ended
+            pass
+
     def run(self) -> TrainFinished:
         """Train to the configured number of steps (or until stopped); returns the final event."""
+        try:
+            finished = self._loop()
+        except BaseException as exc:
+            if isinstance(exc, runs.RunEnded):
+                self._status(exc.status, "the app ended the session")
+            elif isinstance(exc, Exception):
+                self._status("failed", f"{type(exc).__name__}: {exc}".splitlines()[0][:200])
+            else:  # KeyboardInterrupt (a second Ctrl+C), SystemExit
+                self._status("interrupted", "interrupted; resume from the last checkpoint")
+            raise
+        finally:
+            self.close()
+        return finished
+
+    def _loop(self) -> TrainFinished:
         tc = self.config.train
         self.model.train()
+        start_step = self.step
         if self._resumed:  # settings the resume changed (steps, threads, device...) are the run's now
             runs.update_config(self.run_dir, self.config)
         self.emit(TrainStarted(str(self.run_dir), self.config.task.name, describe(self.config.model),
                                describe_device(self.device, self.threads), self.model.num_parameters(),
                                self.step, tc.steps))
+        self._status("running")
         if self.task.report is not None:
             self.emit(DataReported(self.task.report.summary_lines(), list(self.task.report.warnings)))
         reason, message = "completed", f"trained {tc.steps} steps"
         if runs.checkpoint_dir(self.run_dir) is None:
             self._checkpoint("start")  # a run always has weights to decode and a state to resume from
-        window = _Window()
-        session_start = time.perf_counter() - self.elapsed
-        limit = self.elapsed + tc.max_seconds  # --max-seconds counts this session's training time
-        paused_for = 0.0
+        window = Window()
+        self._session = Session(self.elapsed, start_step)
+        bad: list[tuple[int, float, float]] = []  # the current streak of non-finite steps: (step, loss, norm)
         while self.step < tc.steps:
             if not self._running.is_set():
-                t0 = time.perf_counter()
-                self.emit(StatusChanged("paused"))
-                self._running.wait()
-                paused_for += time.perf_counter() - t0
-                if not self._stop.is_set():
-                    self.emit(StatusChanged("running"))
+                self._wait_while_paused()
             if self._stop.is_set():
                 reason, message = "stopped", f"stopped at step {self.step}"
                 break
@@ -162,70 +223,78 @@ class Trainer:
                 self._save.clear()
                 self._checkpoint("request")
             loss, grad_norm, tokens = self._train_step()
-            if not math.isfinite(loss):
-                reason = "diverged"
-                message = (f"loss became {loss} at step {self.step + 1}; stopped and kept the checkpoint of step "
-                           f"{self._last_saved}. Try a lower --lr or --clip 1")
-                self.emit(Warned(message))
-                break
             self.step += 1
-            self.elapsed = time.perf_counter() - session_start - paused_for
-            window.add(loss, grad_norm, tokens)
-            if window.age() >= PROGRESS_INTERVAL or self.step == tc.steps:
+            self.elapsed = self._session.elapsed()
+            if math.isfinite(loss) and math.isfinite(grad_norm):
+                bad.clear()
+                window.add(loss, grad_norm, tokens)
+            else:
+                self.skipped += 1
+                bad.append((self.step, loss, grad_norm))
+                if len(bad) >= MAX_NONFINITE:
+                    reason, message = "diverged", self._diverged_message(bad)
+                    self.emit(Warned(message))
+                    break
+            if window.n and (window.age() >= PROGRESS_INTERVAL or self.step == tc.steps):
                 self._progress(window)
             if self.step % tc.eval_every == 0 or self.step == tc.steps:
-                self._evaluate()
-                self._checkpoint("eval")
-            if tc.max_seconds and self.elapsed >= limit:
+                metrics = self._evaluate()
+                if math.isfinite(metrics.get("loss", math.nan)):
+                    self._checkpoint("eval")
+                    self._status("running")
+                else:
+                    self.emit(Warned(f"validation loss is {metrics.get('loss')} at step {self.step}: not saved"))
+            if tc.max_seconds and self._session.seconds() >= tc.max_seconds:
                 reason, message = "time-limit", f"stopped at the time limit ({tc.max_seconds:g} s) at step {self.step}"
                 break
         return self._finish(reason, message)
 
+    def _wait_while_paused(self) -> None:
+        t0 = time.perf_counter()
+        self._status("paused")
+        self.emit(StatusChanged("paused"))
+        self._running.wait()
+        self._session.paused_for += time.perf_counter() - t0
+        if not self._stop.is_set():
+            self._status("running")
+            self.emit(StatusChanged("running"))
+
+    def _diverged_message(self, bad: list[tuple[int, float, float]]) -> str:
+        step, loss, norm = bad[0]
+        what = f"loss became {loss}" if not math.isfinite(loss) else f"the gradient norm became {norm}"
+        return (f"{what} at step {step} and stayed non-finite for {len(bad)} steps in a row (none applied); "
+                f"stopped, keeping the checkpoint of step {self._last_saved}. "
+                f"Try a lower --lr (now {self.config.train.lr:g}) or --clip 1")
+
     def _train_step(self) -> tuple[float, float, int]:
+        """One optimiser step; returns (loss, gradient norm, tokens). Not applied unless both are finite."""
         tc = self.config.train
         batch = self.task.train_batch(tc.batch_size, self.data_gen).to(self.device)
         for group in self.optimizer.param_groups:
             group["lr"] = lr_at(self.step, tc)
         with self.lock:
-            if tc.teacher_forcing >= 1.0:
-                logits = self.model(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, V)
-            else:
-                logits = self._scheduled_sampling_logits(batch)
+            logits = training_logits(self.model, batch, tc.teacher_forcing, self.tf_gen)  # (B, T, V)
             loss = sequence_loss(logits, batch.tgt_out, self.task.tgt_vocab.pad_id, tc.label_smoothing)
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), tc.clip if tc.clip > 0 else float("inf"))
             value = loss.item()
-            if math.isfinite(value):
+            if not math.isfinite(value):
+                return value, math.nan, batch.n_tokens
+            loss.backward()
+            norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(),
+                                                        tc.clip if tc.clip > 0 else float("inf")))
+            if math.isfinite(norm):
                 self.optimizer.step()
-        return value, float(norm), batch.n_tokens
+            else:
+                self.optimizer.zero_grad(set_to_none=True)
+        return value, norm, batch.n_tokens
 
-    def _scheduled_sampling_logits(self, batch) -> torch.Tensor:
-        """Unroll the step path, feeding the reference with probability ``teacher_forcing``, else the model's argmax."""
-        ratio = self.config.train.teacher_forcing
-        B, T = batch.tgt_in.shape
-        state = self.model.start(batch.src, batch.src_lengths, batch_size=B)
-        token = batch.tgt_in[:, 0]
-        outs = []
-        for t in range(T):
-            out = self.model.step(state, token)
-            state = out.state
-            outs.append(out.logits)
-            if t + 1 < T:
-                use_ref = torch.rand(B, generator=self.tf_gen, device=self.device) < ratio  # (B,)
-                token = torch.where(use_ref, batch.tgt_in[:, t + 1], out.logits.detach().argmax(-1))
-        return torch.stack(outs, 1)  # (B, T, V)
-
-    def _progress(self, window: "_Window") -> None:
+    def _progress(self, window: Window) -> None:
         tc = self.config.train
         loss, grad_norm, tps = window.flush()
-        steps_left = tc.steps - self.step
-        rate = self.step / self.elapsed if self.elapsed > 0 else 0.0
         event = Progress(self.step, tc.steps, self.step * tc.batch_size / self.n_train, loss,
                          self.optimizer.param_groups[0]["lr"], grad_norm, tps, self.elapsed,
-                         steps_left / rate if rate > 0 else 0.0)
-        runs.append_metrics(self.run_dir, {"kind": "train", "step": self.step, "loss": loss, "lr": event.lr,
-                                           "grad_norm": grad_norm, "tokens_per_s": tps, "elapsed": self.elapsed})
+                         self._session.eta(self.step, tc.steps, tc.max_seconds))
+        append_record(self.run_dir, TrainRecord(self.step, loss, event.lr, grad_norm, tps, self.elapsed, self.skipped))
         if self.tb:
             self.tb.add_scalar("train/loss", loss, self.step)
             self.tb.add_scalar("train/lr", event.lr, self.step)
@@ -243,12 +312,11 @@ class Trainer:
             self._record_probes()
             name = best_metric_name(self.task)
             value = result.metrics[name]
-            if self.best is None or is_better(name, value, self.best["value"]):
+            if math.isfinite(value) and (self.best is None or is_better(name, value, self.best["value"])):
                 self.best = {"name": name, "value": value, "step": self.step}
                 best = True
-        runs.append_metrics(self.run_dir, {"kind": "eval", "split": split, "step": self.step,
-                                           "elapsed": self.elapsed, **result.metrics,
-                                           **({"signatures": result.signatures} if result.signatures else {})})
+        append_record(self.run_dir, EvalRecord(self.step, split, dict(result.metrics), self.elapsed,
+                                               dict(result.signatures)))
         if self.tb:
             for k, v in result.metrics.items():
                 self.tb.add_scalar(f"{split}/{k}", v, self.step)
@@ -267,36 +335,27 @@ class Trainer:
     _last_eval_step = -1
     _last_val: dict = {}
 
-    def _checkpoint(self, reason: str, status: str = "running") -> None:
-        with self.lock:
-            tensors = {"model": dict(self.model.state_dict()), "optimizer": optimizer_to_tensors(self.optimizer)}
-        rng = {"data": self.data_gen.get_state(), "torch": torch.get_rng_state(), "tf": self.tf_gen.get_state()}
-        if self.device.type == "cuda":
-            rng["cuda"] = torch.cuda.get_rng_state(self.device)
-        tensors["rng"] = rng
-        state = {"step": self.step, "elapsed": self.elapsed, "status": status, "best": self.best,
-                 "optimizer_groups": [{k: v for k, v in g.items() if k != "params"} for g in self.optimizer.param_groups]}
-        path = runs.save_checkpoint(self.run_dir, tensors, state)
+    def _checkpoint(self, reason: str) -> bool:
+        """Save by the crash-safe protocol; weights that are not finite are never saved (a warning says so)."""
+        try:
+            files, state = train_state.pack(self)
+        except RunError as exc:
+            self.emit(Warned(f"checkpoint not saved: {exc}"))
+            return False
+        path = runs.save_checkpoint(self.run_dir, files, state)
         self._last_saved = self.step
         self.emit(CheckpointSaved(self.step, str(path), reason))
+        return True
 
     def _load_checkpoint(self) -> None:
-        from safetensors.torch import load_file
-
-        ckpt = runs.checkpoint_dir(self.run_dir)
-        runs.load_weights(self.model, ckpt)
-        state = runs.read_trainer_state(self.run_dir)
-        optimizer_from_tensors(self.optimizer, load_file(str(ckpt / "optimizer.safetensors"), device=str(self.device)),
-                               state.get("optimizer_groups", []))
-        rng = load_file(str(ckpt / "rng.safetensors"))
-        self.data_gen.set_state(rng["data"])
-        torch.set_rng_state(rng["torch"])
-        self.tf_gen.set_state(rng["tf"])
-        if "cuda" in rng and self.device.type == "cuda":
-            torch.cuda.set_rng_state(rng["cuda"], self.device)
-        self.step, self.elapsed, self.best = int(state["step"]), float(state["elapsed"]), state.get("best")
+        ckpt = runs.recover(self.run_dir)
+        if ckpt is None:
+            runs.newest(self.run_dir)  # raises, naming what is wrong
+        train_state.unpack(self, ckpt)
         self._last_saved = self.step
-        runs.truncate_metrics(self.run_dir, self.step)
+        log = truncate_records(self.run_dir, self.step)
+        if log.warning:
+            self.emit(Warned(log.warning))
         self.probes = truncate_probes(self.run_dir, self.step)
 
     def _finish(self, reason: str, message: str) -> TrainFinished:
@@ -306,10 +365,10 @@ class Trainer:
             for split in self.task.split_names:
                 if split in ("test", "long"):
                     final[split] = self._evaluate(split, samples=0, limit=10**9)
-            status = "completed" if reason == "completed" else "stopped"
-            self._checkpoint("end" if reason == "completed" else "stop", status=status)
+            self._checkpoint("end" if reason == "completed" else "stop")
         else:
-            runs.append_metrics(self.run_dir, {"kind": "diverged", "step": self.step, "message": message})
+            append_record(self.run_dir, DivergedRecord(self.step, message))
+        self._status({"completed": "completed", "diverged": "diverged"}.get(reason, "stopped"), message)
         if self.tb:
             self.tb.close()
         event = TrainFinished(self.step, reason, message, str(self.run_dir), self.elapsed, final, self.best)
@@ -322,27 +381,3 @@ class Trainer:
         except ImportError:
             raise UserError("--tensorboard needs the optional extra: pip install 'seqbench[tensorboard]'") from None
         return SummaryWriter(str(self.run_dir / "tensorboard"))
-
-
-class _Window:
-    """Running sums between two Progress events."""
-
-    def __init__(self):
-        self.start = time.perf_counter()
-        self.loss = self.norm = 0.0
-        self.tokens = self.n = 0
-
-    def add(self, loss: float, norm: float, tokens: int) -> None:
-        self.loss += loss
-        self.norm += norm
-        self.tokens += tokens
-        self.n += 1
-
-    def age(self) -> float:
-        return time.perf_counter() - self.start
-
-    def flush(self) -> tuple[float, float, float]:
-        n = max(self.n, 1)
-        out = (self.loss / n, self.norm / n, self.tokens / max(self.age(), 1e-9))
-        self.__init__()
-        return out

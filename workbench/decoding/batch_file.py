@@ -109,9 +109,9 @@ class FileDecoder:
         """Most input tokens: the model's own limit, else a multiple of the longest training input."""
         caps = self.model.capabilities
         own = caps.max_positions - 1 if self.lm and caps.max_positions else caps.max_source_len
-        longest = self._report_lengths("src")
-        if not self.lm:
-            longest = max([longest] + [len(ex.src) for s in self.task.split_names for ex in self.task.examples(s)])
+        longest = self._report_lengths("src")  # a corpus's report: no need to read its examples
+        if not self.lm and not longest:
+            longest = max((len(ex.src) for s in self.task.split_names for ex in self.task.examples(s)), default=0)
         task_limit = max(INPUT_FACTOR * longest, MIN_INPUT_LIMIT)
         return min(own, task_limit) if own else task_limit
 
@@ -244,7 +244,7 @@ def run_file(args: Any, config: DecodeConfig) -> int:
     err = Console(stderr=True)
     lines = read_lines(args.input_file)
     references = read_references(args.references, len(lines)) if args.references else None
-    loaded = load_run(args.run, device=args.device, read_data=False)
+    loaded = load_run(args.run, device=args.device)
     decoder = FileDecoder(loaded.task, loaded.model, config, batch_size=args.batch_size,
                           max_len=args.length if loaded.task.family == "lm" and args.length else args.max_len)
     prepared = decoder.prepare(lines)

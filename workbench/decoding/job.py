@@ -58,6 +58,7 @@ class InspectionJob:
     forced: dict[int, int] = field(default_factory=dict)  # output step -> token id (what-if)
     warnings: list[str] = field(default_factory=list)
     example: Optional[int] = None  # index in ``example_split`` when the input is an example
+    interventions: list = field(default_factory=list)  # (first step, models Edit) pairs: ``intervene``
 
     @property
     def input(self) -> PreparedText:
@@ -71,6 +72,13 @@ class InspectionJob:
             return len(self.reference) if self.example is not None and self.reference else DEFAULT_LM_LENGTH
         longest = max(task.max_target_len(split) for split in task.split_names)
         return 2 * max(longest, len(self.src.ids), len(self.reference or ())) + 10
+
+    def intervene(self, model: Any, task: Any, specs: Sequence[str]) -> None:
+        """Apply ``--intervene`` specs (syntax in ``interventions.py``) to every session of this job."""
+        from .interventions import parse_intervention, resolve
+
+        parsed = [parse_intervention(s) for s in specs]
+        self.interventions = resolve(parsed, model, task, len(self.src.ids) if self.src else None)
 
     def session(self, model: Any, task: Any, config: DecodeConfig, history: bool = True) -> DecodeSession:
         """A free-running session (greedy, beam or sampling as ``config`` says) over this input."""
@@ -88,6 +96,7 @@ class InspectionJob:
 def _common(task: Any, job: InspectionJob) -> dict:
     v = task.tgt_vocab
     return dict(bos_id=v.bos_id, eos_id=v.eos_id, prompt=job.prompt.ids if job.prompt else (),
+                interventions=job.interventions,
                 ban=(v.pad_id, v.bos_id), itos=list(v.itos),
                 src_itos=list(task.src_vocab.itos) if task.src_vocab is not None else None)
 
@@ -137,7 +146,8 @@ def _example(task: Any, caps: Any, index: int, wrap: bool) -> tuple[int, list[st
     split = example_split(task)
     examples = task.examples(split)
     if not examples:
-        raise UserError(f"the {split} split has no examples; type an input instead")
+        missing = getattr(task, "missing_data", None)  # a saved run whose data file moved (workbench.runs.RunTask)
+        raise UserError(missing or f"the {split} split has no examples; type an input instead")
     if wrap:
         index %= len(examples)
     if not 0 <= index < len(examples):

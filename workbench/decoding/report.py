@@ -35,6 +35,7 @@ class Report:
         self.best = session.result()[0]
         self.rows = path_rows(self.records, self.best)
         self.out_tokens = [self.itos[t] for t in self.best.tokens]
+        self.extra: dict[str, Any] = {}  # more top-level JSON keys (e.g. "intervention")
 
     def text(self, ids) -> str:
         """Display text of output ids (stops at EOS, drops pad/BOS), detokenised, control characters escaped."""
@@ -144,6 +145,7 @@ class Report:
         data["run"] = str(self.loaded.path)
         data["reference"] = self.score.to_json(self.itos) if self.score is not None else None
         data["warnings"] = list(self.job.warnings)
+        data.update(self.extra)
         target = Path(path)
         try:
             atomic_write(target, json.dumps(data, allow_nan=False) + "\n")

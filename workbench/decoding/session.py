@@ -34,7 +34,7 @@ from typing import Any, Optional, Sequence
 import torch
 from torch import Tensor
 
-from models.base import EncoderTrace, SeqModel, State
+from models.base import EncoderTrace, SeqModel, State, intervening
 
 from ..errors import UserError
 from .records import Candidate, Hypothesis, StepRecord, encoder_to_json
@@ -106,16 +106,19 @@ class DecodeSession:
         itos: Optional[Sequence[str]] = None,
         src_itos: Optional[Sequence[str]] = None,
         history: bool = True,
+        interventions: Sequence[tuple[int, Any]] = (),
     ):
         """``history=False`` keeps only the latest model state (``back()`` is then unavailable): a
         Transformer's cache grows with every step, so keeping one per step costs O(steps²) memory,
-        which a run to the end (``seqbench decode``) does not need."""
+        which a run to the end (``seqbench decode``) does not need. ``interventions``: (first output
+        step, ``models.interventions.Edit``) pairs applied from that step on (``interventions.py``)."""
         self.model = model
         self.history = history
         self.config = config or DecodeConfig()
         self.config.validate()
         self.bos_id, self.eos_id = bos_id, eos_id
         self.itos, self.src_itos = itos, src_itos  # target / source id -> token text, for JSON
+        self.interventions = list(interventions)
         self.forced: dict[int, int] = dict(forced or {})
         for step, token in self.forced.items():
             self._check_forcing(step, token)
@@ -180,7 +183,7 @@ class DecodeSession:
         frame = self._frames[-1]
         t = len(self.records)
         with torch.no_grad():
-            out = self.model.step(frame.state, frame.inputs)
+            out = self._model_step(t, frame)
             lprobs = out.logits.float().log_softmax(dim=-1)  # (R, V)
             allowed = mask_tokens(lprobs, self._ban, None)
             forced = self.forced.get(t)
@@ -202,6 +205,13 @@ class DecodeSession:
         if not self.history:
             del self._frames[:-1]
         return record
+
+    def _model_step(self, t: int, frame: _Frame):
+        edits = [edit for start, edit in self.interventions if t >= start]
+        if not edits:
+            return self.model.step(frame.state, frame.inputs)
+        with intervening(self.model, edits):
+            return self.model.step(frame.state, frame.inputs)
 
     def _select(self, frame: _Frame, lprobs: Tensor) -> Selection:
         cfg = self.config
@@ -318,7 +328,8 @@ class DecodeSession:
         return {
             "schema": "seqbench.decode/1",
             "family": self.model.config.family,
-            "config": {**asdict(self.config), "forced": {str(k): v for k, v in sorted(self.forced.items())}},
+            "config": {**asdict(self.config), "forced": {str(k): v for k, v in sorted(self.forced.items())},
+                       "interventions": [{"from_step": start, **asdict(edit)} for start, edit in self.interventions]},
             "source": self.src,
             "source_tokens": [self.src_itos[i] for i in self.src] if self.src_itos and self.src is not None else None,
             "prompt": self.prompt,

@@ -103,10 +103,13 @@ class HangupWatch:
 
 def exit_on_hangup(app: App, before_exit: Optional[Callable[[], None]] = None) -> Optional[HangupWatch]:
     """From ``app.on_mount``: once the terminal hangs up, call ``before_exit`` and exit the app."""
-    if app.is_headless or sys.__stdin__ is None or not sys.__stdin__.isatty():
+    if app.is_headless or sys.__stdin__ is None:
         return None
-    fd = sys.__stdin__.fileno()
-    watch = HangupWatch(app, before_exit, gone=lambda: not os.isatty(fd), silence=True)
+    if sys.__stdin__.isatty():
+        fd = sys.__stdin__.fileno()
+        watch = HangupWatch(app, before_exit, gone=lambda: not os.isatty(fd), silence=True)
+    else:  # a browser tab (`seqbench serve`): stdin is a pipe, and its driver sends SIGHUP instead
+        watch = HangupWatch(app, before_exit)
 
     def on_hangup(signum, frame) -> None:
         watch.hung_up.set()

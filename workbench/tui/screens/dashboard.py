@@ -6,7 +6,6 @@ redraws from it at most ``REFRESH_HZ`` times a second, and only when something c
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
 from workbench.live import Curves, TrainingSession
+from workbench.perplexity import perplexity
 from ..widgets.error_panel import ErrorPanel
 from ..widgets.event_log import EventLog
 from ..widgets.line_chart import LineChart, Series
@@ -32,7 +32,7 @@ PERCENT = (("accuracy", "token acc", "#5fd75f"), ("exact_match", "exact", VAL), 
 
 
 def _ppl(points):
-    return [(s, math.exp(min(v, 50.0))) for s, v in points]
+    return [(s, perplexity(v)) for s, v in points]
 
 
 def loss_series(curves: Curves, other: Curves | None, kind: str) -> list[Series]:
@@ -237,9 +237,9 @@ class DashboardScreen(Screen):
             if path is None:
                 self.session.overlay = None
             else:
-                from workbench.runs import read_metrics
+                from workbench.records import read_records
 
-                self.session.overlay = Curves.from_records(read_metrics(path), label=path.name)
+                self.session.overlay = Curves.from_records(read_records(path).records, label=path.name)
             self.session.version += 1
             self.redraw(force=True)
 

@@ -10,6 +10,7 @@ STATUS_STYLE = {
     "stopping": ("◍ stopping", "yellow"), "completed": ("✔ completed", "bold green"), "stopped": ("■ stopped", "cyan"),
     "time-limit": ("■ time limit", "cyan"), "diverged": ("✖ diverged", "bold red"), "failed": ("✖ failed", "bold red"),
     "aborted": ("■ aborted", "red"), "interrupted": ("■ interrupted", "yellow"), "new": ("○ new", "dim"),
+    "damaged": ("✖ damaged", "bold red"),
 }
 
 

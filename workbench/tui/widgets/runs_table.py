@@ -67,7 +67,7 @@ class RunsTable(DataTable):
         for run in runs:
             key = str(run.path)
             self.paths[key] = run.path
-            status = live.get(run.path.resolve(), "interrupted" if run.status == "running" else run.status)
+            status = live.get(run.path.resolve(), run.status)  # summarize reads a dead writer as interrupted
             steps = f"{run.step:,}/{run.total_steps:,}"
             self.add_row(status_text(status), Text(run.path.name), run.task, run.architecture, steps,
                          best_text(run), ago(run.modified), key=key)
