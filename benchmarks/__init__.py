@@ -10,6 +10,7 @@ Each benchmark is a function registered with ``@benchmark`` (``core.py``), one m
 
 - ``startup.py``: ``seqbench --help`` latency; peak RSS of default training, headless and in the app
 - ``decoding.py``: engine step with beam 5, batched vs one-by-one decoding, Transformer step vs prefix
+- ``ablation.py``: ``seqbench ablate`` over every hidden unit of the reverse default model, test split
 - ``inspector.py``: an inspector step (engine + redraw of every panel) at 120×40
 - ``app.py``: event-loop lag and training throughput with the dashboard open; the app's first frame
 - ``lag.py``: the event-loop lag harness (``python -m benchmarks.lag``; ``SEQBENCH_LAG_LOG`` in the app)

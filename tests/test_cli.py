@@ -85,3 +85,21 @@ def test_the_task_and_the_transformer_settle_family_attention_and_embedding_widt
     assert (cfg.model.family, cfg.model.attention, cfg.model.emb_dim) == ("lm", "none", cfg.model.hidden)
     cfg = build_config(overrides={"task.name": "reverse", "model.emb_dim": 16})
     assert cfg.model.emb_dim == 16  # recurrent models keep their own embedding width
+
+
+@pytest.mark.parametrize("task,lines", [("reverse", 1), ("numbers", 1), ("charlm", 0)])
+def test_headless_training_says_once_when_the_task_is_solved(capsys, task, lines):
+    from workbench import events as ev
+    from workbench.train_cli import ConsoleReporter
+
+    reporter = ConsoleReporter(quiet=True)
+    reporter(ev.TrainStarted("runs/x", task, "GRU", "CPU", 1000, 0, 500))
+    for step, exact in ((100, 0.5), (200, 0.96), (300, 0.995), (400, 1.0)):
+        reporter(ev.Progress(step, 500, 1.0, 0.1, 1e-3, 0.5, 1000.0, step / 10, 10.0))
+        reporter(ev.Evaluated(step, "val", {"loss": 0.1, "exact_match": exact}))
+    out = capsys.readouterr().out
+    assert out.count("solved at step") == lines
+    if task == "reverse":  # 99% exact match
+        assert "solved at step 300 after 30 s: val exact match 99.5% ≥ 99%" in out
+    if task == "numbers":  # 95%: a few irregular forms stay hard
+        assert "solved at step 200 after 20 s" in out

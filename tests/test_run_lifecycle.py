@@ -148,10 +148,12 @@ def test_status_after_signals(tmp_path, capsys, how):
             time.sleep(0.05)
             proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
-    expected = {"ctrl-c": ("stopped", 0), "ctrl-c twice": ("interrupted", 130), "hangup": ("stopped", 0),
-                "kill -9": ("interrupted", -9)}[how]
+    expected = {"ctrl-c": [("stopped", 0)], "hangup": [("stopped", 0)], "kill -9": [("interrupted", -9)],
+                # the second Ctrl+C interrupts the stop, unless a loaded machine delivers it after the
+                # stop already finished: then the run is rightly "stopped" and the exit stays clean
+                "ctrl-c twice": [("interrupted", 130), ("stopped", 0)]}[how]
     assert b"Traceback" not in err, err.decode()
-    assert (listed(capsys, tmp_path)["run"], proc.returncode) == expected
+    assert (listed(capsys, tmp_path)["run"], proc.returncode) in expected
     step = runs.load_run(tmp_path / "run").step
     assert step >= 10
     assert main(["train", "--resume", str(tmp_path / "run"), "--quiet", "--steps", str(step + 2)]) == 0

@@ -158,13 +158,13 @@ def test_lm_task_reports_bits_per_char(tmp_path):
     assert samples and samples[0].prediction
 
 
-def test_probe_alignments_are_recorded_at_each_evaluation(tmp_path):
+def test_probe_alignments_are_recorded_at_step_0_early_and_at_each_evaluation(tmp_path):
     from workbench.probes import read_probes
 
-    trainer = Trainer(tiny_config(), tmp_path / "run")
+    trainer = Trainer(tiny_config(), tmp_path / "run")  # evaluates every 8 steps
     trainer.run()
     saved = read_probes(tmp_path / "run")
-    assert [s.step for s in saved] == [s.step for s in trainer.probes] == [8, 16]
+    assert [s.step for s in saved] == [s.step for s in trainer.probes] == [0, 8, 10, 16]
     probe = saved[-1].probes[0]
     L, H, T, S = probe.attention.shape
     assert (T, S) == (len(probe.target_tokens), len(probe.source_tokens)) and probe.target_tokens[-1] == "<eos>"
@@ -194,3 +194,39 @@ def test_evaluation_does_not_depend_on_batching_and_shows_the_first_examples():
         exact += int(v.decode(pred) == list(ex.tgt))
     assert 0 < exact < 40, "a half-trained model, so that pairing a prediction with the wrong reference shows"
     assert large.metrics["exact_match"] == pytest.approx(exact / 40)
+
+
+def test_a_resumed_run_does_not_probe_a_step_twice(tmp_path):
+    from workbench.probes import read_probes
+
+    def stop_at_10(event):
+        if isinstance(event, Progress) and event.step == 10:
+            first.stop()
+
+    first = Trainer(tiny_config(), tmp_path / "run", on_event=stop_at_10)
+    first.run()
+    Trainer.resume(tmp_path / "run").run()
+    assert [s.step for s in read_probes(tmp_path / "run")] == [0, 8, 10, 16]
+
+
+def test_probe_schedule_is_dense_early_and_leaves_evaluations_to_the_evaluator():
+    from workbench.probes import probe_steps
+
+    assert sorted(probe_steps(200)) == [0, 10, 25, 50, 100]
+    assert sorted(probe_steps(50)) == [0, 10, 25]  # 50 and 100 are evaluations: they probe anyway
+
+
+def test_steepest_entropy_drop_is_where_attention_sharpened_fastest():
+    import numpy as np
+
+    from workbench.probes import ProbeAlignment, ProbeSnapshot, entropy_curve, steepest_drop
+
+    def snap(step, sharp):
+        att = np.full((1, 1, 4, 4), (1 - sharp) / 4, dtype=np.float32) + sharp * np.eye(4, dtype=np.float32)
+        return ProbeSnapshot(step, [ProbeAlignment(list("abcd"), list("abc") + ["<eos>"], att[None][0])])
+
+    curve = entropy_curve([snap(0, 0.0), snap(10, 0.05), snap(50, 0.9), snap(100, 0.95)])
+    assert abs(curve[0][1] - np.log(4)) < 1e-6 and curve[-1][1] < curve[0][1]
+    drop = steepest_drop(curve)
+    assert (drop.start, drop.end) == (10, 50) and drop.before > drop.after
+    assert steepest_drop([(0, 1.0), (10, 1.2)]) is None

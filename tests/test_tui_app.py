@@ -225,15 +225,16 @@ async def test_quit_while_training_exits_promptly(tmp_path, choice):
     assert (saved > 0) if choice == "save" else (saved == 0)  # 0 = the checkpoint made at the start
 
 
-def _finished_run(runs_dir: Path, seed: int) -> Path:
+def _finished_run(runs_dir: Path, seed: int, task: str = "reverse") -> Path:
     from workbench.training import Trainer
 
-    cfg = tiny_config(**{"train.steps": 30, "train.eval_every": 15, "train.seed": seed})
+    cfg = tiny_config(task, **{"train.steps": 30, "train.eval_every": 15, "train.seed": seed})
     return Path(Trainer(cfg, runs_root=runs_dir).run().run_dir)
 
 
 async def test_finished_run_dashboard_and_compare_overlay(tmp_path):
-    first, second = _finished_run(tmp_path, 0), _finished_run(tmp_path, 1)
+    """The compared run is named in the legends, and a run of another task is flagged as not like for like."""
+    first, second = _finished_run(tmp_path, 0), _finished_run(tmp_path, 1, task="copy")
     app = SeqbenchApp(runs_dir=str(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         launcher = await launcher_ready(app, pilot)
@@ -251,7 +252,11 @@ async def test_finished_run_dashboard_and_compare_overlay(tmp_path):
         await pilot.press("enter")  # the only other finished run
         await until(pilot, lambda: session.overlay is not None, what="the overlay")
         assert session.overlay.label == second.name
-        await until(pilot, lambda: "vs" in str(app.screen.query_one("#loss-chart").border_title))
+        legend = str(app.screen.query_one("#loss-chart").border_title)
+        assert second.name.startswith("copy-") and "copy-gru-" in legend and "20" not in legend.split("copy-")[1]
+        title = str(app.screen.query_one("#dash-title", Static).content)
+        assert f"vs {second.name}" in title and "⚠ a copy run" in title
+        assert any("learned copy, this run reverse" in str(n.message) for n in app._notifications)
 
 
 def test_training_runs_on_a_thread_of_its_own_that_ends_with_it():

@@ -289,7 +289,7 @@ async def test_layout_follows_the_terminal_size(trained):
 
 async def test_probe_scrubber_replays_the_recorded_alignments(trained):
     probes = read_probes(trained.run_dir)
-    assert [p.step for p in probes] == [50, 100, 150]
+    assert [p.step for p in probes] == [0, 10, 25, 50, 100, 150]  # step 0, densely early, then each evaluation
     app = InspectorApp(trained.model, trained.task, run_dir=trained.run_dir)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("p")
@@ -297,10 +297,10 @@ async def test_probe_scrubber_replays_the_recorded_alignments(trained):
         heat = app.screen.query_one(AttentionHeatmap)
         np.testing.assert_allclose(heat.matrix, probes[-1].probes[0].attention[0].mean(0), atol=1e-6)
         assert heat.rows == probes[-1].probes[0].target_tokens and "training step 150" in heat.title
-        await pilot.press("left_square_bracket", "left_square_bracket", "left_square_bracket", "p")
+        await pilot.press(*["left_square_bracket"] * 6, "p")
         await pilot.pause()
         np.testing.assert_allclose(heat.matrix, probes[0].probes[1].attention[0].mean(0), atol=1e-6)
-        assert "probe 2/3 at training step 50" in heat.title
+        assert "probe 2/3 at training step 0 (" in heat.title
 
 
 async def test_probe_replay_autoplays_and_shows_the_probe_in_full(trained):
@@ -315,7 +315,7 @@ async def test_probe_replay_autoplays_and_shows_the_probe_in_full(trained):
         while getattr(app.screen, "_player", None) is not None:
             await pilot.pause(0.1)
             seen.append(heat.title)
-        steps = [next(f"step {p.step}" for p in probes if f"training step {p.step}" in t) for t in seen]
+        steps = [next(f"step {p.step}" for p in probes if f"training step {p.step:,} (" in t) for t in seen]
         assert steps[0] == f"step {probes[0].step}" and steps[-1] == f"step {probes[-1].step}"
         assert len(set(steps)) == len(probes)
         probe = probes[-1].probes[0]

@@ -102,6 +102,29 @@ async def test_typing_in_the_force_prompt_forces_what_was_typed(reverse):
         assert screen.query_one(OutputView).tokens[position] == "h"
 
 
+@pytest.mark.parametrize("typed", ["h", "hg"])
+async def test_keys_sent_in_one_write_with_f_reach_the_token_box(reverse, typed):
+    """`f`, the token and Enter in one terminal write: the keys queue before the box has the focus."""
+    from textual import events
+
+    task, model = reverse
+    app = InspectorApp(model, task)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*["right"] * 5)
+        screen = app.screen
+        position, head = screen.ins.force_position(), screen.opts.head
+        for key in ["f", *typed, "enter"]:  # queued together, as one read of the terminal delivers them
+            app.post_message(events.Key(key, "\r" if key == "enter" else key))
+        await pilot.pause()
+        await pilot.pause()
+        if typed == "h":
+            assert screen.ins.session.forced == {position: task.tgt_vocab.stoi["h"]}
+        else:  # not a token: said so, nothing forced silently
+            assert not screen.ins.session.forced
+            assert any("'hg'" in str(n.message) for n in app._notifications)
+        assert screen.opts.head == head  # `h` went to the box, not to the head key
+
+
 async def test_typing_something_that_is_not_a_token_says_so(reverse):
     task, model = reverse
     app = InspectorApp(model, task)
@@ -276,12 +299,12 @@ async def test_overview_shows_every_layer_and_head_and_opens_one_large(transform
 
 # ---- the dashboard ------------------------------------------------------------------------------------
 
-def _dashboard_session(exact: list[float], live: bool = True):
+def _dashboard_session(exact: list[float], live: bool = True, task: str = "reverse"):
     from workbench import events as ev
     from workbench.live import TrainingSession
 
-    s = TrainingSession(title="reverse")
-    s.apply(ev.TrainStarted("runs/reverse-gru-general-20250101-120000", "reverse",
+    s = TrainingSession(title=task)
+    s.apply(ev.TrainStarted("runs/reverse-gru-general-20250101-120000", task,
                             "GRU enc-dec + general attention (bi, 1 layer)", "CPU (1 thread)", 304_270, 0, 1500))
     for i, value in enumerate(exact, start=1):
         step = 100 * i
@@ -291,14 +314,15 @@ def _dashboard_session(exact: list[float], live: bool = True):
     return s
 
 
-@pytest.mark.parametrize("exact,shown", [([0.5, 0.9], False), ([0.5, 0.995, 1.0], True)])
-async def test_dashboard_says_when_the_task_is_solved(exact, shown, tmp_path, monkeypatch):
+@pytest.mark.parametrize("exact,shown,task", [([0.5, 0.9], False, "reverse"), ([0.5, 0.995, 1.0], True, "reverse"),
+                                              ([0.5, 0.96, 0.97], True, "numbers"), ([0.5, 1.0], False, "tsv")])
+async def test_dashboard_says_when_the_task_is_solved(exact, shown, task, tmp_path, monkeypatch):
     from workbench.tui.app import SeqbenchApp
     from workbench.tui.screens.dashboard import DashboardScreen
     from workbench.tui.widgets.solved import SolvedBanner
 
     monkeypatch.chdir(tmp_path)
-    session = _dashboard_session(exact)
+    session = _dashboard_session(exact, task=task)  # the target is the task's: 99% exact, 95% for numbers
     app = SeqbenchApp(runs_dir="runs")
     async with app.run_test(size=(120, 40)) as pilot:
         app.push_screen(DashboardScreen(session))
@@ -347,3 +371,29 @@ def test_snapshot_key_sheet(snap_compare, size):
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
 def test_snapshot_captions(snap_compare, size):
     assert snap_compare(_picture_app("lstm"), terminal_size=size, press=["right", "right", "g"])
+
+
+def _replay_app(run_dir):
+    """A GRU inspector replaying made-up probes of an anti-diagonal forming, with a made-up loss curve."""
+    import json
+
+    from workbench.probes import ProbeAlignment, ProbeSnapshot
+
+    run_dir.mkdir(exist_ok=True)
+    with open(run_dir / "metrics.jsonl", "w", encoding="utf-8") as f:
+        for step in range(5, 155, 5):
+            f.write(json.dumps({"kind": "train", "step": step, "loss": 2.5 * np.exp(-step / 40) + 0.05}) + "\n")
+    snapshots = []
+    for step, sharp in ((0, 0.0), (10, 0.05), (25, 0.1), (50, 0.7), (100, 0.9), (150, 0.95)):
+        att = (1 - sharp) / 5 + sharp * np.eye(5, dtype=np.float32)[::-1]  # (T, S): the reverse alignment
+        snapshots.append(ProbeSnapshot(step, [ProbeAlignment(list("abcd") + ["<eos>"], list("dcba") + ["<eos>"],
+                                                             att[None, None])]))
+    task = tiny_task()
+    return InspectorApp(untrained(task, cell="gru", attention="general"), task, title="snapshot", probes=snapshots,
+                        run_dir=run_dir)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_snapshot_replay(snap_compare, size, tmp_path):
+    assert snap_compare(_replay_app(tmp_path / "run"), terminal_size=size,
+                        press=["p", "left_square_bracket", "left_square_bracket"])

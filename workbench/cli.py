@@ -162,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("decode", help="decode with a trained run and show attention, beams, probabilities",
                        description="Decode an input with a saved run: greedy, beam or sampling, with what-if forcing, "
                                    "teacher-forced scoring and drawings of attention, beams and hidden states.")
-    p.add_argument("run", metavar="RUN", help="run directory (see `seqbench runs`)")
+    p.add_argument("run", metavar="RUN", nargs="?", help="run directory (see `seqbench runs`); with --replay, "
+                   "default: the recorded run")
     from .decode_cli import add_arguments
 
     add_arguments(p)
@@ -181,6 +182,20 @@ def build_parser() -> argparse.ArgumentParser:
     from .failures_cli import add_arguments as add_errors
 
     add_errors(p)
+    p = sub.add_parser("ablate", help="zero each hidden unit or attention head over a split, rank by the damage",
+                       description="Zero each hidden unit of every decoder layer (or each attention head) in turn "
+                                   "over a split and rank them by how much the loss rises and exact match falls: "
+                                   "a causal importance map beside the attention and hidden-state views.")
+    from .ablate_cli import add_arguments as add_ablate
+
+    add_ablate(p)
+    p = sub.add_parser("units", help="where in a split a hidden unit is most on, with the tokens around it",
+                       description="Read a split teacher-forced and show where each chosen decoder hidden unit is "
+                                   "most on, with the tokens around each peak coloured by the unit's value: test a "
+                                   "hypothesis such as 'this unit tracks quotes' (LSTMVis's idea).")
+    from .units_cli import add_arguments as add_units
+
+    add_units(p)
     p = sub.add_parser("inspect", help="open the inspector on a run: step through decoding in the terminal",
                        description="Open the inspector on a saved run: step through decoding token by token with "
                                    "the alignment heatmap, hidden states and gates, beam candidates and next-token "
@@ -232,6 +247,14 @@ def main(argv: Optional[list[str]] = None) -> int:
             from .failures_cli import run as run_errors
 
             return run_errors(args)
+        if args.command == "ablate":
+            from .ablate_cli import run as run_ablate
+
+            return run_ablate(args)
+        if args.command == "units":
+            from .units_cli import run as run_units
+
+            return run_units(args)
         if args.command == "inspect":
             from .runs import check_run_dir
             from .tui.screens.inspector import run_inspector
@@ -270,7 +293,11 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 
 def entry() -> None:
-    sys.exit(main())
+    code = main()
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the work is done: a late Ctrl+C must not kill a clean exit
+    sys.exit(code)
 
 
 if __name__ == "__main__":

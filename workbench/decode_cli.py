@@ -28,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       "the run loaded once, in batches; writes one output per line (default: none)")
     what.add_argument("--reference", metavar="TEXT", help="score this target under teacher forcing: log-prob and rank "
                       "of each token and the step where free-running greedy decoding leaves it (default: none)")
+    what.add_argument("--replay", metavar="FILE", help="decode again as a replay.json from --export recorded: the "
+                      "same run, input and options (default: none)")
     how = parser.add_argument_group("how to decode (default: greedy)")
     how.add_argument("--beam", metavar="K", type=int, help="beam search with width K, showing the K-best list "
                      "(default: off, greedy)")
@@ -62,8 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      "or all (attention: last layer, mean over heads; default: none, just the output and score)")
     out.add_argument("--json", metavar="FILE", help="write the whole session, every step's record, as JSON "
                      "(default: none)")
-    out.add_argument("--export", metavar="DIR", help="write attention as CSV and .npy, the heatmap as SVG and the "
-                     "hidden states as .npy into DIR (default: none)")
+    out.add_argument("--export", metavar="DIR", help="write attention as CSV and .npy, the heatmap as SVG, the "
+                     "decoding steps as an animated SVG (steps.svg, for slides), the hidden states as .npy and a "
+                     "replay.json that --replay reopens into DIR (default: none)")
     add_file_arguments(parser)
 
 
@@ -124,6 +127,7 @@ def check_args(args: argparse.Namespace) -> list[str]:
 def _check_file_args(args: argparse.Namespace) -> list[str]:
     for flag, given in (("input", args.input is not None), ("example", args.example is not None),
                         ("reference", args.reference is not None), ("force", bool(args.force)),
+                        ("intervene", bool(getattr(args, "intervene", None))), ("replay", bool(args.replay)),
                         ("show", bool(args.show)), ("json", bool(args.json)), ("export", bool(args.export))):
         if given:
             raise UserError(f"--{flag} does not combine with --input-file (use --references FILE for scores)"
@@ -139,6 +143,13 @@ def _check_file_args(args: argparse.Namespace) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Decode as the options say, print the result and panels, write files; returns the exit code."""
+    record = None
+    if args.replay:
+        from .decode_replay import apply_replay
+
+        record = apply_replay(args)
+    if args.run is None:
+        raise UserError("which run? give RUN (or --replay FILE)")
     panels = check_args(args)
     if args.input_file is not None:
         from .decoding.batch_file import run_file
@@ -178,7 +189,26 @@ def run(args: argparse.Namespace) -> int:
         report.write_json(args.json)
     if args.export:
         report.export(args.export, err)
+    _replay_files(record, loaded, args, report, err)
     return 0
+
+
+def _replay_files(record, loaded, args: argparse.Namespace, report, err) -> None:
+    """Warn when a --replay was not faithful; with --export, write the replay.json that reopens this decode."""
+    if record is None and not args.export:
+        return
+    from pathlib import Path
+
+    from .decode_replay import check_replay, replay_record, write_replay
+
+    output = report.text(report.best.tokens)
+    for note in check_replay(record, loaded, output) if record is not None else ():
+        err.print(_warning(f"--replay: {note}"))
+    if args.export:
+        try:
+            write_replay(Path(args.export) / "replay.json", replay_record(loaded, args, output))
+        except OSError as exc:
+            raise UserError(f"cannot write --export {args.export}: {exc.strerror or exc}") from None
 
 
 def _warning(message: str):

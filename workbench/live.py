@@ -163,6 +163,9 @@ class TrainingSession:
     def _on_Warned(self, e: ev.Warned) -> None:
         self.note(f"warning: {e.message}", "yellow")
 
+    def _on_ThreadsChanged(self, e: ev.ThreadsChanged) -> None:
+        self.note(f"step {e.step} threads {e.reason}", "cyan")
+
     def _on_TrainFinished(self, e: ev.TrainFinished) -> None:
         self.finished, self.step, self.best = e, e.step, e.best
         self.status = e.reason

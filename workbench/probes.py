@@ -81,16 +81,21 @@ def read_probes(run_dir: Path, up_to_step: int | None = None) -> list[ProbeSnaps
         return []
     out = []
     for line in raw.split(b"\n"):
-        try:
-            data = json.loads(line.decode("utf-8"))
-            if up_to_step is not None and data["step"] > up_to_step:
-                continue
-            out.append(ProbeSnapshot(int(data["step"]), [
-                ProbeAlignment(list(p["source"]), list(p["target"]), np.asarray(p["attention"], dtype=np.float32))
-                for p in data["probes"]]))
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-            continue
+        snapshot = parse_probe_line(line.decode("utf-8", errors="replace"))
+        if snapshot is not None and (up_to_step is None or snapshot.step <= up_to_step):
+            out.append(snapshot)
     return out
+
+
+def parse_probe_line(line: str) -> ProbeSnapshot | None:
+    """One line of ``probes.jsonl`` (None for a torn or foreign line)."""
+    try:
+        data = json.loads(line)
+        return ProbeSnapshot(int(data["step"]), [
+            ProbeAlignment(p["source"], p["target"], np.asarray(p["attention"], dtype=np.float32))
+            for p in data["probes"]])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
 
 
 def truncate_probes(run_dir: Path, step: int) -> list[ProbeSnapshot]:
@@ -102,3 +107,52 @@ def truncate_probes(run_dir: Path, step: int) -> list[ProbeSnapshot]:
         for snap in kept:
             append_probes(run_dir, snap)
     return kept
+
+
+# ---- when to record, and what the attention's entropy says ----------------------------------------
+
+EARLY_STEPS = (0, 10, 25, 50, 100)  # attention forms early: probe densely before evaluations take over
+
+
+def probe_steps(eval_every: int) -> frozenset[int]:
+    """Steps probed besides the evaluations (which always probe): step 0 and the early steps between them."""
+    return frozenset(s for s in EARLY_STEPS if s == 0 or s % max(1, eval_every))
+
+
+def probe_due(step: int, eval_every: int, recorded: list[ProbeSnapshot]) -> bool:
+    """True when the trainer should probe before training ``step`` + 1 (never twice for one step on resume)."""
+    return step in probe_steps(eval_every) and not (recorded and recorded[-1].step >= step)
+
+
+def mean_entropy(snapshot: ProbeSnapshot) -> float:
+    """Mean entropy (nats) of the attention rows of every probe, layer and head: low when attention is sharp."""
+    values = []
+    for probe in snapshot.probes:
+        p = np.clip(np.asarray(probe.attention, dtype=np.float64), 1e-12, 1.0)  # (L, H, T, S)
+        values.append((-(p * np.log(p)).sum(-1)).mean())  # (L, H, T) -> mean row entropy
+    return float(np.mean(values)) if values else float("nan")
+
+
+def entropy_curve(snapshots: list[ProbeSnapshot]) -> list[tuple[int, float]]:
+    """(step, mean attention entropy) of each snapshot, oldest first."""
+    return [(s.step, mean_entropy(s)) for s in snapshots if s.probes]
+
+
+@dataclass
+class EntropyDrop:
+    """Where the attention sharpened fastest: the interval between two snapshots with the steepest fall."""
+
+    start: int  # step of the snapshot before the drop
+    end: int  # step of the snapshot after it: the first that shows the sharper attention
+    before: float  # mean entropy (nats) at ``start``
+    after: float  # ... and at ``end``
+
+
+def steepest_drop(curve: list[tuple[int, float]]) -> EntropyDrop | None:
+    """The consecutive pair of snapshots whose entropy fell fastest per training step (None if it never fell)."""
+    best, best_rate = None, 0.0
+    for (s0, h0), (s1, h1) in zip(curve, curve[1:]):
+        rate = (h0 - h1) / max(1, s1 - s0)
+        if rate > best_rate:
+            best, best_rate = EntropyDrop(s0, s1, h0, h1), rate
+    return best

@@ -46,6 +46,8 @@ class ConsoleReporter:
         self.progress: Optional[Progress] = None
         self.bar = None
         self.muted = False  # the terminal hung up: printing would fail
+        self.target: Optional[tuple[str, float]] = None  # the task's solved target, said once when reached
+        self.elapsed = 0.0  # training seconds at the last Progress
 
     def __call__(self, event) -> None:
         if self.muted:
@@ -55,6 +57,9 @@ class ConsoleReporter:
             handler(event)
 
     def on_TrainStarted(self, e: ev.TrainStarted) -> None:
+        from .tasks.catalog import solved_target
+
+        self.target = solved_target(e.task)
         what = "resuming" if e.start_step else "training"
         console.print(Text.assemble((f"{what} ", "bold"), (e.architecture, "cyan"), " on ", (e.task, "green"),
                                     f" · {e.parameters:,} parameters · {e.device}"))
@@ -74,8 +79,10 @@ class ConsoleReporter:
             console.print(Text(f"warning: {warning}", style="yellow"))
 
     def on_Progress(self, e: ev.Progress) -> None:
+        self.elapsed = e.elapsed
         if self.progress is not None:
-            stats = f"loss {e.loss:.3f} · ppl {e.perplexity:.2f} · {e.tokens_per_s:,.0f} tok/s"
+            threads = f" · {e.threads} thr" if e.threads else ""
+            stats = f"loss {e.loss:.3f} · ppl {e.perplexity:.2f} · {e.tokens_per_s:,.0f} tok/s{threads}"
             self.progress.update(self.bar, completed=e.step, stats=stats)
 
     def on_Evaluated(self, e: ev.Evaluated) -> None:
@@ -87,9 +94,17 @@ class ConsoleReporter:
             src, pred, ref = (_one_line(x) for x in (s.source[:40], s.prediction[:60], s.reference[:40]))
             console.print(Text.assemble("   ", (src, "dim"), " → ", (pred, "green" if ok else "red"),
                                         ("" if ok else f"   (want {ref})", "dim")))
+        if self.target and e.split == "val" and e.metrics.get(self.target[0], -1.0) >= self.target[1]:
+            metric, value = self.target
+            console.print(Text(f"solved at step {e.step:,} after {self.elapsed:.0f} s: val {metric.replace('_', ' ')} "
+                               f"{100 * e.metrics[metric]:.1f}% ≥ {100 * value:g}%", style="bold green"))
+            self.target = None  # once: the moment it is reached
 
     def on_Warned(self, e: ev.Warned) -> None:
         console.print(Text(f"warning: {e.message}", style="yellow"))
+
+    def on_ThreadsChanged(self, e: ev.ThreadsChanged) -> None:
+        console.print(Text(f"step {e.step}: threads {e.reason}", style="cyan"))
 
     def on_TrainFinished(self, e: ev.TrainFinished) -> None:
         if self.progress is not None:

@@ -17,6 +17,7 @@ finite is not applied; ``MAX_NONFINITE`` of them in a row end the run as "diverg
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from pathlib import Path
@@ -32,27 +33,20 @@ from .config import RunConfig, resume_config
 from .device import describe as describe_device
 from .device import resolve_device, set_threads
 from .errors import RunError, UserError
-from .events import (CheckpointSaved, DataReported, Evaluated, Progress, StatusChanged, TrainFinished, TrainStarted,
-                     Warned)
+from .events import (CheckpointSaved, DataReported, Evaluated, Progress, StatusChanged, ThreadsChanged, TrainFinished,
+                     TrainStarted, Warned)
 from .metrics import best_metric_name, evaluate, is_better, sequence_loss
-from .probes import ProbeSnapshot, append_probes, record_probes, truncate_probes
+from .probes import ProbeSnapshot, append_probes, probe_due, record_probes, truncate_probes
 from .records import DivergedRecord, EvalRecord, TrainRecord, append_record, truncate_records
 from .pacing import Session, Window
+from .schedule import lr_at
+from .threads import ThreadTuner, candidates_for
 from .tasks import build_task
 from .teacher_forcing import training_logits
 
 Listener = Callable[[object], None]
 PROGRESS_INTERVAL = 0.25  # seconds between Progress events (and train lines in metrics.jsonl)
 MAX_NONFINITE = 5  # non-finite steps in a row (none applied) before training stops as diverged
-
-
-def lr_at(step: int, cfg) -> float:
-    """Linear warm-up to ``lr`` then cosine decay to ``lr * min_lr_ratio`` at the last step."""
-    if cfg.warmup and step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    span = max(1, cfg.steps - cfg.warmup)
-    progress = min(1.0, (step - cfg.warmup) / span)
-    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 class Trainer:
@@ -76,6 +70,9 @@ class Trainer:
         tc = config.train
         self.threads = set_threads(tc.threads)
         self.device = resolve_device(tc.device)
+        # --threads 0: move between thread counts by measured speed (a busy laptop wants fewer)
+        self.tuner = ThreadTuner(candidates_for(tc.threads, os.cpu_count() or 1, self.device.type == "cpu"),
+                                 self._use_threads)
         self._resumed = _resume
         if _resume:
             self.run_dir = Path(run_dir)
@@ -222,7 +219,13 @@ class Trainer:
             if self._save.is_set():
                 self._save.clear()
                 self._checkpoint("request")
+            if probe_due(self.step, tc.eval_every, self.probes):  # step 0 and densely early: attention forming
+                self._record_probes()
+            t0 = time.perf_counter()
             loss, grad_norm, tokens = self._train_step()
+            change = self.tuner.observe(tokens, time.perf_counter() - t0)
+            if change is not None:
+                self.emit(ThreadsChanged(self.step + 1, change.threads, change.reason))
             self.step += 1
             self.elapsed = self._session.elapsed()
             if math.isfinite(loss) and math.isfinite(grad_norm):
@@ -249,6 +252,11 @@ class Trainer:
                 break
         return self._finish(reason, message)
 
+    def _use_threads(self, n: int) -> None:
+        """Run this thread's torch ops on ``n`` CPU threads (the tuner's choice)."""
+        torch.set_num_threads(n)
+        self.threads = n
+
     def _wait_while_paused(self) -> None:
         t0 = time.perf_counter()
         self._status("paused")
@@ -271,7 +279,7 @@ class Trainer:
         tc = self.config.train
         batch = self.task.train_batch(tc.batch_size, self.data_gen).to(self.device)
         for group in self.optimizer.param_groups:
-            group["lr"] = lr_at(self.step, tc)
+            group["lr"] = lr_at(self.step, tc, self._session.seconds())
         with self.lock:
             logits = training_logits(self.model, batch, tc.teacher_forcing, self.tf_gen)  # (B, T, V)
             loss = sequence_loss(logits, batch.tgt_out, self.task.tgt_vocab.pad_id, tc.label_smoothing)
@@ -293,7 +301,7 @@ class Trainer:
         loss, grad_norm, tps = window.flush()
         event = Progress(self.step, tc.steps, self.step * tc.batch_size / self.n_train, loss,
                          self.optimizer.param_groups[0]["lr"], grad_norm, tps, self.elapsed,
-                         self._session.eta(self.step, tc.steps, tc.max_seconds))
+                         self._session.eta(self.step, tc.steps, tc.max_seconds), self.threads)
         append_record(self.run_dir, TrainRecord(self.step, loss, event.lr, grad_norm, tps, self.elapsed, self.skipped))
         if self.tb:
             self.tb.add_scalar("train/loss", loss, self.step)

@@ -153,6 +153,16 @@ class Report:
             raise UserError(f"cannot write --json {path}: {exc.strerror or exc}") from None
         self.console.print(Text(f"wrote {target}", style="dim"))
 
+    def steps_svg(self, view) -> str:
+        """The animated step-through (``steps_svg.py``): output so far, alignment row, top candidates per step."""
+        from .steps_svg import steps_svg
+
+        labels = [token_label(t) for t in self.out_tokens]
+        candidates = [[(token_label(self.itos[i]), p) for i, p in record.topk(row)[:3]]
+                      for record, row in zip(self.records, self.rows)]
+        matrix, cols = (view[0], [token_label(c) for c in view[1]]) if view is not None else (None, [])
+        return steps_svg(labels, cols, matrix, candidates, f"{self.loaded.path.name}: {self.text(self.best.tokens)}")
+
     def export(self, directory: str, err: Console) -> None:
         out = Path(directory)
         try:
@@ -165,6 +175,9 @@ class Report:
                 matrix, cols, full, kind = view
                 written += export_attention(out, kind, full, matrix, self.out_tokens, cols,
                                             f"{kind.replace('_', '-')}: {self.text(self.best.tokens)}")
+            if self.out_tokens:
+                atomic_write(out / "steps.svg", self.steps_svg(view))
+                written.append(out / "steps.svg")
             hidden = hidden_stack(self.records, self.best)
             if hidden is not None:
                 write_npy(out / "hidden.npy", hidden)

@@ -6,8 +6,10 @@ redraws from it at most ``REFRESH_HZ`` times a second, and only when something c
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
+from typing import Optional
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -18,12 +20,15 @@ from textual.widgets import Footer, ProgressBar, Static
 
 from workbench.live import Curves, TrainingSession
 from workbench.perplexity import perplexity
+from workbench.tasks.catalog import solved_target
 from ..widgets.error_panel import ErrorPanel
 from ..widgets.event_log import EventLog
-from ..widgets.line_chart import LineChart, Series
+from ..widgets.line_chart import LineChart, Marker, Series
 from ..widgets.run_stats import RunStats, status_text
 from ..widgets.samples_view import SamplesView
 from ..widgets.solved import SolvedBanner, find_solved, seconds_at
+from ..widgets.training_time import CURSOR_COLOUR, CURSOR_GLYPH, DROP_COLOUR, DROP_GLYPH, EntropyWatch, cursor_for, \
+    nearest
 
 REFRESH_HZ = 4  # numbers and progress
 CHART_SECONDS = 0.5  # curves redraw at most twice a second: they are the costly part of a frame
@@ -35,15 +40,20 @@ def _ppl(points):
     return [(s, perplexity(v)) for s, v in points]
 
 
+def run_label(name: str) -> str:
+    """A compared run's name as a legend shows it: without the date and time every run name ends with."""
+    return re.sub(r"-\d{8}-\d{6}(-\d+)?$", "", name) or name
+
+
 def loss_series(curves: Curves, other: Curves | None, kind: str) -> list[Series]:
-    """Train and val curves of ``kind`` (loss or ppl) for this run and the compared one."""
+    """Train and val curves of ``kind`` (loss or ppl) for this run and the compared one (named in the legend)."""
     out = []
     for c, (train_colour, val_colour) in ((other, (OTHER_TRAIN, OTHER_VAL)), (curves, (TRAIN, VAL))):
         if c is None:
             continue
         train = c.train if kind == "loss" else _ppl(c.train)
-        out.append(Series("train" if c is curves else "vs", train, train_colour))
-        out.append(Series("val" if c is curves else "vs", c.val.get(kind, []), val_colour))
+        out.append(Series("train" if c is curves else run_label(c.label), train, train_colour))
+        out.append(Series("val" if c is curves else run_label(c.label), c.val.get(kind, []), val_colour))
     return out
 
 
@@ -52,7 +62,7 @@ def metric_series(curves: Curves, other: Curves | None) -> tuple[str, list[Serie
     the loss: a language model shows next-token accuracy here instead (bits/char is in the numbers)."""
     series = []
     if other is not None and "exact_match" in other.val:
-        series.append(Series("vs", [(s, 100 * v) for s, v in other.val["exact_match"]], OTHER_VAL))
+        series.append(Series(run_label(other.label), [(s, 100 * v) for s, v in other.val["exact_match"]], OTHER_VAL))
     for key, label, colour in PERCENT:
         if key in curves.val:
             scale = 1 if key == "bleu" else 100
@@ -71,6 +81,8 @@ class DashboardScreen(Screen):
         Binding("r", "resume", "Resume"),
         Binding("l", "log_scale", "Log y"),
         Binding("c", "compare", "Compare"),
+        Binding("left_square_bracket", "cursor(-1)", "Earlier probe", show=False),
+        Binding("right_square_bracket", "cursor(1)", "Later probe", show=False),
         Binding("escape", "back", "Back"),
         Binding("q", "app.quit", "Quit"),
     ]
@@ -82,6 +94,9 @@ class DashboardScreen(Screen):
         self._seen = self._charts_seen = -1
         self._status = None
         self._charts_at = 0.0
+        self._overlay_task = ""  # the compared run's task, when it could be read
+        self._entropy = EntropyWatch(session.run_dir)  # where the run's attention sharpened
+        self._markers_seen: Optional[tuple] = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="dash-title")
@@ -96,6 +111,7 @@ class DashboardScreen(Screen):
                 yield LineChart("perplexity", id="ppl-chart", axes="y e^loss · x step")
                 yield LineChart("val %", empty="waiting for the first evaluation…", id="metric-chart",
                                 axes="y % of val · x step")
+            yield Static(id="time-marks")  # what the charts' markers mean; shown once the run has probes
             with Horizontal(id="details"):
                 yield RunStats(id="stats")
                 yield SamplesView(id="samples", empty="samples appear at the first evaluation" if self.session.live
@@ -115,6 +131,7 @@ class DashboardScreen(Screen):
                 not s.live or time.monotonic() - self._charts_at >= CHART_SECONDS):
             self._charts_seen = s.version
             self._draw_charts()
+        self._draw_markers(force)
         if s.version == self._seen and not force:
             return
         self._seen = s.version
@@ -133,10 +150,45 @@ class DashboardScreen(Screen):
             self._status = s.status
             self.refresh_bindings()
 
+    def _draw_markers(self, force: bool = False) -> None:
+        """Mark the step the replay shows (the run's cursor) and where the attention sharpened fastest."""
+        if self._entropy.run_dir is None and self.session.run_dir is not None:
+            self._entropy.run_dir = self.session.run_dir
+        cursor = cursor_for(self.app, self.session.run_dir)
+        changed = self._entropy.poll()
+        seen = (cursor.version, id(cursor), len(self._entropy.curve))
+        if not (changed or force or seen != self._markers_seen):
+            return
+        self._markers_seen = seen
+        markers = []
+        drop = self._entropy.drop
+        if drop is not None:
+            markers.append(Marker(drop.end, DROP_COLOUR, DROP_GLYPH, "attention sharpens", "H↓"))
+        if cursor.step is not None:
+            markers.append(Marker(cursor.step, CURSOR_COLOUR, CURSOR_GLYPH, f"replay {cursor.step:,}", "replay"))
+        for chart in self.query(LineChart):
+            chart.set_markers(markers, legend=chart.id == "loss-chart")
+        self._draw_time_marks(cursor.step)
+
+    def _draw_time_marks(self, step: Optional[int]) -> None:
+        """One line under the charts that says what their markers mean and how to move them."""
+        marks = self.query_one("#time-marks", Static)
+        drop = self._entropy.drop
+        marks.display = bool(self._entropy.curve)
+        text = Text(no_wrap=False)
+        if drop is not None:
+            text.append(f"{DROP_GLYPH} attention sharpened fastest at steps {drop.start:,}→{drop.end:,}",
+                        style=DROP_COLOUR)
+            text.append(f" (entropy {drop.before:.2f}→{drop.after:.2f} nats)  ", style="dim")
+        if step is not None:
+            text.append(f"{CURSOR_GLYPH} replay at step {step:,}  ", style="bold")
+        text.append("click a chart or [ ] to pick a step: i then p replays the attention there", style="dim")
+        marks.update(text)
+
     def _draw_solved(self) -> None:
         """The first evaluation at the task's target: when, after how long, and what to do next."""
         s = self.session
-        solved = find_solved(s.curves.val)
+        solved = find_solved(s.curves.val, solved_target(self._task_name()))
         if solved is not None:
             known = getattr(self, "_solved", None)
             if known is not None and known.step == solved.step:
@@ -149,6 +201,23 @@ class DashboardScreen(Screen):
                     self.notify(f"solved at step {solved.step:,}: x stops training, i inspects the model", timeout=8)
             self._solved = solved
         self.query_one(SolvedBanner).show(solved, s.live)
+
+    def _task_name(self) -> str:
+        """The session's task: announced by a live trainer, else read from the saved run."""
+        if self.session.started is not None:
+            return self.session.started.task
+        if getattr(self, "_saved_task", None) is None:
+            self._saved_task = ""
+            if self.session.run_dir is not None:
+                from workbench.runs import load_config
+
+                from workbench.errors import UserError
+
+                try:
+                    self._saved_task = load_config(self.session.run_dir).task.name
+                except (UserError, OSError):  # a damaged run still shows its curves, just no solved banner
+                    pass
+        return self._saved_task
 
     def _draw_title(self) -> None:
         s = self.session
@@ -165,6 +234,8 @@ class DashboardScreen(Screen):
             title.append(f" · {s.run_dir.name}", style="dim")
         if s.overlay is not None:
             title.append(f"  vs {s.overlay.label}", style=OTHER_VAL)
+            if self._overlay_task and self._overlay_task != self._task_name():
+                title.append(f" ⚠ a {self._overlay_task} run", style="bold yellow")
         params = f" · {s.started.parameters:,} params" if s.started is not None else ""
         if title.cell_len + len(params) <= self.app.size.width - 2:  # the run name matters more: it goes first
             title.append(params)
@@ -234,18 +305,54 @@ class DashboardScreen(Screen):
         from .dialogs import RunPickerScreen
 
         def chosen(path: Path | None) -> None:
-            if path is None:
-                self.session.overlay = None
-            else:
-                from workbench.records import read_records
-
-                self.session.overlay = Curves.from_records(read_records(path).records, label=path.name)
-            self.session.version += 1
-            self.redraw(force=True)
+            self.compare_with(path)
 
         exclude = self.session.run_dir
         self.app.push_screen(RunPickerScreen(self.app.runs_dir, exclude=exclude,
                                              has_overlay=self.session.overlay is not None), chosen)
+
+    def compare_with(self, path: Path | None) -> None:
+        """Overlay the curves of the run at ``path`` (None: no comparison), warning when it learned another task."""
+        self._overlay_task = ""
+        if path is None:
+            self.session.overlay = None
+        else:
+            from workbench.errors import UserError
+            from workbench.records import read_records
+            from workbench.runs import load_config
+
+            self.session.overlay = Curves.from_records(read_records(path).records, label=path.name)
+            try:
+                self._overlay_task = load_config(path).task.name
+            except (UserError, OSError):
+                pass
+            mine = self._task_name()
+            if self._overlay_task and mine and self._overlay_task != mine:
+                self.notify(f"{path.name} learned {self._overlay_task}, this run {mine}: its losses and scores "
+                            "measure another task, so the curves do not compare like for like",
+                            severity="warning", timeout=10)
+        self.session.version += 1
+        self.redraw(force=True)
+
+    def on_line_chart_picked(self, event: LineChart.Picked) -> None:
+        """A step picked on a chart: the replay starts there (at the nearest probe snapshot)."""
+        steps = self._entropy.steps
+        step = steps[nearest(steps, round(event.x))] if steps else max(0, round(event.x))
+        cursor_for(self.app, self.session.run_dir).move(step)
+        self._draw_markers()
+        what = "i then p replays the attention from there" if steps else "no attention probes in this run"
+        self.notify(f"training step {step:,}: {what}", timeout=4)
+
+    def action_cursor(self, delta: int) -> None:
+        """[ ] walk the cursor through the probe snapshots, as the replay does."""
+        steps = self._entropy.steps
+        if not steps:
+            self.notify("no attention probes: they are recorded for encoder-decoders with attention", timeout=3)
+            return
+        cursor = cursor_for(self.app, self.session.run_dir)
+        index = nearest(steps, cursor.step) + delta if cursor.step is not None else (0 if delta > 0 else len(steps) - 1)
+        cursor.move(steps[min(len(steps) - 1, max(0, index))])
+        self._draw_markers()
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from textual.app import App, ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, TabbedContent, Tabs
+from textual.widgets import Footer, Input, TabbedContent, Tabs
 
 from workbench.device import one_thread_here
 from workbench.errors import UserError
@@ -159,7 +159,8 @@ class InspectorScreen(TeachingKeys, Screen):
         heat = self.query_one(AttentionHeatmap)
         heat.show(grid.values, grid.rows, grid.cols, current=grid.current, title=grid.title, message=grid.message,
                   vector=grid.vector, note=grid.note, caption=attention_caption(self._view(), replaying)
-                  + (probe_sentence(grid.rows, grid.cols, self.joiner) if replaying else ""))
+                  + (probe_sentence(grid.rows, grid.cols, self.joiner) if replaying else ""),
+                  timeline=self._replay_timeline() if replaying else None)
         self._draw_output(hyp)  # after the heatmap: its sentence reads the attention drawn
         strips = X.state_strips(ins, self.opts)
         self.query_one(HiddenStrips).show(strips.values, strips.rows, title=strips.title, signed=strips.signed,
@@ -303,6 +304,14 @@ class InspectorScreen(TeachingKeys, Screen):
         choices = [(i, ins.itos[i], p) for i, p in record.topk(row)] if record is not None else []
         self.query_one(ForceBar).open(ins.force_position(), choices)
 
+    def on_key(self, event) -> None:
+        """Keys queued behind ``f`` reach the screen before the force bar has the focus: they are the bar's."""
+        bar = self.query_one(ForceBar)
+        if bar.is_open and (self.focused is None or bar not in self.focused.ancestors_with_self) \
+                and bar.take_key(event):
+            event.stop()
+            event.prevent_default()
+
     def on_force_bar_picked(self, event: ForceBar.Picked) -> None:
         def force() -> None:
             token = event.token
@@ -352,6 +361,8 @@ class InspectorScreen(TeachingKeys, Screen):
                         "attention", timeout=5)
             return
         n = len(self.probes[-1].probes)
+        if self.opts.probe is None:
+            self._replay_start()
         self.opts.probe = 0 if self.opts.probe is None else (None if self.opts.probe + 1 >= n else self.opts.probe + 1)
         self.redraw()
 
@@ -383,6 +394,8 @@ class InspectorScreen(TeachingKeys, Screen):
         ins = self.ins
         if ins.session is None:
             return action in ("type_input", "example", "keys", "close", "tab")
+        if action == "force":  # a priority key: typed into a box (or the open force bar) it is just a letter
+            return not isinstance(self.focused, Input) and not self.query_one(ForceBar).is_open
         if action == "next_hyp":
             return ins.mode == "beam"
         if action == "adjust":

@@ -1,11 +1,13 @@
 """The inspector's keys that explain rather than decode: all heads at a glance, a fixed colour scale,
-the replay's autoplay. A mixin of ``InspectorScreen`` (it reads ``ins``, ``opts``, ``probes``)."""
+the replay's autoplay and its place in training time (the cursor it shares with the dashboard's charts).
+A mixin of ``InspectorScreen`` (it reads ``ins``, ``opts``, ``probes``, ``run_dir``)."""
 
 from __future__ import annotations
 
 from workbench.decoding import panels as X
 
 from ..widgets.inspector.hidden import HiddenStrips
+from ..widgets.training_time import cursor_for, nearest, timeline
 
 PLAY_SECONDS = 0.6  # one training snapshot per tick of the replay's autoplay
 
@@ -14,6 +16,8 @@ class TeachingKeys:
     """Actions for m (all heads), v (fixed scale) and space (play the replay)."""
 
     _player = None
+    _history_for = None  # (id, len) of the probes the cached entropy and loss were read for
+    _history: tuple = ([], [])  # (entropy curve, train loss points)
 
     def _view(self) -> str:
         views = X.view_choices(self.ins)
@@ -76,3 +80,33 @@ class TeachingKeys:
             return
         self.opts.probe_step = self.opts.probe_step % len(self.probes) + 1
         self.redraw()
+
+    # ---- the replay in training time ------------------------------------------------------------------
+
+    def _replay_start(self) -> None:
+        """Enter the replay at the step the run's cursor points to (picked on a chart or last replayed)."""
+        step = cursor_for(self.app, self.run_dir).step
+        if step is not None and self.probes:
+            self.opts.probe_step = nearest([p.step for p in self.probes], step)
+
+    def _replay_timeline(self):
+        """The heatmap's timeline for the snapshot shown; moves the cursor the dashboard's charts mark."""
+        index = self.opts.probe_step % len(self.probes)
+        steps = [p.step for p in self.probes]
+        cursor_for(self.app, self.run_dir).move(steps[index])
+        entropy, loss = self._replay_history()
+        return lambda width: timeline(steps, index, loss, entropy, width)
+
+    def _replay_history(self) -> tuple:
+        """(attention entropy per snapshot, train loss points), read again only when the probes change."""
+        key = (id(self.probes), len(self.probes))
+        if self._history_for != key:
+            from workbench.probes import entropy_curve
+
+            loss = []
+            if self.run_dir is not None:
+                from workbench.records import TrainRecord, read_records
+
+                loss = [(r.step, r.loss) for r in read_records(self.run_dir).of(TrainRecord)]
+            self._history_for, self._history = key, (entropy_curve(self.probes), loss)
+        return self._history

@@ -2,7 +2,8 @@
 
 Series are downsampled to one point per braille pixel column before drawing, so a chart costs the
 same with 100 or 100,000 points. The whole canvas is rebuilt into cached ``Strip``s only when the
-data or the size changes; ``render_line`` just hands them out.
+data or the size changes; ``render_line`` just hands them out. ``Marker``s are vertical lines at an x
+(a training step); a click on the plot posts ``LineChart.Picked`` with the x under the mouse.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Optional, Sequence
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -71,6 +73,17 @@ def fmt_step(value: float) -> str:
     return f"{value:,.0f}"
 
 
+@dataclass
+class Marker:
+    """A vertical line at ``x`` drawn where no series is, named in the legend (``label``, or ``short`` if tight)."""
+
+    x: float
+    color: str
+    glyph: str = "│"
+    label: str = ""
+    short: str = ""
+
+
 class LineChart(Widget):
     """A titled braille chart of one or more ``Series`` (optionally on a log-scale y axis)."""
 
@@ -98,7 +111,21 @@ class LineChart(Widget):
         self._strips: Optional[list[Strip]] = None
         self._built_for: tuple[int, int] = (0, 0)
         self._styles: dict[str, Style] = {}
+        self._markers: list[Marker] = []
+        self._legend_markers = False
+        self._x_range: Optional[tuple[float, float]] = None  # of the last drawing: clicks are read against it
         self._update_title()
+
+    class Picked(Message):
+        """The user clicked the plot at ``x`` (a training step)."""
+
+        def __init__(self, chart: "LineChart", x: float) -> None:
+            super().__init__()
+            self.chart, self.x = chart, x
+
+        @property
+        def control(self) -> "LineChart":
+            return self.chart
 
     # ----- data -----
     def set_series(self, series: list[Series], log: bool = False) -> None:
@@ -108,6 +135,26 @@ class LineChart(Widget):
         self._strips = None
         self._update_title()
         self.refresh()
+
+    def set_markers(self, markers: list[Marker], legend: bool = False) -> None:
+        """Vertical lines at training steps (``legend``: name them in the title); redrawn only if they changed."""
+        if markers == self._markers and legend == self._legend_markers:
+            return
+        self._markers, self._legend_markers = list(markers), legend
+        self._strips = None
+        self._update_title()
+        self.refresh()
+
+    def on_click(self, event) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or self._x_range is None:
+            return
+        pw = self.content_size.width - LABEL_WIDTH
+        col = offset.x - LABEL_WIDTH
+        if pw <= 0 or not 0 <= col < pw:
+            return
+        x0, x1 = self._x_range
+        self.post_message(self.Picked(self, x0 + (2 * col + 0.5) / max(1, 2 * pw - 1) * (x1 - x0)))
 
     def _update_title(self) -> None:
         title = Text()
@@ -123,7 +170,20 @@ class LineChart(Widget):
             for colour in colours:
                 title.append("━", style=colour)
             title.append(label)
+        if self._legend_markers:  # long names when they fit, else short ones, else none (never cut)
+            room = self.size.width - 4 - title.cell_len
+            for names in ([m.label for m in self._markers], [m.short or m.label for m in self._markers]):
+                if sum(len(n) + 2 for n in names) <= room:
+                    for m, name in zip(self._markers, names):
+                        title.append(" ")
+                        title.append(m.glyph, style=m.color)
+                        title.append(name)
+                    break
         self.border_title = title
+
+    def on_resize(self) -> None:
+        if self._legend_markers:
+            self._update_title()
 
     # ----- drawing -----
     def render_line(self, y: int) -> Strip:
@@ -178,6 +238,8 @@ class LineChart(Widget):
             cells[cy][cx] |= _DOTS[px & 1][py & 3]
             colours[cy][cx] = colour
 
+        self._x_range = (x0, x1)
+        marks = {to_px(m.x) >> 1: m for m in self._markers if x0 <= m.x <= x1}
         for series, pts in zip(self._series, data):
             path = [(px, min(PY - 1, max(0, int(round((y1 - y) / y_span * (PY - 1))))))
                     for px, y in downsample(pts, to_px, PX)]
@@ -187,9 +249,9 @@ class LineChart(Widget):
                 n = max(abs(bx - ax), abs(by - ay), 1)
                 for i in range(n + 1):
                     plot(ax + (bx - ax) * i // n, ay + (by - ay) * i // n, series.color)
-        return self._rows(cells, colours, (x0, x1), (y0, y1), width, base)
+        return self._rows(cells, colours, (x0, x1), (y0, y1), width, base, marks)
 
-    def _rows(self, cells, colours, xr, yr, width: int, base: Style) -> list[Strip]:
+    def _rows(self, cells, colours, xr, yr, width: int, base: Style, marks: Optional[dict] = None) -> list[Strip]:
         ph, pw = len(cells), len(cells[0])
         y0, y1 = yr
         axis = Style(dim=True)
@@ -205,12 +267,13 @@ class LineChart(Widget):
             run_colour, run = None, []
             for col in range(pw):
                 mask = cells[row][col]
-                colour = colours[row][col] if mask else None
+                mark = marks.get(col) if marks and not mask else None
+                colour = colours[row][col] if mask else (mark.color if mark else None)
                 if colour != run_colour and run:
                     segments.append(Segment("".join(run), self._style(run_colour) if run_colour else None))
                     run = []
                 run_colour = colour
-                run.append(chr(0x2800 + mask) if mask else " ")
+                run.append(chr(0x2800 + mask) if mask else (mark.glyph if mark else " "))
             if run:
                 segments.append(Segment("".join(run), self._style(run_colour) if run_colour else None))
             strips.append(Strip(segments, width).apply_style(base))

@@ -93,7 +93,9 @@ class RunStats(Static):
                     ("tokens/s", f"{p.tokens_per_s:,.0f}"), ("elapsed", duration(p.elapsed)),
                     ("ETA", duration(p.eta) if session.live else "—")]
         if session.device:
-            out.append(("device", session.device))
+            threads = p.threads if p is not None and p.threads else 0
+            out.append(("device", f"CPU ({threads} thread{'s' if threads != 1 else ''})"  # the count may adapt
+                        if threads and session.device.startswith("CPU") else session.device))
         if session.last_eval is not None:
             for name, value in session.last_eval.metrics.items():
                 if name in SHORT:

@@ -1,8 +1,8 @@
 """The moment a task is solved: the first evaluation that reaches the task's target, said in one line.
 
 A classroom needs that moment when it happens, not at the end of a schedule that runs long past it.
-Sequence tasks count as solved at 99% exact match on the validation split; a language model has no
-such target (``target_for`` is None) and never shows the banner.
+The target lives with the task (``TaskInfo.solved_at`` in the catalogue, e.g. 99% exact match on the
+validation split); a language model or your own data has none and never shows the banner.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from rich.text import Text
 from textual.widgets import Static
 
 from .run_stats import duration
-
-TARGETS = {"exact_match": 0.99}  # val metric -> value that counts as solved
 
 
 @dataclass
@@ -29,23 +27,14 @@ class Solved:
     seconds: Optional[float] = None  # training seconds at that step (None: not known)
 
 
-def target_for(val: dict) -> Optional[tuple[str, float]]:
-    """The (metric, target) the run's validation metrics can reach, if any."""
-    for metric, target in TARGETS.items():
-        if metric in val:
-            return metric, target
-    return None
-
-
-def find_solved(val: dict) -> Optional[Solved]:
-    """The first evaluation at or above the target in ``val`` (metric -> [(step, value)])."""
-    found = target_for(val)
-    if found is None:
+def find_solved(val: dict, target: Optional[tuple[str, float]]) -> Optional[Solved]:
+    """The first evaluation at or above ``target`` (metric, value) in ``val`` (metric -> [(step, value)])."""
+    if target is None:
         return None
-    metric, target = found
-    for step, value in val[metric]:
-        if value >= target:
-            return Solved(metric, target, step, value)
+    metric, value = target
+    for step, reached in val.get(metric, []):
+        if reached >= value:
+            return Solved(metric, value, step, reached)
     return None
 
 

@@ -20,6 +20,8 @@ class ForceBar(Horizontal):
 
     The list has the focus (↑↓ Enter pick a candidate); any character typed goes to the token box,
     where Enter forces exactly what was typed (an empty box forces the highlighted candidate).
+    Keys that a terminal delivers in the same read as ``f`` are queued before the bar has the focus:
+    the screen hands them to ``take_key`` so none is lost or taken for an inspector key.
     """
 
     DEFAULT_CSS = """
@@ -66,17 +68,32 @@ class ForceBar(Horizontal):
         self.query_one(Input).value = ""
         self.add_class("-open")
         options.highlighted = 0 if choices else None
-        options.focus()
+        self.screen.set_focus(options)  # now, not after the keys already queued: they are this bar's
 
     def on_key(self, event) -> None:
         """Typing while the list has the focus writes into the token box (the list has no use for letters)."""
-        box = self.query_one(Input)
-        if box.has_focus or not event.is_printable or not event.character:
-            return
-        event.stop()
-        event.prevent_default()
-        box.focus()
-        box.insert_text_at_cursor(event.character)
+        if not self.query_one(Input).has_focus and self.take_key(event):
+            event.stop()
+            event.prevent_default()
+
+    def take_key(self, event) -> bool:
+        """Handle a key meant for the open bar that reached the list or the screen; True if it was used."""
+        box, options = self.query_one(Input), self.query_one(OptionList)
+        if event.is_printable and event.character:
+            self.screen.set_focus(box)
+            box.insert_text_at_cursor(event.character)
+            return True
+        if event.key == "enter" and (box.value or not options.has_focus):  # text typed: force exactly that
+            self.on_input_submitted(Input.Submitted(box, box.value))
+            return True
+        if event.key in ("up", "down") and not options.has_focus:
+            self.screen.set_focus(options)
+            options.action_cursor_up() if event.key == "up" else options.action_cursor_down()
+            return True
+        if event.key == "escape" and not options.has_focus:
+            self.action_close()
+            return True
+        return False
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

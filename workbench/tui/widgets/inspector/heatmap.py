@@ -9,7 +9,7 @@ strongest source position when the matrix is bigger than the panel.
 from __future__ import annotations
 
 import textwrap
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 from rich.segment import Segment
@@ -127,14 +127,15 @@ class AttentionHeatmap(StripWidget):
         self.message = ""
         self.vector: Optional[np.ndarray] = None
         self.caption = ""  # what the picture means, under the title
+        self.timeline: Optional[Callable[[int], list[Strip]]] = None  # the replay's place in training, by width
 
     # ---- data -------------------------------------------------------------------------------------
 
     def show(self, matrix: np.ndarray, rows: list[str], cols: list[str], *, current: Optional[int] = None,
              title: str = "", message: str = "", vector: Optional[np.ndarray] = None, note: str = "",
-             caption: str = "") -> None:
-        """Replace what is drawn; built into strips on the next paint."""
-        self.note, self.caption = note, caption
+             caption: str = "", timeline: Optional[Callable[[int], list[Strip]]] = None) -> None:
+        """Replace what is drawn; built into strips on the next paint. ``timeline(width)`` replaces the note."""
+        self.note, self.caption, self.timeline = note, caption, timeline
         self.matrix = np.asarray(matrix, dtype=np.float32)
         self.rows, self.cols, self.current = list(rows), list(cols), current
         self.title, self.message, self.vector = title, message, vector
@@ -178,7 +179,8 @@ class AttentionHeatmap(StripWidget):
         c0 = window(n_cols, shown, focus_col)
         header = self._header(c0, shown, cell, label_w, focus_col, width, max(0, height - min(n_rows, 6) - 2))
         legend_h = len(self._legend_lines(width, (0, n_rows, n_rows), (c0, n_cols, shown)))
-        body_h = max(1, height - len(header) - legend_h - bool(self.note))
+        notes = self.timeline(width) if self.timeline else [text_line(self.note, P.FORCED, width)] if self.note else []
+        body_h = max(1, height - len(header) - legend_h - len(notes))
         tall = 2 if cell >= 4 and 2 * n_rows <= body_h else 1  # roomy panel: cells closer to square
         r0 = window(n_rows, body_h, self.current if self.current is not None else 0)
         if self.current is not None and n_rows > body_h:
@@ -194,9 +196,7 @@ class AttentionHeatmap(StripWidget):
                     segments.append(Segment(" ◀", P.ACCENT))
                 out.append(line(segments, width))
         out += self._legend_lines(width, (r0, n_rows, body_h), (c0, n_cols, shown))
-        if self.note:
-            out.append(text_line(self.note, P.FORCED, width))
-        return out
+        return out + notes
 
     def column_labels(self) -> list[str]:
         """The column labels as drawn: repeated tokens carry their position (``a₂``)."""

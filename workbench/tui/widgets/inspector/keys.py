@@ -20,7 +20,7 @@ from .panels import TABS
 KEYS = [
     Binding("right", "step", "Step"),
     Binding("left", "back", "Back"),
-    Binding("f", "force", "Force"),
+    Binding("f", "force", "Force", priority=True),  # at once: keys typed right behind it are the bar's
     Binding("s", "strategy", "Strategy"),
     Binding("t", "teacher", "Teacher"),
     Binding("slash", "type_input", "Input"),
