@@ -18,6 +18,8 @@ Each benchmark is a function registered with ``@benchmark`` (``core.py``), one m
 - ``threads.py``: torch threads and the OpenMP wait policy, alone and next to a busy process
 - ``accuracy.py``: time to each task's target with its default configuration
 - ``charlm.py``: val loss vs seconds on tinyshakespeare for each LM architecture (and the sweep)
+- ``translation.py``: the tsv defaults on eng-fra-20k, BLEU/chrF on held-out sources against wall
+  time; ``seqbench decode --input-file`` against separate calls
 
 ``trainruns.py`` runs the real Trainer with a wall-clock timeline of its events; ``worker.py`` runs
 measurements that need a fresh process; ``machine.py`` describes the machine and measures how much

@@ -105,3 +105,16 @@ def test_markdown_marks_failures_skips_and_quick_rows():
 def test_helpers():
     assert abba_order(["a", "b"], 4) == ["a", "b", "b", "a", "a", "b", "b", "a"]
     assert format_value(None) == "—" and format_value(0.1234, "s") == "0.123 s" and format_value(99.5, "%") == "99.5%"
+
+
+def test_translation_benchmark_holds_out_sources_with_all_their_references(tmp_path):
+    from benchmarks.translation import hold_out
+
+    corpus = tmp_path / "c.tsv"
+    rows = [(f"s{i}", f"t{i}-{k}") for i in range(30) for k in range(1 + i % 3)]
+    corpus.write_text("".join(f"{s}\t{t}\tattribution\n" for s, t in rows) + "truncated\n", encoding="utf-8")
+    sources, refs = hold_out(corpus, tmp_path / "out", 8)
+    train = [line.split("\t") for line in (tmp_path / "out" / "train.tsv").read_text(encoding="utf-8").splitlines()]
+    assert len(sources) == len(set(sources)) == 8 and not {s for s, _ in train} & set(sources)
+    assert len(train) + sum(map(len, refs)) == len(rows)
+    assert refs[0] == tuple(t for s, t in rows if s == sources[0])

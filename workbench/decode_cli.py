@@ -3,6 +3,7 @@
 Prints the output and its score; ``--show`` adds an alignment heatmap, the n-best list, the
 next-token probabilities per step and a hidden-state strip. ``--json`` writes every step's record
 (schema in ``workbench/decoding/records.py``), ``--export`` writes attention as CSV, .npy and SVG.
+``--input-file FILE`` decodes every line of FILE with the run loaded once (``decoding/batch_file.py``).
 Only argparse is imported until ``run`` is called, so ``seqbench --help`` stays fast.
 """
 
@@ -23,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--example", metavar="N", type=int, help="decode example N (from 0) of the run's test split "
                       "(val for a language model: its first half is the prompt); its target becomes the --reference "
                       "(default: none)")
+    what.add_argument("--input-file", metavar="FILE", help="decode every line of FILE (- for standard input) with "
+                      "the run loaded once, in batches; writes one output per line (default: none)")
     what.add_argument("--reference", metavar="TEXT", help="score this target under teacher forcing: log-prob and rank "
                       "of each token and the step where free-running greedy decoding leaves it (default: none)")
     what.add_argument("--replay", metavar="FILE", help="decode again as a replay.json from --export recorded: the "
@@ -64,6 +67,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--export", metavar="DIR", help="write attention as CSV and .npy, the heatmap as SVG, the "
                      "decoding steps as an animated SVG (steps.svg, for slides), the hidden states as .npy and a "
                      "replay.json that --replay reopens into DIR (default: none)")
+    add_file_arguments(parser)
+
+
+def add_file_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``--input-file`` (many lines at once)."""
+    many = parser.add_argument_group("many lines at once (with --input-file)")
+    many.add_argument("--output", metavar="FILE", help="write the outputs to FILE (default: standard output)")
+    many.add_argument("--format", choices=("text", "tsv", "jsonl"), default="text", help="text: one output per "
+                      "line; tsv: line, source, output, log-prob, tokens, status; jsonl: the same as JSON lines "
+                      "(default: text)")
+    many.add_argument("--references", metavar="FILE", nargs="+", help="reference files, one line per input line "
+                      "(several files: several references per line); prints sacreBLEU BLEU and chrF and exact "
+                      "match (default: none)")
+    many.add_argument("--batch-size", metavar="N", type=int, default=64, help="lines decoded together by greedy "
+                      "decoding (default: 64)")
 
 
 def parse_show(text: str) -> list[str]:
@@ -80,10 +98,15 @@ def parse_show(text: str) -> list[str]:
 def check_args(args: argparse.Namespace) -> list[str]:
     """Option errors that need no run (fast, before torch loads); returns the panels to show."""
     panels = parse_show(args.show)
+    if getattr(args, "input_file", None) is not None:
+        return _check_file_args(args)
+    for flag in ("output", "references"):
+        if getattr(args, flag, None):
+            raise UserError(f"--{flag} applies with --input-file")
     if args.input is not None and args.example is not None:
         raise UserError("give either --input or --example, not both")
     if args.input is None and args.example is None:
-        raise UserError("nothing to decode: give --input TEXT or --example N")
+        raise UserError("nothing to decode: give --input TEXT, --example N or --input-file FILE")
     if args.beam is not None and args.sample:
         raise UserError("choose one of --beam K and --sample")
     if not args.sample:
@@ -101,6 +124,23 @@ def check_args(args: argparse.Namespace) -> list[str]:
     return panels
 
 
+def _check_file_args(args: argparse.Namespace) -> list[str]:
+    for flag, given in (("input", args.input is not None), ("example", args.example is not None),
+                        ("reference", args.reference is not None), ("force", bool(args.force)),
+                        ("intervene", bool(getattr(args, "intervene", None))), ("replay", bool(args.replay)),
+                        ("show", bool(args.show)), ("json", bool(args.json)), ("export", bool(args.export))):
+        if given:
+            raise UserError(f"--{flag} does not combine with --input-file (use --references FILE for scores)"
+                            if flag == "reference" else f"--{flag} does not combine with --input-file")
+    if args.beam is not None and args.sample:
+        raise UserError("choose one of --beam K and --sample")
+    for flag in ("beam", "max_len", "length", "batch_size"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise UserError(f"--{flag.replace('_', '-')} must be at least 1 (got {value})")
+    return []
+
+
 def run(args: argparse.Namespace) -> int:
     """Decode as the options say, print the result and panels, write files; returns the exit code."""
     record = None
@@ -111,6 +151,10 @@ def run(args: argparse.Namespace) -> int:
     if args.run is None:
         raise UserError("which run? give RUN (or --replay FILE)")
     panels = check_args(args)
+    if args.input_file is not None:
+        from .decoding.batch_file import run_file
+
+        return run_file(args, file_config(args))
     from rich.console import Console
 
     from .decoding import ReferenceScore
@@ -183,6 +227,18 @@ def prepare_job(loaded, args: argparse.Namespace):
     requested = args.length if task.family == "lm" and args.length is not None else args.max_len
     return prepare(task, loaded.model.capabilities, text=args.input, example=args.example, reference=args.reference,
                    force=args.force, max_len=requested)
+
+
+def file_config(args: argparse.Namespace):
+    """The DecodeConfig for ``--input-file`` (lengths are set per line by the file decoder)."""
+    from .decoding import DecodeConfig
+
+    config = DecodeConfig(
+        strategy="beam" if args.beam else "sample" if args.sample else "greedy", beam=args.beam or 1, alpha=args.alpha,
+        temperature=1.0 if args.temperature is None else args.temperature, top_k=args.top_k or 0,
+        top_p=1.0 if args.top_p is None else args.top_p, seed=args.seed or 0)
+    config.validate()
+    return config
 
 
 def decode_config(job, task, args: argparse.Namespace):

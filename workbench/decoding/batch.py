@@ -31,6 +31,8 @@ def greedy_decode_batch(
     batch_size: Optional[int] = None,
     prompt: Optional[Tensor] = None,
     ban: Sequence[int] = (),
+    logprobs: Optional[list[float]] = None,
+    row_max_len: Optional[Sequence[int]] = None,
 ) -> list[list[int]]:
     """Greedy-decode every row; returns the generated ids per row, without BOS and EOS.
 
@@ -38,6 +40,9 @@ def greedy_decode_batch(
     ``batch_size`` rows are decoded, each continuing ``prompt`` (B, P) when given (the prompt is
     fed after BOS and is not part of the output). At most ``max_len`` tokens are generated per row
     (EOS included); a row stops at EOS. Tokens in ``ban`` (e.g. pad, bos) are never chosen.
+    A ``logprobs`` list is filled with each row's log-probability (EOS included, over the whole
+    vocabulary, as a greedy ``DecodeSession`` scores it). ``row_max_len`` gives each row its own
+    limit (at most ``max_len``), as if each were decoded alone.
     """
     device = model.device
     if src is not None:
@@ -53,7 +58,8 @@ def greedy_decode_batch(
     with torch.inference_mode():
         state = model.start(src, src_lengths, batch_size=rows)
         state, tokens = _feed_prompt(model, state, prompt, rows, bos_id, device)
-        return _greedy_loop(model, state, tokens, eos_id, max_len, ban)
+        limits = torch.tensor(row_max_len if row_max_len is not None else [max_len] * rows, device=device)  # (B,)
+        return _greedy_loop(model, state, tokens, eos_id, max_len, ban, logprobs, limits)
 
 
 def _feed_prompt(model: SeqModel, state, prompt: Optional[Tensor], rows: int, bos_id: int, device):
@@ -68,8 +74,10 @@ def _feed_prompt(model: SeqModel, state, prompt: Optional[Tensor], rows: int, bo
     return state, inputs[:, -1]
 
 
-def _greedy_loop(model: SeqModel, state, tokens: Tensor, eos_id: int, max_len: int, ban: Sequence[int]) -> list[list[int]]:
+def _greedy_loop(model: SeqModel, state, tokens: Tensor, eos_id: int, max_len: int, ban: Sequence[int],
+                 logprobs: Optional[list[float]] = None, limits: Optional[Tensor] = None) -> list[list[int]]:
     rows = tokens.shape[0]
+    total = torch.zeros(rows, device=tokens.device)  # (B,) summed log-prob per original row
     out = torch.full((rows, max_len), eos_id, dtype=torch.long, device=tokens.device)  # (B, max_len)
     active = torch.arange(rows, device=tokens.device)  # original row of each state row
     alive = torch.ones(rows, dtype=torch.bool, device=tokens.device)  # per state row
@@ -80,9 +88,14 @@ def _greedy_loop(model: SeqModel, state, tokens: Tensor, eos_id: int, max_len: i
         if len(ban):
             scores = scores.index_fill(1, ban_index, float("-inf"))
         tokens = scores.argmax(dim=-1)  # (B',)
+        if logprobs is not None:  # only rows still alive add their token's log-prob
+            lp = output.logits.float().log_softmax(dim=-1).gather(1, tokens.unsqueeze(1)).squeeze(1)  # (B',)
+            total[active] += torch.where(alive, lp, torch.zeros_like(lp))
         tokens = torch.where(alive, tokens, torch.full_like(tokens, eos_id))
         out[active, t] = tokens
         alive = alive & (tokens != eos_id)
+        if limits is not None:  # a row at its own limit stops there
+            alive = alive & (limits[active] > t + 1)
         n_alive = int(alive.sum())
         if n_alive == 0:
             break
@@ -90,6 +103,8 @@ def _greedy_loop(model: SeqModel, state, tokens: Tensor, eos_id: int, max_len: i
             keep = alive.nonzero().squeeze(1)  # (B'',)
             state = model.reorder(state, keep)
             tokens, active, alive = tokens[keep], active[keep], alive[keep]
+    if logprobs is not None:
+        logprobs.extend(total.tolist())
     return [_until_eos(row, eos_id) for row in out.tolist()]
 
 

@@ -51,7 +51,8 @@ class Report:
                                 (f"(step {self.loaded.step}, {describe(self.loaded.model.config)})", "dim")))
         prepared = self.job.src or self.job.prompt
         label = "input   " if self.job.src else "prompt  "
-        out.print(Text.assemble((label, "bold"), escape_control(self.task.detokenize(prepared.tokens)),
+        shown_input = (self.task.detokenize_src if self.job.src else self.task.detokenize)(prepared.tokens)
+        out.print(Text.assemble((label, "bold"), escape_control(shown_input),
                                 (f"  ({len(prepared.tokens)} tokens)", "dim")))
         shown = self.text(best.tokens)
         out.print(Text.assemble(("output  ", "bold"), (shown, "bold green") if shown else ("(empty)", "dim")))

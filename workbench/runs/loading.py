@@ -96,15 +96,24 @@ class RunTask:
         self.src_vocab, self.tgt_vocab = vocabs
         self._info = _task_info(path)
         self._full = None
+        self._light = None  # the task without examples (parallel tasks): see ``light``
 
     def tokenize_src(self, text: str) -> list[str]:
-        return self.full().tokenize_src(text)
+        return self.light().tokenize_src(text)
 
     def tokenize_tgt(self, text: str) -> list[str]:
-        return self.full().tokenize_tgt(text)
+        return self.light().tokenize_tgt(text)
 
     def detokenize(self, tokens: list[str]) -> str:
-        return self.full().detokenize(tokens)
+        return self.light().detokenize(tokens)
+
+    def detokenize_src(self, tokens: list[str]) -> str:
+        return self.light().detokenize_src(tokens)
+
+    @property
+    def report(self):
+        """The run's saved data report (``data_report.json``) for a parallel task, else None."""
+        return self.light().report
 
     @property
     def split_names(self) -> list[str]:
@@ -127,6 +136,18 @@ class RunTask:
     def examples(self, split: str):
         """The split's examples (none when a parallel task's data file is gone: see ``missing_data``)."""
         return self.full().examples(split)
+
+    def light(self):
+        """The task without its examples when that is cheaper: a parallel task's tokenisers and data
+        report come from the run, so decoding typed or filed text never reads the training file."""
+        from ..tasks import build_task
+
+        if self._full is not None or self.config.name in ("copy", "reverse", "sort") or self.family == "lm":
+            return self.full()
+        if self._light is None:
+            self._light = build_task(self.config, vocabs=(self.src_vocab, self.tgt_vocab), run_dir=self.path,
+                                     read_data=False)
+        return self._light
 
     def full(self):
         """The whole task (reads the training data when it is there)."""

@@ -18,12 +18,13 @@ from workbench.tasks.vocab import Vocab
 
 
 def build_task(cfg: TaskConfig, vocabs: tuple[Vocab | None, Vocab] | None = None,
-               run_dir: str | Path | None = None) -> Task:
+               run_dir: str | Path | None = None, read_data: bool = True) -> Task:
     """Build the task ``cfg`` describes; a saved run passes its ``(src_vocab, tgt_vocab)`` and directory.
 
     The same config always gives the same vocabularies and the same splits. ``run_dir`` holds a
     subword task's tokeniser models; with it, a parallel task whose data file is gone still builds
-    (empty splits) so the run decodes typed input.
+    (empty splits) so the run decodes typed input; ``read_data=False`` builds it that way even when
+    the file is there (decoding a file of sources needs only the run).
     """
     cfg.validate()
     info = TASKS[cfg.name]
@@ -33,7 +34,7 @@ def build_task(cfg: TaskConfig, vocabs: tuple[Vocab | None, Vocab] | None = None
         text, source = lm_text(cfg)
         return LMTask(cfg, text, source, vocab=None if vocabs is None else vocabs[1])
     if cfg.name not in ("copy", "reverse", "sort"):
-        return build_parallel_task(cfg, vocabs, None if run_dir is None else Path(run_dir))
+        return build_parallel_task(cfg, vocabs, None if run_dir is None else Path(run_dir), read_data)
     splits = synthetic_splits(cfg)
     tokenizer = Tokenizer("char", strip=True)
     if vocabs is None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Optional
 
 
 def percentiles(lengths: list[int]) -> tuple[int, int, int]:
@@ -65,3 +67,15 @@ class DataReport:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (saved in the run as data_report.json)."""
         return asdict(self)
+
+    @classmethod
+    def load(cls, run_dir: Path) -> Optional["DataReport"]:
+        """The report a run saved (``data_report.json``), or None when it has none or it is unreadable."""
+        try:
+            data = json.loads((Path(run_dir) / "data_report.json").read_text(encoding="utf-8"))
+            known = {f.name for f in fields(cls)}
+            report = cls(**{k: v for k, v in data.items() if k in known})
+        except (OSError, ValueError, TypeError):
+            return None
+        report.src_lengths, report.tgt_lengths = tuple(report.src_lengths), tuple(report.tgt_lengths)
+        return report

@@ -85,16 +85,17 @@ def make_tokenizers(cfg: TaskConfig, train: list[Group], run_dir: Path | None):
 
 
 def build_parallel_task(cfg: TaskConfig, vocabs: tuple[Vocab, Vocab] | None = None,
-                        run_dir: Path | None = None) -> Seq2SeqTask:
+                        run_dir: Path | None = None, read_data: bool = True) -> Seq2SeqTask:
     """The dates/numbers/tsv task of ``cfg``; a saved run passes its vocabularies and directory.
 
-    A saved run whose data file is gone still builds (with empty splits): it decodes typed input.
+    A saved run whose data file is gone (or that is asked not to read it) builds with empty splits
+    and the data report it saved: it decodes typed input.
     """
     path = tsv_path(cfg)
-    if vocabs is not None and run_dir is not None and not Path(path).expanduser().exists():
+    if vocabs is not None and run_dir is not None and (not read_data or not Path(path).expanduser().exists()):
         src_tok, tgt_tok = make_tokenizers(cfg, [], run_dir)
         return Seq2SeqTask(cfg, {name: [] for name in SPLITS}, vocabs[0], vocabs[1], src_tok, tgt_tok,
-                           TASKS[cfg.name].is_translation)
+                           TASKS[cfg.name].is_translation, report=DataReport.load(run_dir))
     main, main_log = read_pairs(path, cfg.columns, cfg.normalize)
     logs, held = [main_log], {}
     for name, extra in (("val", cfg.val_data), ("test", cfg.test_data)):
