@@ -11,7 +11,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .config import ModelConfig, validate_config
-from .names import ATTENTIONS, CELLS, CONTEXT_MODES, FAMILIES
+from .names import ATTENTIONS, CELLS, CONTEXT_MODES, FAMILIES, POOLINGS
 from .settings import ConfigError
 
 if TYPE_CHECKING:
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 # torch-backed names, imported on first use so that configs and names load without torch
 _LAZY = {name: "base" for name in
          ("Capabilities", "EncoderTrace", "SeqModel", "State", "StepOutput", "Trace", "reorder_state")}
+_LAZY["Encoding"] = "encoder"
 
 __all__ = [
     "ATTENTIONS",
@@ -29,6 +30,7 @@ __all__ = [
     "CONTEXT_MODES",
     "FAMILIES",
     "EncoderTrace",
+    "Encoding",
     "ModelConfig",
     "SeqModel",
     "State",
@@ -57,6 +59,10 @@ def __getattr__(name: str) -> Any:
 def build_model(cfg: ModelConfig) -> "SeqModel":
     """The one factory: a fresh, randomly initialised model for ``cfg``."""
     validate_config(cfg)
+    if cfg.family == "encoder":
+        from .encoder import RNNEncoderModel, TransformerEncoderModel
+
+        return TransformerEncoderModel(cfg) if cfg.cell == "transformer" else RNNEncoderModel(cfg)
     if cfg.cell == "transformer":
         from .transformer import TransformerLM, TransformerSeq2Seq
 
@@ -78,6 +84,8 @@ def capabilities(cfg: ModelConfig) -> "Capabilities":
     transformer = cfg.cell == "transformer"
     seq2seq = cfg.family == "seq2seq"
     multihead = transformer or cfg.attention == "multihead"
+    if cfg.family == "encoder":
+        return _encoder_capabilities(cfg)
     return Capabilities(
         family=cfg.family,
         max_source_len=cfg.max_len if transformer and seq2seq else None,
@@ -94,9 +102,34 @@ def capabilities(cfg: ModelConfig) -> "Capabilities":
     )
 
 
+def _encoder_capabilities(cfg: ModelConfig) -> "Capabilities":
+    """An encoder's trace is ``encoder.Encoding``: per layer and direction, no decoder, no steps."""
+    from .base import Capabilities
+    from .cells import GATE_NAMES
+
+    transformer = cfg.cell == "transformer"
+    return Capabilities(
+        family="encoder",
+        max_source_len=cfg.max_len - int(cfg.head == "classify" and cfg.pooling == "cls") if transformer else None,
+        max_positions=None,
+        cross_attention=False,
+        self_attention=False,
+        encoder_self_attention=transformer,
+        gates=() if transformer else GATE_NAMES[cfg.cell],
+        cell_state=cfg.cell == "lstm",
+        context=False,
+        layers=cfg.layers,
+        attention_layers=cfg.layers if transformer else 0,
+        heads=cfg.heads if transformer else 1,
+        directions=2 if cfg.bidirectional and not transformer else 1,
+        head=cfg.head,
+        pooling=cfg.pooling if cfg.head == "classify" else None,
+    )
+
+
 def attention_choices(family: str, cell: str) -> tuple[str, ...]:
     """The ``attention`` values a model of this family and cell can be built with (first = default)."""
-    if family == "lm":
+    if family in ("lm", "encoder"):
         return ("none",)
     if cell == "transformer":
         return ("multihead",)
@@ -104,7 +137,10 @@ def attention_choices(family: str, cell: str) -> tuple[str, ...]:
 
 
 def arch_slug(cfg: ModelConfig) -> str:
-    """A short file-name-safe architecture name, e.g. ``gru-general`` or ``lstm-ctx-init``."""
+    """A short file-name-safe architecture name, e.g. ``gru-general``, ``lstm-ctx-init`` or ``bigru-tag``."""
+    if cfg.family == "encoder":
+        bi = "bi" if cfg.bidirectional and cfg.cell != "transformer" else ""
+        return f"{bi}{cfg.cell}-{cfg.head}" + (f"-{cfg.pooling}" if cfg.head == "classify" else "")
     if cfg.family == "lm" or cfg.cell == "transformer":
         return cfg.cell
     return f"{cfg.cell}-{cfg.attention if cfg.attention != 'none' else 'ctx-' + cfg.context}"
@@ -113,6 +149,8 @@ def arch_slug(cfg: ModelConfig) -> str:
 def describe(cfg: ModelConfig) -> str:
     """A short human name, e.g. 'GRU enc-dec + additive attention (bi, 2 layers)'."""
     cell = cfg.cell.upper() if cfg.cell != "transformer" else "Transformer"
+    if cfg.family == "encoder":
+        return _describe_encoder(cfg, cell)
     if cfg.family == "lm":
         return f"{cell} language model ({cfg.layers} layer{'s' if cfg.layers > 1 else ''})"
     if cfg.cell == "transformer":
@@ -123,6 +161,15 @@ def describe(cfg: ModelConfig) -> str:
     extra.append(f"{cfg.layers} layer{'s' if cfg.layers > 1 else ''}")
     how = f"context c {cfg.context}" if cfg.attention == "none" else f"{cfg.attention} attention"
     return f"{cell} enc-dec + {how} ({', '.join(extra)})"
+
+
+def _describe_encoder(cfg: ModelConfig, cell: str) -> str:
+    """E.g. 'BiGRU encoder + tagging head (2 layers)', 'Transformer encoder + classifier (cls pooling, ...)'."""
+    what = {"tag": "tagging head", "classify": f"classifier ({cfg.pooling} pooling)", "mlm": "masked-LM head"}[cfg.head]
+    size = f"{cfg.layers} layer{'s' if cfg.layers > 1 else ''}"
+    if cfg.cell == "transformer":
+        return f"Transformer encoder + {what} ({size}, {cfg.heads} heads)"
+    return f"{'Bi' if cfg.bidirectional else ''}{cell} encoder + {what} ({size})"
 
 
 def variants(src_vocab: int = 11, tgt_vocab: int = 13) -> list[tuple[str, ModelConfig]]:
@@ -143,4 +190,25 @@ def variants(src_vocab: int = 11, tgt_vocab: int = 13) -> list[tuple[str, ModelC
                 out.append((f"s2s-{cell}-{attention}-{'bi' if bi else 'uni'}-L{layers}",
                             ModelConfig(family="seq2seq", cell=cell, attention=attention, bidirectional=bi, layers=layers, **tiny)))
     out.append(("s2s-transformer-L2", ModelConfig(family="seq2seq", cell="transformer", attention="multihead", layers=2, **tiny)))
+    return out + encoder_variants(src_vocab, tgt_vocab)
+
+
+def encoder_variants(src_vocab: int = 11, tgt_vocab: int = 13) -> list[tuple[str, ModelConfig]]:
+    """The encoder family's share of ``variants()``: every cell, direction, head and pooling."""
+    tiny = dict(family="encoder", attention="none", emb_dim=8, hidden=12, heads=2, src_vocab=src_vocab,
+                tgt_vocab=tgt_vocab, max_len=64)
+    out: list[tuple[str, ModelConfig]] = []
+    for cell in ("rnn", "gru", "lstm"):
+        for bi, layers in ((False, 1), (True, 2)):
+            name = f"enc-{'bi' if bi else 'uni'}{cell}-L{layers}"
+            out.append((f"{name}-tag", ModelConfig(cell=cell, bidirectional=bi, layers=layers, head="tag", **tiny)))
+            out.append((f"{name}-mlm", ModelConfig(cell=cell, bidirectional=bi, layers=layers, head="mlm",
+                                                   **{**tiny, "tgt_vocab": src_vocab})))
+            for pooling in POOLINGS[:-1]:
+                out.append((f"{name}-cls-{pooling}", ModelConfig(cell=cell, bidirectional=bi, layers=layers,
+                                                                 head="classify", pooling=pooling, **tiny)))
+    for head, pooling in (("tag", "mean"), ("mlm", "mean"), *(("classify", p) for p in POOLINGS)):
+        vocab = src_vocab if head == "mlm" else tgt_vocab
+        out.append((f"enc-transformer-L2-{head}" + (f"-{pooling}" if head == "classify" else ""),
+                    ModelConfig(cell="transformer", layers=2, head=head, pooling=pooling, **{**tiny, "tgt_vocab": vocab})))
     return out

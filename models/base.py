@@ -37,7 +37,7 @@ State = dict[str, Tensor]
 class Capabilities:
     """What a model can show and accept, so nothing outside ``models/`` asks which cell it is."""
 
-    family: str  # "lm" or "seq2seq"
+    family: str  # "lm", "seq2seq" or "encoder" (no step: ``encoder.EncoderModel.encode`` instead)
     max_source_len: Optional[int]  # longest source the encoder accepts (None: no fixed limit)
     max_positions: Optional[int]  # decoder positions, <bos> and prompt included (None: no fixed limit)
     cross_attention: bool  # the decoder attends over the source (Trace.cross_attention)
@@ -49,6 +49,9 @@ class Capabilities:
     layers: int  # decoder layers a view can select
     attention_layers: int  # layers of Trace.cross_attention (an RNN decoder attends once, from its top)
     heads: int  # heads a view can select in every attention the model has (1: single-head)
+    directions: int = 1  # encoder family: directions of the encoder's hidden states (2: bidirectional RNN)
+    head: str = ""  # encoder family: "tag", "classify" or "mlm" (what ``forward``'s logits are); "" for decoders
+    pooling: Optional[str] = None  # encoder + classify: how positions are pooled (Encoding.pooling is filled)
 
     @property
     def views(self) -> tuple[str, ...]:

@@ -103,16 +103,17 @@ def cell_kind(rnn: nn.RNNBase) -> str:
     return {"RNN_TANH": "rnn", "RNN_RELU": "rnn", "GRU": "gru", "LSTM": "lstm"}[rnn.mode]
 
 
-def layer_weights(rnn: nn.RNNBase, k: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """(weight_ih, weight_hh, bias_ih, bias_hh) of forward-direction layer ``k`` of a fused module."""
-    return (getattr(rnn, f"weight_ih_l{k}"), getattr(rnn, f"weight_hh_l{k}"),
-            getattr(rnn, f"bias_ih_l{k}"), getattr(rnn, f"bias_hh_l{k}"))
+def layer_weights(rnn: nn.RNNBase, k: int, reverse: bool = False) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """(weight_ih, weight_hh, bias_ih, bias_hh) of layer ``k`` of a fused module (``reverse``: its backward direction)."""
+    end = "_reverse" if reverse else ""
+    return (getattr(rnn, f"weight_ih_l{k}{end}"), getattr(rnn, f"weight_hh_l{k}{end}"),
+            getattr(rnn, f"bias_ih_l{k}{end}"), getattr(rnn, f"bias_hh_l{k}{end}"))
 
 
 def layer_step(rnn: nn.RNNBase, k: int, x: Tensor, h: Tensor, c: Optional[Tensor] = None,
-               edit: Optional[CellEdit] = None) -> CellStep:
-    """One step of layer ``k`` of the fused module ``rnn``, computed by the hand-written cell."""
-    weights = layer_weights(rnn, k)
+               edit: Optional[CellEdit] = None, reverse: bool = False) -> CellStep:
+    """One step of layer ``k`` (``reverse``: its backward direction) of the fused module ``rnn``, by the hand-written cell."""
+    weights = layer_weights(rnn, k, reverse)
     if rnn.mode == "LSTM":
         return lstm_cell(x, h, c, *weights, edit=edit)
     if rnn.mode == "GRU":

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from .names import ATTENTIONS, CELLS, CONTEXT_MODES, FAMILIES
+from .names import ATTENTIONS, CELLS, CONTEXT_MODES, FAMILIES, HEADS, POOLINGS
 from .settings import ConfigError, check_fields, refusal, setting
 
 _WIDTH = dict(ge=1, le=65536)  # embedding and model widths: at least one unit, at most what fits in memory
@@ -37,6 +37,10 @@ class ModelConfig:
     pad_id: int = setting(0, int, ge=0)  # padding index in both vocabularies
     # share decoder input embedding and output projection (needs emb_dim == hidden for RNNs)
     tie_embeddings: bool = setting(False, bool)
+    # encoder family only (the task sets it): tag each position, classify the sequence, or fill masks
+    head: str = setting("tag", str, choices=HEADS)
+    # encoder + classify: last state (bi: both directions' finals), mean, max, learned-query attention, [CLS] (transformer)
+    pooling: str = setting("mean", str, choices=POOLINGS)
 
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -64,6 +68,8 @@ def validate_config(cfg: ModelConfig, section: str = "model") -> None:
     if cfg.family == "lm" and cfg.attention != "none" and not transformer:
         raise refusal(key("attention"), cfg.attention,
                       "none for a language model: it has no source to attend to")
+    if cfg.family == "encoder":
+        _validate_encoder(cfg, key)
     if cfg.tgt_vocab < 1:
         raise refusal(key("tgt_vocab"), cfg.tgt_vocab, "at least 1 (the task sets it)")
     if cfg.family == "seq2seq" and cfg.src_vocab < 1:
@@ -73,3 +79,17 @@ def validate_config(cfg: ModelConfig, section: str = "model") -> None:
     if cfg.tie_embeddings and not transformer and cfg.emb_dim != cfg.hidden:
         raise refusal(key("tie_embeddings"), True,
                       f"false unless {key('emb_dim')} ({cfg.emb_dim}) equals {key('hidden')} ({cfg.hidden})")
+
+
+def _validate_encoder(cfg: ModelConfig, key) -> None:
+    """Rules of the encoder family (tagging, classification, masked LM)."""
+    if cfg.attention != "none":
+        raise refusal(key("attention"), cfg.attention, "none for an encoder: it has no decoder to attend from")
+    if cfg.src_vocab < 1:
+        raise refusal(key("src_vocab"), cfg.src_vocab, "at least 1 for an encoder (the task sets it)")
+    if cfg.head == "mlm" and cfg.src_vocab != cfg.tgt_vocab:
+        raise refusal(key("tgt_vocab"), cfg.tgt_vocab,
+                      f"equal to {key('src_vocab')} ({cfg.src_vocab}): a masked LM predicts its input tokens")
+    if cfg.head == "classify" and cfg.pooling == "cls" and cfg.cell != "transformer":
+        raise refusal(key("pooling"), "cls", "last, mean, max or attention for a recurrent encoder "
+                      "(a [CLS] position is the Transformer's)")

@@ -5,7 +5,9 @@ The CLI's ``--help``, the launcher's pickers and the model registry all read the
 
 from __future__ import annotations
 
-FAMILIES = ("lm", "seq2seq")  # language model (no source) or encoder-decoder
+FAMILIES = ("lm", "seq2seq", "encoder")  # language model (no source), encoder-decoder, or encoder only (issue 14)
 CELLS = ("rnn", "gru", "lstm", "transformer")  # the recurrent cell, or the Transformer
 ATTENTIONS = ("none", "additive", "dot", "general", "scaled-dot", "local", "multihead")  # encoder-decoder attention
 CONTEXT_MODES = ("init", "every-step")  # without attention: the context c starts the decoder, or feeds every step
+HEADS = ("tag", "classify", "mlm")  # encoder family: a label per position, one per sequence, or masked tokens
+POOLINGS = ("last", "mean", "max", "attention", "cls")  # how a classifying encoder reduces its positions
