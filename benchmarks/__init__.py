@@ -18,6 +18,7 @@ Each benchmark is a function registered with ``@benchmark`` (``core.py``), one m
 - ``threads.py``: torch threads and the OpenMP wait policy, alone and next to a busy process
 - ``accuracy.py``: time to each task's target with its default configuration
 - ``charlm.py``: val loss vs seconds on tinyshakespeare for each LM architecture (and the sweep)
+- ``encoders.py``: the encoder family's tasks with their defaults; ``later`` unidirectional vs bidirectional
 - ``translation.py``: the tsv defaults on eng-fra-20k, BLEU/chrF on held-out sources against wall
   time; ``seqbench decode --input-file`` against separate calls
 

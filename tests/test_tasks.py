@@ -49,8 +49,8 @@ def write(tmp_path: Path, name: str, data: bytes) -> str:
 def test_registry_lists_every_task_with_a_one_line_description():
     assert list(TASKS) == list(TASK_NAMES)
     for info in TASKS.values():
-        assert info.family in ("lm", "seq2seq") and "\n" not in info.description
-    assert [n for n, i in TASKS.items() if i.needs_data] == ["tsv"]
+        assert info.family in ("lm", "seq2seq", "encoder") and "\n" not in info.description
+    assert [n for n, i in TASKS.items() if i.needs_data] == ["tsv", "conll", "labels"]
 
 
 def test_config_round_trips_and_rejects_unknown_keys_and_wrong_types():

@@ -18,7 +18,7 @@ from models.settings import Allowed, ConfigError, check_fields, parse_value, ref
 
 from .defaults import task_defaults
 from .errors import UserError
-from .tasks.catalog import LM_TASKS
+from .tasks.catalog import TASKS
 from .tasks.config import TaskConfig
 
 if sys.version_info >= (3, 11):
@@ -115,7 +115,7 @@ def default_config(task: str) -> RunConfig:
     """The task's solving defaults (see ``workbench/defaults.py``)."""
     name = parse_setting("task", "name", task, from_text=False)
     cfg = RunConfig(task=TaskConfig(name=name))
-    cfg.model.family = "lm" if name in LM_TASKS else "seq2seq"
+    cfg.model.family = TASKS[name].family
     for section, values in task_defaults(name).items():
         apply(cfg, section, values, from_text=False)
     return cfg
@@ -171,6 +171,9 @@ def check_config(cfg: RunConfig) -> None:
             raise refusal("model.attention", cfg.model.attention,
                           f"none for task {cfg.task.name}: a language model has no source to attend to "
                           f"(--arch transformer has self-attention)")
+        if cfg.model.family == "encoder" and cfg.train.teacher_forcing < 1:
+            raise refusal("train.teacher_forcing", cfg.train.teacher_forcing,
+                          f"1 for task {cfg.task.name}: an encoder reads its whole input and feeds back nothing")
         # vocabulary sizes are known only once the task is built
         validate_config(cfg.model.with_(src_vocab=max(cfg.model.src_vocab, 1), tgt_vocab=max(cfg.model.tgt_vocab, 1)))
     except ConfigError as exc:
@@ -179,10 +182,13 @@ def check_config(cfg: RunConfig) -> None:
 
 def settle(cfg: RunConfig) -> None:
     """Values the task and the architecture decide (a TOML value cannot contradict them)."""
-    is_lm_task = cfg.task.name in LM_TASKS
-    cfg.model.family = "lm" if is_lm_task else "seq2seq"
+    info = TASKS[cfg.task.name]
+    cfg.model.family = info.family
+    if info.head is not None:  # the encoder family: the task decides the head; no decoder, no attention
+        cfg.model.head = info.head
+        cfg.model.attention = "none"
     if cfg.model.cell == "transformer":
-        cfg.model.attention = "none" if is_lm_task else "multihead"
+        cfg.model.attention = "multihead" if info.family == "seq2seq" else "none"
         cfg.model.emb_dim = cfg.model.hidden  # its embeddings are its width D: config.toml says so
 
 

@@ -42,6 +42,37 @@ TASK_DEFAULTS: dict[str, dict[str, dict]] = {
         "train": dict(steps=1200, batch_size=96, lr=1.5e-3, warmup=100, label_smoothing=0.1, eval_every=300,
                       eval_examples=500, max_seconds=280.0),
     },
+    # the encoder family (issue 14); benchmarks/encoders.py measures each (README: steps, seconds, metric)
+    "later": {
+        "model": dict(cell="gru", bidirectional=True, emb_dim=32, hidden=64, layers=1),
+        "train": dict(steps=800, batch_size=64, lr=3e-3, warmup=50, eval_every=200),
+    },
+    "nounverb": {
+        "model": dict(cell="gru", bidirectional=True, emb_dim=32, hidden=64, layers=1),
+        "train": dict(steps=400, batch_size=64, lr=3e-3, warmup=50, eval_every=100),
+        "task": dict(train_size=5000),
+    },
+    "conll": {
+        "model": dict(cell="lstm", bidirectional=True, emb_dim=64, hidden=128, layers=1, dropout=0.2),
+        "train": dict(steps=1500, batch_size=32, lr=2e-3, warmup=50, eval_every=250),
+    },
+    "majority": {
+        "model": dict(cell="gru", bidirectional=True, emb_dim=16, hidden=64, layers=1, pooling="mean"),
+        "train": dict(steps=1000, batch_size=64, lr=3e-3, warmup=50, eval_every=250),
+        "task": dict(alphabet="abc", min_len=5, max_len=15, long_min=16, long_max=25),
+    },
+    "labels": {
+        "model": dict(cell="gru", bidirectional=True, emb_dim=64, hidden=128, layers=1, pooling="attention",
+                      dropout=0.2),
+        "train": dict(steps=1500, batch_size=32, lr=2e-3, warmup=50, eval_every=250),
+    },
+    "mlm": {
+        "model": dict(cell="transformer", hidden=128, layers=2, heads=4, dropout=0.1),
+        # a busy machine stops at max_seconds (the final evaluation fits in the five minutes)
+        "train": dict(steps=1500, batch_size=32, lr=1e-3, warmup=100, eval_every=250, eval_examples=250, clip=1.0,
+                      max_seconds=280.0),
+        "task": dict(block=64),
+    },
 }
 
 

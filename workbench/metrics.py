@@ -27,12 +27,14 @@ METRIC_INFO = {
     "bleu": ("BLEU", True),
     "chrf": ("chrF", True),
     "bpc": ("bits/char", False),
+    "unigram_accuracy": ("unigram acc", True),  # masked LM: the baseline of guessing the most frequent token
+    "unigram_ppl": ("unigram ppl", False),
 }
 
 
 def best_metric_name(task) -> str:
-    """The metric that decides the best checkpoint: exact match for seq2seq, val loss for LMs."""
-    return "loss" if task.family == "lm" else "exact_match"
+    """The metric that decides the best checkpoint: exact match for seq2seq, val loss for LMs, accuracy for encoders."""
+    return {"lm": "loss", "encoder": "accuracy"}.get(task.family, "exact_match")
 
 
 def is_better(name: str, new: float, old) -> bool:
@@ -70,6 +72,12 @@ def _strip(ids: list[int], vocab) -> list[int]:
 def evaluate(model, task, split: str, *, limit: int, batch_size: int, device, samples: int = 0) -> EvalResult:
     """Evaluate ``model`` on up to ``limit`` examples of ``split``; the model is left in its previous mode."""
     from .decoding import greedy_decode_batch
+
+    if task.family == "encoder":
+        from .encoder_metrics import evaluate_encoder
+
+        return EvalResult(*evaluate_encoder(model, task, split, limit=limit, batch_size=batch_size, device=device,
+                                            samples=samples))
 
     was_training = model.training
     model.eval()

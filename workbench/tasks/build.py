@@ -30,6 +30,10 @@ def build_task(cfg: TaskConfig, vocabs: tuple[Vocab | None, Vocab] | None = None
     info = TASKS[cfg.name]
     if vocabs is not None:
         _check_vocabs(info, vocabs)
+    if info.family == "encoder":
+        from workbench.tasks.encoder_task import build_encoder_task
+
+        return build_encoder_task(cfg, vocabs, read_data)
     if info.family == "lm":
         text, source = lm_text(cfg)
         return LMTask(cfg, text, source, vocab=None if vocabs is None else vocabs[1])
@@ -49,5 +53,5 @@ def _check_vocabs(info: TaskInfo, vocabs: tuple[Vocab | None, Vocab]) -> None:
     src_vocab, _ = vocabs
     if info.family == "lm" and src_vocab is not None:
         raise UserError(f"task {info.name} is a language model: its source vocabulary must be None")
-    if info.family == "seq2seq" and src_vocab is None:
+    if info.family != "lm" and src_vocab is None:
         raise UserError(f"task {info.name} needs a source vocabulary")

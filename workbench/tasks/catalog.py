@@ -13,12 +13,13 @@ class TaskInfo:
     """What the launcher shows about a task before building it."""
 
     name: str
-    family: str  # "lm" or "seq2seq"
+    family: str  # "lm", "seq2seq" or "encoder"
     description: str  # one line
     needs_data: bool  # True when the user must supply a file (no default corpus)
     is_translation: bool  # True when BLEU/chrF make sense (natural-language targets)
     # (val metric, value) at which the task counts as solved: the app and the CLI say when it is reached
     solved_at: tuple[str, float] | None = None
+    head: str | None = None  # encoder family: "tag", "classify" or "mlm" (the model's head)
 
 
 _EXACT_99 = ("exact_match", 0.99)  # a synthetic task is solved when 99% of val outputs are exact
@@ -34,6 +35,19 @@ _INFOS = (
     ("numbers", "seq2seq", "English number words -> French number words (0-9999), word by word.", False, True,
      ("exact_match", 0.95)),  # a few irregular French forms stay hard for a small model
     ("tsv", "seq2seq", "Your parallel file: one 'source<TAB>target' per line (--data).", True, True, None),
+    # the encoder family (issue 14): a tag per token, a label per sequence, masked tokens
+    ("later", "encoder", "Tag each symbol: does it occur again later? Needs the right context (bidirectional).",
+     False, False, ("accuracy", 0.99), "tag"),
+    ("nounverb", "encoder", "Tag a tiny grammar's words DET/NOUN/VERB/...: 'fish', 'can' change tag with context.",
+     False, False, ("accuracy", 0.99), "tag"),
+    ("conll", "encoder", "Your tagged file: 'token<TAB>tag' per line, a blank line between sentences (--data).",
+     True, False, None, "tag"),
+    ("majority", "encoder", "Classify a string by its most frequent symbol: the answer needs the whole sequence.",
+     False, False, ("accuracy", 0.98), "classify"),
+    ("labels", "encoder", "Your labelled file: 'text<TAB>label' per line (--data); accuracy and confusion matrix.",
+     True, False, None, "classify"),
+    ("mlm", "encoder", "Masked language model (BERT's 80/10/10 masking) on a text (default: Python's docs).",
+     False, False, None, "mlm"),
 )
 TASKS: dict[str, TaskInfo] = {row[0]: TaskInfo(*row) for row in _INFOS}
 TASK_NAMES: tuple[str, ...] = tuple(TASKS)  # the one list of task names, in catalogue order

@@ -13,6 +13,7 @@ TOKEN_UNITS = ("char", "word", "subword")
 NORMALIZE_MODES = ("spaces", "none")
 SUBWORD_MODELS = ("unigram", "bpe")
 SYNTHETIC = ("copy", "reverse", "sort")  # tasks that generate their data
+GENERATED_ENCODER = ("later", "nounverb", "majority")  # encoder-family tasks that generate their data
 PARALLEL = ("dates", "numbers", "tsv")  # tasks that read source<TAB>target files
 _COUNT = dict(ge=1, le=10_000_000)  # examples in a split
 _LENGTH = dict(ge=1, le=10_000)  # sequence lengths of the synthetic tasks
@@ -75,6 +76,7 @@ class TaskConfig:
     subword_model: str = setting("unigram", str, choices=SUBWORD_MODELS)  # SentencePiece model for tokens = "subword"
     val_data: Optional[str] = setting(None, str, **_PATH)  # a held-out file for val (default: sources of `data` held out)
     test_data: Optional[str] = setting(None, str, **_PATH)  # a held-out file for test (default: sources of `data` held out)
+    mask_prob: float = setting(0.15, float, gt=0, lt=1)  # mlm: share of positions chosen to predict (BERT: 0.15)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for TOML/JSON (None values included; the writer may drop them)."""
@@ -104,9 +106,13 @@ class TaskConfig:
 
     def _check_together(self) -> None:
         """Rules between fields, each naming the key it refuses."""
-        if self.name in SYNTHETIC + ("charlm",) and self.tokens not in (None, "char"):
+        if self.name in SYNTHETIC + ("charlm", "mlm", "later", "majority") and self.tokens not in (None, "char"):
             raise refusal("task.tokens", self.tokens, f"char or none: task {self.name} is character-level only")
-        if self.name in SYNTHETIC and self.data is not None:
+        if self.name in ("nounverb", "conll") and self.tokens not in (None, "word"):
+            raise refusal("task.tokens", self.tokens, f"word or none: task {self.name} tags words")
+        if self.name == "labels" and self.tokens == "subword":
+            raise refusal("task.tokens", self.tokens, "char, word or none: task labels reads char or word tokens")
+        if self.name in SYNTHETIC + GENERATED_ENCODER and self.data is not None:
             raise refusal("task.data", self.data, f"none: task {self.name} generates its data and takes no file")
         if self.max_len < self.min_len:
             raise refusal("task.max_len", self.max_len, f">= task.min_len ({self.min_len})")

@@ -32,8 +32,11 @@ def read_text(path: str | Path) -> str:
     return text
 
 
-def read_tsv(path: str | Path) -> list[tuple[str, str]]:
-    """The ``(source, target)`` pairs of a TSV file; blank lines are skipped, fields are stripped."""
+def read_tsv(path: str | Path, names: tuple[str, str] = ("source", "target")) -> list[tuple[str, str]]:
+    """The ``(source, target)`` pairs of a TSV file; blank lines are skipped, fields are stripped.
+
+    ``names`` are the two columns' names in errors (a labelled file has "text" and "label")."""
+    form = f"'{names[0]}<TAB>{names[1]}'"
     pairs: list[tuple[str, str]] = []
     for number, line in enumerate(read_text(path).split("\n"), start=1):
         line = line.rstrip("\r")
@@ -42,10 +45,10 @@ def read_tsv(path: str | Path) -> list[tuple[str, str]]:
         fields = line.split("\t")
         if len(fields) != 2:
             found = "no tab" if len(fields) == 1 else f"{len(fields) - 1} tabs"
-            raise DataError(f"{path}:{number}: expected 'source<TAB>target', found {found}")
+            raise DataError(f"{path}:{number}: expected {form}, found {found}")
         source, target = fields[0].strip(), fields[1].strip()
         if not source or not target:
-            side = "source" if not source else "target"
-            raise DataError(f"{path}:{number}: expected 'source<TAB>target', the {side} is empty")
+            side = names[0] if not source else names[1]
+            raise DataError(f"{path}:{number}: expected {form}, the {side} is empty")
         pairs.append((source, target))
     return pairs
