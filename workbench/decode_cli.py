@@ -161,6 +161,10 @@ def run(args: argparse.Namespace) -> int:
     from .runs import load_run
 
     loaded = load_run(args.run, device=args.device)
+    if loaded.task.family == "encoder":  # no decoding steps: tags, a class, or masks filled in
+        from .decoding.encoding_report import run_encoder
+
+        return run_encoder(loaded, args, panels)
     job = prepare_job(loaded, args)
     err = Console(stderr=True)
     for warning in job.warnings:

@@ -60,6 +60,7 @@ class ConsoleReporter:
         from .tasks.catalog import solved_target
 
         self.target = solved_target(e.task)
+        self.task_name = e.task
         what = "resuming" if e.start_step else "training"
         console.print(Text.assemble((f"{what} ", "bold"), (e.architecture, "cyan"), " on ", (e.task, "green"),
                                     f" · {e.parameters:,} parameters · {e.device}"))
@@ -124,6 +125,11 @@ class ConsoleReporter:
         console.print(f"{e.step} steps in {minutes}m{seconds:02d}s · saved to [bold]{e.run_dir}[/bold]")
         is_lm = "bpc" in e.final.get("val", {})
         how = '--input "The " --length 200' if is_lm else "--example 0 --show attention,beams"
+        from .tasks.catalog import TASKS
+
+        info = TASKS.get(getattr(self, "task_name", ""))
+        if info is not None and info.family == "encoder":
+            how = "--example 0 --show probs,hidden,attention"  # an encoder: tags, a class or masks, no beams
         console.print(Text(f"  decode:  seqbench decode {e.run_dir} {how}", style="cyan"))
         console.print(Text(f"  inspect: seqbench inspect {e.run_dir}", style="cyan"))
         console.print(Text(f"  resume:  seqbench train --resume {e.run_dir} --steps N", style="cyan"))

@@ -24,6 +24,16 @@ from workbench.tasks.vocab import SPECIALS, Vocab
 MASK = "<mask>"  # the masked LM's [MASK] token; typed input writes it "_" or "[MASK]"
 
 
+class SpaceTokenizer(Tokenizer):
+    """Tokens separated by whitespace, as a tagged file lists them ("duck ." is two tokens, never "▁.")."""
+
+    def tokenize(self, text: str) -> list[str]:
+        return text.split()
+
+    def detokenize(self, tokens: list[str]) -> str:
+        return " ".join(tokens)
+
+
 @dataclass
 class LabelledRows:
     """A split as padded ids: inputs (N, S_max) and tags (N, S_max) or labels (N, 1)."""
@@ -172,7 +182,8 @@ def build_encoder_task(cfg: TaskConfig, vocabs: tuple[Vocab | None, Vocab] | Non
         text, source = lm_text(cfg)
         return MaskedLMTask(cfg, text, source, vocab=None if vocabs is None else vocabs[1])
     head = TASKS[cfg.name].head
-    tokenizer = Tokenizer(cfg.tokens or ("char" if cfg.name in ("later", "majority") else "word"))
+    unit = cfg.tokens or ("char" if cfg.name in ("later", "majority") else "word")
+    tokenizer = SpaceTokenizer("word") if head == "tag" and unit == "word" else Tokenizer(unit)
     if cfg.name in ("later", "majority"):
         splits = encoder_data.toy_splits(cfg)
     elif cfg.name == "nounverb":

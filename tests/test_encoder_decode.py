@@ -1,0 +1,54 @@
+"""`seqbench decode` on encoder runs: tags under tokens, a class with probabilities, masks filled, JSON and export."""
+
+import json
+
+import pytest
+
+from workbench.cli import main
+
+from test_decode_cli import make_run
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+SMALL = {"task.train_size": 200, "task.val_size": 20, "task.test_size": 20, "task.long_size": 0,
+         "model.hidden": 16, "model.emb_dim": 8}
+
+
+@pytest.fixture(scope="module")
+def tag_run(tmp_path_factory):
+    return make_run(tmp_path_factory.mktemp("enc") / "tag", {"task.name": "nounverb", **SMALL})
+
+
+def test_tags_print_under_their_tokens_with_the_reference(tag_run, capsys):
+    assert main(["decode", str(tag_run), "--example", "0", "--show", "probs,hidden"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    row = {line.split()[0]: line for line in lines if line.split() and line.split()[0] in ("input", "tag", "reference")}
+    assert set(row) == {"input", "tag", "reference"}
+    assert "tags match the reference" in out and "backward direction" in out
+
+
+def test_a_class_prints_with_its_probabilities_and_pooling(tmp_path, capsys):
+    run = make_run(tmp_path / "cls", {"task.name": "majority", **SMALL, "model.pooling": "attention"})
+    assert main(["decode", str(run), "--input", "abcab", "--show", "attention", "--json", str(tmp_path / "v.json")]) == 0
+    out = capsys.readouterr().out
+    assert "class " in out and "pooling weights (attention)" in out
+    record = json.loads((tmp_path / "v.json").read_text())
+    assert len(record["top"]) == 1 and abs(sum(record["pooling"]) - 1) < 1e-4
+
+
+def test_masks_are_filled_one_at_a_time_and_a_forced_mask_keeps_its_token(tmp_path, capsys):
+    run = make_run(tmp_path / "mlm", {"task.name": "mlm", "task.block": 16, "model.hidden": 16, "model.heads": 2,
+                                      "model.layers": 1})
+    assert main(["decode", str(run), "--input", "def f(x_: ret[MASK]rn", "--force", "7:y", "--json",
+                 str(tmp_path / "m.json"), "--export", str(tmp_path / "exp")]) == 0
+    out = capsys.readouterr().out
+    assert "iterative unmasking" in out and "(forced)" in out
+    steps = json.loads((tmp_path / "m.json").read_text())["unmasking"]
+    assert sorted(s["position"] for s in steps) == [7, 13]
+    assert next(s for s in steps if s["position"] == 7)["token"] == "y"
+    assert (tmp_path / "exp" / "attention.npy").exists() and (tmp_path / "exp" / "encoding.json").exists()
+
+
+def test_decoder_options_are_refused_for_an_encoder(tag_run, capsys):
+    assert main(["decode", str(tag_run), "--input", "we can fish .", "--beam", "3"]) != 0
+    assert "an encoder reads its input at once" in capsys.readouterr().err
