@@ -116,6 +116,7 @@ def default_config(task: str) -> RunConfig:
     name = parse_setting("task", "name", task, from_text=False)
     cfg = RunConfig(task=TaskConfig(name=name))
     cfg.model.family = TASKS[name].family
+    cfg.model.head = TASKS[name].head or cfg.model.head  # the encoder family: the task's head
     for section, values in task_defaults(name).items():
         apply(cfg, section, values, from_text=False)
     return cfg

@@ -46,6 +46,37 @@ SCORES = {
 }
 
 
+HEAD_NOTES = {
+    "tag": ["tagging (N vs N): p(y_s | x) = softmax(W h_s) at every position s"],
+    "classify": ["classification (N vs 1): p(y | x) = softmax(W pool(h_1..h_S))"],
+    "mlm": ["masked LM (Devlin et al. 2019, BERT): 15% of positions chosen; 80% → [MASK], 10% random, 10% kept",
+            "p(x_s | x_masked) = softmax(LN(GELU(W h_s)) Eᵀ), E the input embeddings (tied)"],
+}
+POOLING_NOTES = {
+    "last": "pool = final state (bidirectional: forward at the end, backward at the start)",
+    "mean": "pool = mean of h_s over the real positions",
+    "max": "pool = max over positions, per feature (Collobert et al. 2011)",
+    "attention": "pool = Σ a_s h_s,  a = softmax(vᵀ tanh(W h_s))  (a learned query; weights shown)",
+    "cls": "pool = h at a [CLS] position prepended to the input (BERT)",
+}
+
+
+def explain_encoder(cell: str, bidirectional: bool, head: str, pooling: str) -> list[str]:
+    """Lines describing an encoder-family model (tagging, classification, masked LM)."""
+    if cell == "transformer":
+        title, lines = TRANSFORMER
+        out = [f"{title} encoder: every position attends to both sides", *lines]
+    else:
+        title, lines = CELLS[cell]
+        side = ("bidirectional (Schuster & Paliwal 1997): h_s = [→h_s ; ←h_s] sees both sides" if bidirectional
+                else "left-to-right: h_s sees x_1..x_s only, never what comes after")
+        out = [f"{title} encoder", side, *lines]
+    out += HEAD_NOTES[head]
+    if head == "classify":
+        out.append(POOLING_NOTES[pooling])
+    return out
+
+
 def explain(family: str, cell: str, attention: str, context: str, bidirectional: bool) -> list[str]:
     """Lines describing the architecture; the first line is its name."""
     if cell == "transformer":

@@ -197,6 +197,12 @@ class RunController:
     def push_inspector(self, message: OpenInspector) -> None:
         from .screens.inspector import InspectorScreen
 
+        if message.model.capabilities.family == "encoder":  # no decoding steps: predictions per position
+            from .screens.encoder_inspector import EncoderInspectorScreen
+
+            self.app.push_screen(EncoderInspectorScreen(message.model, message.task, run_dir=message.run_dir,
+                                                        title=message.title))
+            return
         self.app.push_screen(InspectorScreen(message.model, message.task, run_dir=message.run_dir, title=message.title))
 
     # ----- what the workers report -----

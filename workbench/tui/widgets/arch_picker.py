@@ -12,9 +12,9 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Checkbox, Label, Select, Static
 
-from models.names import ATTENTIONS, CELLS, CONTEXT_MODES
+from models.names import ATTENTIONS, CELLS, CONTEXT_MODES, POOLINGS
 
-from ..arch_notes import ATTENTION_NAMES, CELL_NAMES, CONTEXT_NAMES, explain, valid_attentions
+from ..arch_notes import ATTENTION_NAMES, CELL_NAMES, CONTEXT_NAMES, explain, explain_encoder, valid_attentions
 
 
 class ArchPicker(Vertical):
@@ -43,6 +43,7 @@ class ArchPicker(Vertical):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.family = "seq2seq"
+        self.head = ""  # encoder family: the task's head (tag, classify, mlm)
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="choice"):
@@ -57,12 +58,17 @@ class ArchPicker(Vertical):
             yield Label("context")
             yield Select([(CONTEXT_NAMES[k], k) for k in CONTEXT_MODES], value="init", allow_blank=False,
                          compact=True, id="context")
+        with Horizontal(classes="choice", id="pooling-row"):
+            yield Label("pooling")
+            yield Select([(k, k) for k in POOLINGS], value="mean", allow_blank=False, compact=True, id="pooling")
         yield Checkbox("bidirectional encoder", value=True, id="bidirectional")
         yield Static("", id="arch-notes")
 
     def configure(self, family: str, model) -> None:
         """Offer what ``family`` allows and select ``model``'s (a ModelConfig) choices."""
         self.family = family
+        self.head = model.head if family == "encoder" else ""
+        self.query_one("#pooling", Select).value = model.pooling
         self.query_one("#cell", Select).value = model.cell
         self._offer_attentions(model.cell, model.attention)
         self.query_one("#context", Select).value = model.context
@@ -78,7 +84,11 @@ class ArchPicker(Vertical):
     def values(self) -> dict[str, str]:
         cell = self.query_one("#cell", Select).value
         out = {"cell": cell, "attention": self.query_one("#attention", Select).value}
-        if self.family == "seq2seq" and cell != "transformer":
+        if self.family == "encoder":
+            out["bidirectional"] = str(self.query_one("#bidirectional", Checkbox).value and cell != "transformer").lower()
+            if self.head == "classify":
+                out["pooling"] = str(self.query_one("#pooling", Select).value)
+        elif self.family == "seq2seq" and cell != "transformer":
             out["context"] = self.query_one("#context", Select).value
             out["bidirectional"] = str(self.query_one("#bidirectional", Checkbox).value).lower()
         else:
@@ -91,7 +101,7 @@ class ArchPicker(Vertical):
         self._offer_attentions(str(event.value), str(self.query_one("#attention", Select).value))
         self._update()
 
-    @on(Select.Changed, "#attention, #context")
+    @on(Select.Changed, "#attention, #context, #pooling")
     @on(Checkbox.Changed)
     def _changed(self, event) -> None:
         event.stop()
@@ -102,8 +112,14 @@ class ArchPicker(Vertical):
         rnn_seq2seq = self.family == "seq2seq" and v["cell"] != "transformer"
         self.query_one("#attention-row").set_class(not rnn_seq2seq, "-hidden")
         self.query_one("#context-row").set_class(not (rnn_seq2seq and v["attention"] == "none"), "-hidden")
-        self.query_one("#bidirectional").set_class(not rnn_seq2seq, "-hidden")
-        lines = explain(self.family, v["cell"], v["attention"], v.get("context", "init"), v["bidirectional"] == "true")
+        rnn_encoder = self.family == "encoder" and v["cell"] != "transformer"
+        self.query_one("#bidirectional").set_class(not (rnn_seq2seq or rnn_encoder), "-hidden")
+        self.query_one("#pooling-row").set_class(self.head != "classify", "-hidden")
+        if self.family == "encoder":
+            lines = explain_encoder(v["cell"], v["bidirectional"] == "true", self.head, v.get("pooling", "mean"))
+        else:
+            lines = explain(self.family, v["cell"], v["attention"], v.get("context", "init"),
+                            v["bidirectional"] == "true")
         notes = Text()
         notes.append(lines[0], style="bold")
         for line in lines[1:]:

@@ -33,6 +33,9 @@ PLACEHOLDER = {
     "dates": "source<TAB>target file (empty: sample_data/dates.tsv)",
     "numbers": "source<TAB>target file (empty: sample_data/numbers.tsv)",
     "tsv": "path/to/file.tsv  (source<TAB>target per line)",
+    "conll": "path/to/file  (token<TAB>tag per line, blank line between sentences)",
+    "labels": "path/to/file.tsv  (text<TAB>label per line)",
+    "mlm": "any UTF-8 text file (empty: Python's docs)",
 }
 DEFAULT_UNIT = "default"  # the tokens selector's value for "the task's natural unit" (task.tokens = none)
 SETTLE = 0.35  # seconds without typing before the data is read again

@@ -1,0 +1,112 @@
+"""The encoder family in the app: the launcher offers it, the dashboard trains it, the encoder inspector shows it."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from textual.widgets import Input, Select, Static
+
+from models import build_model
+from workbench.config import build_config
+from workbench.tasks import build_task
+from workbench.tasks.catalog import TASK_NAMES
+from workbench.tui.app import SeqbenchApp
+from workbench.tui.screens.dashboard import DashboardScreen
+from workbench.tui.screens.encoder_inspector import EncoderInspectorApp, EncoderInspectorScreen
+
+from test_tui_app import TINY, fill_form, launcher_ready, until
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+SMALL = {"task.train_size": 200, "task.val_size": 20, "task.test_size": 20, "task.long_size": 0,
+         "model.hidden": 16, "model.emb_dim": 8}
+
+
+def untrained(task_name: str, **extra):
+    cfg = build_config(task=task_name, overrides={**SMALL, **extra})
+    task = build_task(cfg.task)
+    cfg.model.src_vocab, cfg.model.tgt_vocab = len(task.src_vocab), len(task.tgt_vocab)
+    torch.manual_seed(0)
+    return build_model(cfg.model).eval(), task
+
+
+def text(screen, selector: str) -> str:
+    """What a Static shows, as plain text."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(screen.query_one(selector, Static).content)
+    return console.export_text()
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_tags_and_both_directions_show_and_typed_input_reencodes(size):
+    model, task = untrained("nounverb")
+    app = EncoderInspectorApp(model, task, title="nounverb")
+    async with app.run_test(size=size) as pilot:
+        screen = app.screen
+        assert isinstance(screen, EncoderInspectorScreen)
+        assert "PUNCT" in text(screen, "#enc-pred") or screen.view.tokens  # an example is shown
+        assert "backward direction" in text(screen, "#enc-trace")
+        await pilot.press("slash")
+        await pilot.press(*"we can fish .")
+        await pilot.press("enter")
+        assert screen.view.tokens == ["we", "can", "fish", "."]
+        assert len(screen.view.top) == 4
+        await pilot.press("n")
+        assert screen.example == 1
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_a_masked_lm_steps_through_unmasking_forward_and_back(size):
+    model, task = untrained("mlm", **{"task.block": 16, "model.heads": 2, "model.layers": 2})
+    app = EncoderInspectorApp(model, task, initial_input="def _(x): return _")
+    async with app.run_test(size=size) as pilot:
+        screen = app.screen
+        assert len(screen.steps) == 2 and screen.shown == 0
+        await pilot.press("right")
+        assert screen.shown == 1 and "step 1/2" in text(screen, "#enc-pred")
+        await pilot.press("right", "right")
+        assert screen.shown == 2
+        await pilot.press("left")
+        assert screen.shown == 1
+        await pilot.press("v")
+        assert screen.opts.view == "attention" and "self-attention" in text(screen, "#enc-trace")
+        await pilot.press("h", "l")
+        assert screen.opts.head == 0 and "head 1/2" in text(screen, "#enc-trace")
+
+
+async def test_a_classifier_shows_its_class_and_pooling_weights():
+    model, task = untrained("majority", **{"model.pooling": "attention"})
+    app = EncoderInspectorApp(model, task)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert "class" in text(screen, "#enc-pred")
+        await pilot.press("v")
+        assert "pooling weights (attention)" in text(screen, "#enc-trace")
+
+
+async def test_the_launcher_trains_a_classifier_and_opens_the_encoder_inspector(tmp_path):
+    app = SeqbenchApp(runs_dir=str(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        launcher = await launcher_ready(app, pilot)
+        launcher.query_one("#task-list").highlighted = TASK_NAMES.index("majority")
+        await until(pilot, lambda: launcher.query_one("#task-picker").task_name == "majority")
+        await until(pilot, lambda: not launcher.query_one("#pooling-row").has_class("-hidden"), what="pooling")
+        launcher.query_one("#pooling", Select).value = "max"
+        await pilot.pause()
+        assert "max over positions" in text(launcher, "#arch-notes")
+        fill_form(launcher, TINY)
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="the dashboard")
+        session = app.screen.session
+        await until(pilot, lambda: session.progress is not None, what="the first progress event")
+        assert session.trainer.config.model.pooling == "max" and session.trainer.config.model.head == "classify"
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, EncoderInspectorScreen), what="the encoder inspector")
+        assert "class" in text(app.screen, "#enc-pred")
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="back on the dashboard")
+        await pilot.press("x")
+        await until(pilot, lambda: session.status == "stopped", what="the stop")
