@@ -39,7 +39,7 @@ def trace_views(caps: Any) -> list[str]:
     return views
 
 
-def predictions(view: EncoderView, head: str, steps: list[UnmaskStep], shown: int) -> RenderableType:
+def predictions(view: EncoderView, head: str, steps: list[UnmaskStep], shown: int, width: int = 80) -> RenderableType:
     """Tokens with what the model predicts: tags under tokens, a class, or masks filled after ``shown`` steps."""
     if head == "classify":
         lines = [Text.assemble(("class ", "bold"), (view.top[0][0][0], "bold cyan"),
@@ -50,17 +50,25 @@ def predictions(view: EncoderView, head: str, steps: list[UnmaskStep], shown: in
         return Group(Text(" ".join(token_label(t) for t in view.tokens)), *lines)
     if head == "mlm":
         return _unmasking(view, steps, shown)
-    line_tok, line_tag = Text(), Text()
+    blocks: list[list[Text]] = []
+    used = width + 1
     for i, token in enumerate(view.tokens):
         tag, p = view.top[i][0]
-        wrong = view.reference is not None and i < len(view.reference) and view.reference[i] != tag
-        width = max(len(token_label(token)), len(tag), 3) + 1
-        line_tok.append(token_label(token).ljust(width), style="bold")
-        line_tag.append(tag.ljust(width), style=("bold red" if wrong else heat_color(p)))
-    probs = Text("".join(f"{view.top[i][0][1]:.2f}".lstrip("0").ljust(max(len(token_label(t)), len(view.top[i][0][0]), 3) + 1)
-                         for i, t in enumerate(view.tokens)), style="dim")
-    note = Text("tag colour: probability (red: differs from the reference)", style="dim")
-    return Group(line_tok, line_tag, probs, note)
+        ref = view.reference[i] if view.reference and i < len(view.reference) else ""
+        cell = max(len(token_label(token)), len(tag), len(ref), 4) + 1
+        if used + cell > width:  # a new block of rows: columns stay aligned when a sentence wraps
+            blocks.append([Text(), Text(), Text(style="dim")] + ([Text(style="green")] if view.reference else []))
+            used = 0
+        rows = blocks[-1]
+        used += cell
+        rows[0].append(token_label(token).ljust(cell), style="bold")
+        rows[1].append(tag.ljust(cell), style=("bold red" if ref and ref != tag else heat_color(p)))
+        rows[2].append(f"{p:.2f}".ljust(cell))
+        if view.reference:
+            rows[3].append(ref.ljust(cell))
+    note = Text("rows: input, predicted tag (colour: probability; red: differs from the reference), p"
+                + (", reference" if view.reference else ""), style="dim")
+    return Group(*(row for rows in blocks for row in rows), note)
 
 
 def _unmasking(view: EncoderView, steps: list[UnmaskStep], shown: int) -> RenderableType:
@@ -103,8 +111,11 @@ def trace_panel(view: EncoderView, caps: Any, opts: TraceOptions, width: int) ->
         return Group(Text(f"self-attention, layer {layer + 1}/{layers}, {which} (row attends to column)",
                           style="bold"), heatmap(weights, labels, labels, width=width))
     if opts.view == "pooling" and enc.pooling is not None:
+        weights = enc.pooling[0].float().cpu()  # (S',)
+        top = max(float(weights.max()), 1e-8)
         return Group(Text(f"pooling weights ({caps.pooling}): each position's share of the pooled vector", style="bold"),
-                     heatmap(enc.pooling[0].float().cpu().unsqueeze(0), ["pool"], labels, width=width))
+                     heatmap((weights / top).unsqueeze(0), ["pool"], labels, width=width,
+                             note=f"scaled by the largest weight, {top:.3f}"))
     parts: list[RenderableType] = []
     for r, name in enumerate(("forward", "backward")[: enc.hidden.shape[2]]):
         title = f"hidden states, layer {layer + 1}/{layers}" + (f", {name} direction" if enc.hidden.shape[2] > 1 else "")

@@ -96,7 +96,7 @@ class EncoderInspectorScreen(Screen):
         if self.view is None:
             return
         width = max(20, self.size.width - 6)
-        self.query_one("#enc-pred", Static).update(predictions(self.view, self.caps.head, self.steps, self.shown))
+        self.query_one("#enc-pred", Static).update(predictions(self.view, self.caps.head, self.steps, self.shown, width))
         self.query_one("#enc-trace", Static).update(trace_panel(self.view, self.caps, self.opts, width))
         layer = self.opts.layer % self.caps.layers + 1
         head = "mean" if self.opts.head is None else str(self.opts.head + 1)
@@ -138,6 +138,18 @@ class EncoderInspectorScreen(Screen):
         heads = self.caps.heads
         self.opts.head = 0 if self.opts.head is None else (None if self.opts.head + 1 >= heads else self.opts.head + 1)
         self.redraw()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """Footer keys only where they do something for this model."""
+        if action == "layer":
+            return self.caps.layers > 1
+        if action == "head":
+            return self.caps.heads > 1
+        if action == "view":
+            return len(trace_views(self.caps)) > 1
+        if action == "unmask":
+            return self.caps.head == "mlm"
+        return True
 
     def action_leave(self) -> None:
         if self.focused is not None:
