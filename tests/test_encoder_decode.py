@@ -52,3 +52,17 @@ def test_masks_are_filled_one_at_a_time_and_a_forced_mask_keeps_its_token(tmp_pa
 def test_decoder_options_are_refused_for_an_encoder(tag_run, capsys):
     assert main(["decode", str(tag_run), "--input", "we can fish .", "--beam", "3"]) != 0
     assert "an encoder reads its input at once" in capsys.readouterr().err
+
+
+def test_a_classifier_run_has_a_confusion_matrix_over_its_test_split(tmp_path, capsys):
+    from rich.console import Console
+
+    from workbench.decoding.encoding_report import print_confusion
+
+    run = make_run(tmp_path / "cls", {"task.name": "majority", **SMALL})
+    console = Console(width=100, record=True)
+    print_confusion(console, str(run))
+    shown = console.export_text()
+    assert "rows reference, columns predicted" in shown
+    numbers = [int(tok) for line in shown.splitlines()[2:] for tok in line.split()[1:]]  # after title and header
+    assert sum(numbers) == SMALL["task.test_size"]

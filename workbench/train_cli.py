@@ -130,6 +130,10 @@ class ConsoleReporter:
         info = TASKS.get(getattr(self, "task_name", ""))
         if info is not None and info.family == "encoder":
             how = "--example 0 --show probs,hidden,attention"  # an encoder: tags, a class or masks, no beams
+            if info.head == "classify" and e.reason != "diverged":
+                from .decoding.encoding_report import print_confusion
+
+                print_confusion(console, e.run_dir)
         console.print(Text(f"  decode:  seqbench decode {e.run_dir} {how}", style="cyan"))
         console.print(Text(f"  inspect: seqbench inspect {e.run_dir}", style="cyan"))
         console.print(Text(f"  resume:  seqbench train --resume {e.run_dir} --steps N", style="cyan"))

@@ -165,3 +165,29 @@ def _write(path: Path, text: str) -> None:
         atomic_write(path, text)
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def confusion_table(labels: list[str], counts: list[list[int]]) -> Table:
+    """Reference labels down, predictions across; the diagonal is what the classifier got right."""
+    shown = [token_label(label)[:12] for label in labels]
+    table = Table(box=None)
+    table.add_column("")
+    for label in shown:
+        table.add_column(label, justify="right")
+    for i, (label, row) in enumerate(zip(shown, counts)):
+        table.add_row(label, *[Text(str(n), style="bold green" if i == j else ("red" if n else "dim"))
+                               for j, n in enumerate(row)])
+    return table
+
+
+def print_confusion(console: Console, run_dir: str) -> None:
+    """The confusion matrix of a classification run's newest checkpoint on its test split."""
+    from ..encoder_metrics import confusion
+    from ..runs import load_run
+
+    loaded = load_run(run_dir)
+    split = "test" if "test" in loaded.task.split_names else loaded.task.split_names[-1]
+    labels, counts = confusion(loaded.model, loaded.task.full(), split)
+    if len(labels) <= 20:
+        console.print(Text(f"confusion matrix on {split}: rows reference, columns predicted", style="bold"))
+        console.print(confusion_table(labels, counts))
