@@ -12,7 +12,8 @@ from workbench.tasks import build_task
 from workbench.tasks.catalog import TASK_NAMES
 from workbench.tui.app import SeqbenchApp
 from workbench.tui.screens.dashboard import DashboardScreen
-from workbench.tui.screens.encoder_inspector import EncoderInspectorApp, EncoderInspectorScreen
+from workbench.tui.screens.encoder_inspector import EncoderInspectorScreen
+from workbench.tui.screens.inspector import InspectorApp
 
 from test_tui_app import TINY, fill_form, launcher_ready, until
 
@@ -43,7 +44,7 @@ def text(screen, selector: str) -> str:
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)])
 async def test_tags_and_both_directions_show_and_typed_input_reencodes(size):
     model, task = untrained("nounverb")
-    app = EncoderInspectorApp(model, task, title="nounverb")
+    app = InspectorApp(model, task, title="nounverb")
     async with app.run_test(size=size) as pilot:
         screen = app.screen
         assert isinstance(screen, EncoderInspectorScreen)
@@ -61,7 +62,7 @@ async def test_tags_and_both_directions_show_and_typed_input_reencodes(size):
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)])
 async def test_a_masked_lm_steps_through_unmasking_forward_and_back(size):
     model, task = untrained("mlm", **{"task.block": 16, "model.heads": 2, "model.layers": 2})
-    app = EncoderInspectorApp(model, task, initial_input="def _(x): return _")
+    app = InspectorApp(model, task, initial_input="def _(x): return _")
     async with app.run_test(size=size) as pilot:
         screen = app.screen
         assert len(screen.steps) == 2 and screen.shown == 0
@@ -79,7 +80,7 @@ async def test_a_masked_lm_steps_through_unmasking_forward_and_back(size):
 
 async def test_a_classifier_shows_its_class_and_pooling_weights():
     model, task = untrained("majority", **{"model.pooling": "attention"})
-    app = EncoderInspectorApp(model, task)
+    app = InspectorApp(model, task)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         assert "class" in text(screen, "#enc-pred")

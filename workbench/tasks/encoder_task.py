@@ -14,10 +14,10 @@ from typing import Iterator
 import torch
 from torch import Tensor
 
-from workbench.errors import UserError
 from workbench.tasks.base import Batch, Example, Task
 from workbench.tasks.config import TaskConfig
 from workbench.tasks.lm_task import LMTask
+from workbench.tasks.seq2seq_task import Seq2SeqTask
 from workbench.tasks.tokenizer import Tokenizer
 from workbench.tasks.vocab import SPECIALS, Vocab
 
@@ -57,6 +57,9 @@ class LabelledRows:
                    torch.tensor([len(ex.src) for ex in examples], dtype=torch.long),
                    torch.tensor(tgt, dtype=torch.long).reshape(n, tag_width))  # (N, S_max) or (N, 1)
 
+    def __len__(self) -> int:
+        return len(self.lengths)
+
     def batch(self, rows: Tensor | slice) -> Batch:
         lengths = self.lengths[rows]
         s = int(lengths.max())
@@ -65,41 +68,28 @@ class LabelledRows:
         return Batch(src, lengths, src, tgt, int((tgt != 0).sum()))
 
 
-class LabelTask(Task):
-    """Tagging (a tag per token) or classification (a label per sequence) of token sequences."""
+class LabelTask(Seq2SeqTask):
+    """Tagging (a tag per token) or classification (a label per sequence) of token sequences.
+
+    Splits, examples and random training batches work as for a seq2seq task; the encoding differs
+    (no bos/eos: a tag per token, or one label) and so do evaluation batches."""
 
     family = "encoder"
 
     def __init__(self, config: TaskConfig, splits: dict[str, list[Example]], src_vocab: Vocab, tgt_vocab: Vocab,
                  tokenizer: Tokenizer, head: str) -> None:
-        super().__init__(config, src_vocab, tgt_vocab, tokenizer, Tokenizer("word"), is_translation=False)
         self.head = head
-        self._splits = splits
-        self._rows: dict[str, LabelledRows] = {}
+        super().__init__(config, splits, src_vocab, tgt_vocab, tokenizer, Tokenizer("word"), is_translation=False)
 
-    @property
-    def split_names(self) -> list[str]:
-        return list(self._splits)
-
-    def examples(self, split: str) -> list[Example]:
+    def _encoded_split(self, split: str) -> LabelledRows:  # type: ignore[override]
         self._check_split(split)
-        return list(self._splits[split])
-
-    def _encoded(self, split: str) -> LabelledRows:
-        self._check_split(split)
-        if split not in self._rows:
-            self._rows[split] = LabelledRows.encode(self._splits[split], self.src_vocab, self.tgt_vocab)
-        return self._rows[split]
-
-    def train_batch(self, batch_size: int, generator: torch.Generator) -> Batch:
-        data = self._encoded("train")
-        if batch_size < 1:
-            raise UserError(f"batch size must be >= 1, got {batch_size}")
-        return data.batch(torch.randint(len(data.lengths), (batch_size,), generator=generator))  # (B,) rows
+        if split not in self._encoded:
+            self._encoded[split] = LabelledRows.encode(self._splits[split], self.src_vocab, self.tgt_vocab)
+        return self._encoded[split]
 
     def eval_batches(self, split: str, batch_size: int, limit: int | None = None,
                      by_length: bool = False) -> Iterator[Batch]:
-        data = self._encoded(split)
+        data = self._encoded_split(split)
         n = len(data.lengths) if limit is None else min(limit, len(data.lengths))
         order = torch.argsort(data.lengths[:n], stable=True) if by_length else torch.arange(n)  # (n,)
         for start in range(0, n, batch_size):
@@ -107,10 +97,6 @@ class LabelTask(Task):
             batch = data.batch(rows)
             batch.index = rows
             yield batch
-
-    def max_target_len(self, split: str) -> int:
-        self._check_split(split)
-        return max((len(ex.tgt) for ex in self._splits[split]), default=0)
 
 
 def bert_mask(ids: Tensor, prob: float, mask_id: int, vocab_size: int,

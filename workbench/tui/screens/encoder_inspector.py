@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
@@ -21,8 +21,6 @@ from workbench.decoding.encoding import inspect_encoder, prepare_encoder, unmask
 from workbench.decoding.encoding_panels import TraceOptions, predictions, trace_panel, trace_views
 from workbench.errors import UserError
 
-from ..screenshot import SavesScreenshots
-from ..terminal import exit_on_hangup
 
 
 class EncoderInspectorScreen(Screen):
@@ -156,22 +154,5 @@ class EncoderInspectorScreen(Screen):
             self.set_focus(None)
         elif len(self.app.screen_stack) > 1:
             self.app.pop_screen()
-        else:
+        else:  # the only screen (``seqbench inspect RUN``)
             self.app.exit()
-
-
-class EncoderInspectorApp(SavesScreenshots, App):
-    """An app showing only the encoder inspector (``seqbench inspect RUN`` on an encoder run)."""
-
-    TITLE = "seqbench inspect"
-
-    def __init__(self, model: Any, task: Any, **screen_options: Any):
-        super().__init__()
-        self._screen = (model, task, screen_options)
-
-    def get_default_screen(self) -> Screen:
-        model, task, options = self._screen
-        return EncoderInspectorScreen(model, task, **options)
-
-    def on_mount(self) -> None:
-        exit_on_hangup(self)

@@ -426,6 +426,10 @@ class InspectorApp(SavesScreenshots, App):
 
     def get_default_screen(self) -> Screen:
         model, task, options = self._screen
+        if model.capabilities.family == "encoder":  # no decoding steps: predictions per position
+            from .encoder_inspector import EncoderInspectorScreen
+
+            return EncoderInspectorScreen(model, task, **options)
         return InspectorScreen(model, task, **options)
 
     def on_mount(self) -> None:
@@ -441,14 +445,7 @@ def run_inspector(run_path: str | Path, input_text: Optional[str] = None) -> int
 
     run = load_run(run_path)
     gc.freeze()  # torch's and Textual's objects never die: keep them out of the collector's full passes
-    if run.model.capabilities.family == "encoder":
-        from .encoder_inspector import EncoderInspectorApp
-
-        app = EncoderInspectorApp(run.model, run.task, run_dir=run.path, initial_input=input_text,
-                                  title=f"{Path(run.path).name} · step {run.step:,}")
-        app.run()
-        return app.return_code or 0
-    if input_text is not None:
+    if input_text is not None and run.model.capabilities.family != "encoder":
         Inspection(run.model, run.task).load_text(input_text)  # fail fast, with the one-line message
     app = InspectorApp(run.model, run.task, run_dir=run.path, title=f"{Path(run.path).name} · step {run.step:,}",
                        initial_input=input_text)
