@@ -66,3 +66,10 @@ def test_a_classifier_run_has_a_confusion_matrix_over_its_test_split(tmp_path, c
     assert "rows reference, columns predicted" in shown
     numbers = [int(tok) for line in shown.splitlines()[2:] for tok in line.split()[1:]]  # after title and header
     assert sum(numbers) == SMALL["task.test_size"]
+
+
+@pytest.mark.parametrize("command", [["errors"], ["ablate"], ["compare", "--example", "0"]])
+def test_commands_that_study_decoding_steps_refuse_an_encoder_run_plainly(tag_run, capsys, command):
+    runs = [str(tag_run), str(tag_run)] if command[0] == "compare" else [str(tag_run)]
+    assert main([command[0], *runs, *command[1:]]) == 2
+    assert "is an encoder run" in capsys.readouterr().err

@@ -243,6 +243,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             from .decode_cli import run
 
             return run(args)
+        if args.command in ("compare", "errors", "ablate", "units"):
+            _refuse_encoder_runs(args)
         if args.command == "compare":
             from .compare_cli import run as run_compare
 
@@ -294,6 +296,17 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 1
     except KeyboardInterrupt:  # Ctrl+C: the user asked to stop, not for a traceback
         return 130
+
+
+def _refuse_encoder_runs(args) -> None:
+    """These commands study decoding steps; an encoder run (tags, classes, masks) has none: say so plainly."""
+    from .errors import UserError
+    from .runs import check_run_dir, load_config
+
+    for run in [getattr(args, "run", None), *(getattr(args, "runs", None) or [])]:
+        if isinstance(run, str) and run and load_config(check_run_dir(run)).model.family == "encoder":
+            raise UserError(f"seqbench {args.command} studies decoding steps, and {run} is an encoder run "
+                            "(tagging, classification or masked LM); use seqbench decode or inspect on it")
 
 
 def entry() -> None:

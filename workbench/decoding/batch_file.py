@@ -245,6 +245,9 @@ def run_file(args: Any, config: DecodeConfig) -> int:
     lines = read_lines(args.input_file)
     references = read_references(args.references, len(lines)) if args.references else None
     loaded = load_run(args.run, device=args.device)
+    if loaded.task.family == "encoder":
+        raise UserError("--input-file decodes with a decoder; an encoder run (tags, classes, masks) reads one "
+                        "--input at a time for now")
     decoder = FileDecoder(loaded.task, loaded.model, config, batch_size=args.batch_size,
                           max_len=args.length if loaded.task.family == "lm" and args.length else args.max_len)
     prepared = decoder.prepare(lines)
