@@ -37,6 +37,8 @@ class ModelConfig:
     pad_id: int = setting(0, int, ge=0)  # padding index in both vocabularies
     # share decoder input embedding and output projection (needs emb_dim == hidden for RNNs)
     tie_embeddings: bool = setting(False, bool)
+    # seq2seq: the encoder reads the decoder's token embedding (one vocabulary for both sides)
+    share_embeddings: bool = setting(False, bool)
 
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -70,6 +72,12 @@ def validate_config(cfg: ModelConfig, section: str = "model") -> None:
         raise refusal(key("src_vocab"), cfg.src_vocab, "at least 1 for an encoder-decoder (the task sets it)")
     if (transformer or cfg.attention == "multihead") and cfg.hidden % cfg.heads:
         raise refusal(key("hidden"), cfg.hidden, f"divisible by {key('heads')} ({cfg.heads})")
+    if cfg.share_embeddings and cfg.family != "seq2seq":
+        raise refusal(key("share_embeddings"), True, "false for a language model: it has no encoder")
+    if cfg.share_embeddings and cfg.src_vocab != cfg.tgt_vocab:
+        raise refusal(key("share_embeddings"), True,
+                      f"false unless {key('src_vocab')} ({cfg.src_vocab}) equals {key('tgt_vocab')} ({cfg.tgt_vocab}): "
+                      "one vocabulary for both sides (task.shared_vocab)")
     if cfg.tie_embeddings and not transformer and cfg.emb_dim != cfg.hidden:
         raise refusal(key("tie_embeddings"), True,
                       f"false unless {key('emb_dim')} ({cfg.emb_dim}) equals {key('hidden')} ({cfg.hidden})")

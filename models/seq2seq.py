@@ -123,6 +123,8 @@ class RNNSeq2Seq(SeqModel):
         self.drop = nn.Dropout(cfg.dropout)
         self.out = nn.Linear(D, cfg.tgt_vocab)
         tie_or_check(self.embed, self.out, cfg)
+        if cfg.share_embeddings:  # one vocabulary: a token means the same on both sides
+            self.encoder.embed.weight = self.embed.weight
 
     # ---- encoding -------------------------------------------------------------------------------
 

@@ -324,6 +324,8 @@ class TransformerSeq2Seq(SeqModel):
         self.encoder = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.layers))
         self.enc_norm = nn.LayerNorm(cfg.hidden)
         self.decoder = Decoder(cfg, cross=True)
+        if cfg.share_embeddings:  # one vocabulary: a token means the same on both sides
+            self.src_embed.tokens.weight = self.decoder.embed.tokens.weight
 
     def source_mask(self, src: Tensor, src_lengths: Optional[Tensor]) -> Tensor:
         """(B, S) bool, True on real tokens; from the lengths, or from pad_id when none are given."""

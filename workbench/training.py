@@ -294,7 +294,7 @@ class Trainer:
     def _train_step(self) -> tuple[float, float, int]:
         """One optimiser step; returns (loss, gradient norm, tokens). Not applied unless both are finite."""
         tc = self.config.train
-        batch = self.task.train_batch(self.rank_batch, self.data_gen).to(self.device)  # this rank's share
+        batch = self.task.train_batch(self.rank_batch, self.data_gen, tc.length_batches).to(self.device)  # this rank's share
         seconds = self._session.seconds()
         if tc.max_seconds:  # a time schedule: every rank must read the same clock or the replicas drift apart
             seconds = distributed.agreed_max(self.world, seconds)
