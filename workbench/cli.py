@@ -66,7 +66,7 @@ TRAIN_OPTIONS: list[tuple[str, str, type, str]] = [
     ("--lr", "train.lr", float, f"peak learning rate, AdamW (default: {_per_task('train', 'lr', '{:g}')})"),
     ("--warmup", "train.warmup", int, "linear warm-up steps before the cosine decay (default: 100; charlm 50)"),
     ("--clip", "train.clip", float, "gradient-norm clipping, 0 = off (default: 1.0)"),
-    ("--label-smoothing", "train.label_smoothing", float, "cross-entropy label smoothing (default: 0)"),
+    ("--label-smoothing", "train.label_smoothing", float, f"cross-entropy label smoothing (default: 0; {_per_task('train', 'label_smoothing', '{:g}')})"),
     ("--teacher-forcing", "train.teacher_forcing", float, "probability of feeding the reference token; below 1 is scheduled sampling (default: 1.0)"),
     ("--eval-every", "train.eval_every", int, "evaluate and checkpoint every N steps (default: 250)"),
     ("--seed", "train.seed", int, "random seed for weights, data and sampling (default: 0)"),
