@@ -11,7 +11,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .config import ModelConfig, validate_config
-from .names import ATTENTIONS, CELLS, CONTEXT_MODES, FAMILIES
+from .names import ATTENTIONS, CELLS, CONTEXT_MODES, FAMILIES, POSITIONS
 from .settings import ConfigError
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ __all__ = [
     "CELLS",
     "CONTEXT_MODES",
     "FAMILIES",
+    "POSITIONS",
     "EncoderTrace",
     "ModelConfig",
     "SeqModel",
@@ -106,17 +107,18 @@ def attention_choices(family: str, cell: str) -> tuple[str, ...]:
 def arch_slug(cfg: ModelConfig) -> str:
     """A short file-name-safe architecture name, e.g. ``gru-general`` or ``lstm-ctx-init``."""
     if cfg.family == "lm" or cfg.cell == "transformer":
-        return cfg.cell
+        return cfg.cell + ("" if cfg.positions == "sinusoidal" else f"-{cfg.positions}")
     return f"{cfg.cell}-{cfg.attention if cfg.attention != 'none' else 'ctx-' + cfg.context}"
 
 
 def describe(cfg: ModelConfig) -> str:
     """A short human name, e.g. 'GRU enc-dec + additive attention (bi, 2 layers)'."""
     cell = cfg.cell.upper() if cfg.cell != "transformer" else "Transformer"
+    where = f", {cfg.positions} positions" if cfg.cell == "transformer" and cfg.positions != "sinusoidal" else ""
     if cfg.family == "lm":
-        return f"{cell} language model ({cfg.layers} layer{'s' if cfg.layers > 1 else ''})"
+        return f"{cell} language model ({cfg.layers} layer{'s' if cfg.layers > 1 else ''}{where})"
     if cfg.cell == "transformer":
-        return f"Transformer encoder-decoder ({cfg.layers} layers, {cfg.heads} heads)"
+        return f"Transformer encoder-decoder ({cfg.layers} layers, {cfg.heads} heads{where})"
     extra = []
     if cfg.bidirectional:
         extra.append("bi")
@@ -132,7 +134,10 @@ def variants(src_vocab: int = 11, tgt_vocab: int = 13) -> list[tuple[str, ModelC
     for cell in ("rnn", "gru", "lstm"):
         for layers in (1, 2):
             out.append((f"lm-{cell}-L{layers}", ModelConfig(family="lm", cell=cell, attention="none", layers=layers, **{**tiny, "src_vocab": 0})))
-    out.append(("lm-transformer-L2", ModelConfig(family="lm", cell="transformer", attention="none", layers=2, **{**tiny, "src_vocab": 0})))
+    for positions in POSITIONS:
+        suffix = "" if positions == "sinusoidal" else f"-{positions}"
+        out.append((f"lm-transformer-L2{suffix}", ModelConfig(family="lm", cell="transformer", attention="none", layers=2,
+                                                              positions=positions, **{**tiny, "src_vocab": 0})))
     for cell in ("rnn", "gru", "lstm"):
         for context in CONTEXT_MODES:
             for bi in (False, True):
@@ -142,5 +147,8 @@ def variants(src_vocab: int = 11, tgt_vocab: int = 13) -> list[tuple[str, ModelC
             for bi, layers in ((False, 1), (True, 2)):
                 out.append((f"s2s-{cell}-{attention}-{'bi' if bi else 'uni'}-L{layers}",
                             ModelConfig(family="seq2seq", cell=cell, attention=attention, bidirectional=bi, layers=layers, **tiny)))
-    out.append(("s2s-transformer-L2", ModelConfig(family="seq2seq", cell="transformer", attention="multihead", layers=2, **tiny)))
+    for positions in POSITIONS:
+        suffix = "" if positions == "sinusoidal" else f"-{positions}"
+        out.append((f"s2s-transformer-L2{suffix}", ModelConfig(family="seq2seq", cell="transformer", attention="multihead",
+                                                               layers=2, positions=positions, **tiny)))
     return out

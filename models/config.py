@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from .names import ATTENTIONS, CELLS, CONTEXT_MODES, FAMILIES
+from .names import ATTENTIONS, CELLS, CONTEXT_MODES, FAMILIES, POSITIONS
 from .settings import ConfigError, check_fields, refusal, setting
 
 _WIDTH = dict(ge=1, le=65536)  # embedding and model widths: at least one unit, at most what fits in memory
@@ -34,6 +34,8 @@ class ModelConfig:
     ffn: int = setting(0, int, ge=0, le=262144)  # transformer feed-forward width; 0 means 4 * hidden
     local_window: int = setting(2, int, ge=1, le=4096)  # local-p attention half-window D (window 2D + 1)
     max_len: int = setting(512, int, ge=1, le=65536)  # longest sequence the transformer's positions cover
+    # transformer positions: sinusoidal | learned (absolute, added) | relative (T5 bias) | rotary (RoPE)
+    positions: str = setting("sinusoidal", str, choices=POSITIONS)
     pad_id: int = setting(0, int, ge=0)  # padding index in both vocabularies
     # share decoder input embedding and output projection (needs emb_dim == hidden for RNNs)
     tie_embeddings: bool = setting(False, bool)
@@ -70,6 +72,11 @@ def validate_config(cfg: ModelConfig, section: str = "model") -> None:
         raise refusal(key("src_vocab"), cfg.src_vocab, "at least 1 for an encoder-decoder (the task sets it)")
     if (transformer or cfg.attention == "multihead") and cfg.hidden % cfg.heads:
         raise refusal(key("hidden"), cfg.hidden, f"divisible by {key('heads')} ({cfg.heads})")
+    if cfg.positions != "sinusoidal" and not transformer:
+        raise refusal(key("positions"), cfg.positions, "sinusoidal unless model.cell is transformer")
+    if transformer and cfg.positions == "rotary" and (cfg.hidden // cfg.heads) % 2:
+        raise refusal(key("positions"), cfg.positions,
+                      f"not rotary with an odd head width {key('hidden')} / {key('heads')} = {cfg.hidden // cfg.heads}")
     if cfg.tie_embeddings and not transformer and cfg.emb_dim != cfg.hidden:
         raise refusal(key("tie_embeddings"), True,
                       f"false unless {key('emb_dim')} ({cfg.emb_dim}) equals {key('hidden')} ({cfg.hidden})")
