@@ -92,6 +92,7 @@ def capabilities(cfg: ModelConfig) -> "Capabilities":
         layers=cfg.layers,
         attention_layers=cfg.layers if transformer else 1,
         heads=cfg.heads if multihead else 1,
+        hard_attention=seq2seq and not transformer and cfg.hard_attention != "off",
     )
 
 
@@ -108,7 +109,8 @@ def arch_slug(cfg: ModelConfig) -> str:
     """A short file-name-safe architecture name, e.g. ``gru-general`` or ``lstm-ctx-init``."""
     if cfg.family == "lm" or cfg.cell == "transformer":
         return cfg.cell + ("" if cfg.positions == "sinusoidal" else f"-{cfg.positions}")
-    return f"{cfg.cell}-{cfg.attention if cfg.attention != 'none' else 'ctx-' + cfg.context}"
+    hard = "" if cfg.hard_attention == "off" else f"-hard-{cfg.hard_attention}"
+    return f"{cfg.cell}-{cfg.attention if cfg.attention != 'none' else 'ctx-' + cfg.context}{hard}"
 
 
 def describe(cfg: ModelConfig) -> str:
@@ -124,6 +126,8 @@ def describe(cfg: ModelConfig) -> str:
         extra.append("bi")
     extra.append(f"{cfg.layers} layer{'s' if cfg.layers > 1 else ''}")
     how = f"context c {cfg.context}" if cfg.attention == "none" else f"{cfg.attention} attention"
+    if cfg.hard_attention != "off":
+        how = f"hard {cfg.attention} attention ({cfg.hard_attention})"
     return f"{cell} enc-dec + {how} ({', '.join(extra)})"
 
 
@@ -147,6 +151,11 @@ def variants(src_vocab: int = 11, tgt_vocab: int = 13) -> list[tuple[str, ModelC
             for bi, layers in ((False, 1), (True, 2)):
                 out.append((f"s2s-{cell}-{attention}-{'bi' if bi else 'uni'}-L{layers}",
                             ModelConfig(family="seq2seq", cell=cell, attention=attention, bidirectional=bi, layers=layers, **tiny)))
+    for attention, cell, estimator in (("general", "gru", "gumbel"), ("additive", "lstm", "reinforce"),
+                                       ("local", "rnn", "gumbel"), ("dot", "gru", "reinforce")):
+        out.append((f"s2s-{cell}-{attention}-hard-{estimator}",
+                    ModelConfig(family="seq2seq", cell=cell, attention=attention, hard_attention=estimator,
+                                bidirectional=True, layers=2, **tiny)))
     for positions in POSITIONS:
         suffix = "" if positions == "sinusoidal" else f"-{positions}"
         out.append((f"s2s-transformer-L2{suffix}", ModelConfig(family="seq2seq", cell="transformer", attention="multihead",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from .names import ATTENTIONS, CELLS, CONTEXT_MODES, FAMILIES, POSITIONS
+from .names import ATTENTIONS, CELLS, CONTEXT_MODES, FAMILIES, HARD_ATTENTION, POSITIONS
 from .settings import ConfigError, check_fields, refusal, setting
 
 _WIDTH = dict(ge=1, le=65536)  # embedding and model widths: at least one unit, at most what fits in memory
@@ -21,6 +21,10 @@ class ModelConfig:
     cell: str = setting("gru", str, choices=CELLS)  # rnn (tanh) | gru | lstm | transformer
     # RNN seq2seq only ("multihead" is implied for transformer, "none" for a language model)
     attention: str = setting("additive", str, choices=ATTENTIONS)
+    # RNN attention over one source position per step (see layers.HardAttention): off (soft) | gumbel | reinforce
+    hard_attention: str = setting("off", str, choices=HARD_ATTENTION)
+    hard_tau_start: float = setting(1.0, float, gt=0, le=100)  # gumbel: softmax temperature at the first step
+    hard_tau_end: float = setting(0.1, float, gt=0, le=100)  # gumbel: temperature at the last step (annealed geometrically)
     # seq2seq without attention: c as decoder initial state, or as input every step
     context: str = setting("init", str, choices=CONTEXT_MODES)
     src_vocab: int = setting(0, int, ge=0)  # source vocabulary size (0 for a language model); set by the task
@@ -77,6 +81,10 @@ def validate_config(cfg: ModelConfig, section: str = "model") -> None:
     if transformer and cfg.positions == "rotary" and (cfg.hidden // cfg.heads) % 2:
         raise refusal(key("positions"), cfg.positions,
                       f"not rotary with an odd head width {key('hidden')} / {key('heads')} = {cfg.hidden // cfg.heads}")
+    if cfg.hard_attention != "off" and (transformer or cfg.attention in ("none", "multihead")):
+        raise refusal(key("hard_attention"), cfg.hard_attention,
+                      "off unless an RNN encoder-decoder has single-head attention (additive, dot, general, "
+                      "scaled-dot or local)")
     if cfg.tie_embeddings and not transformer and cfg.emb_dim != cfg.hidden:
         raise refusal(key("tie_embeddings"), True,
                       f"false unless {key('emb_dim')} ({cfg.emb_dim}) equals {key('hidden')} ({cfg.hidden})")

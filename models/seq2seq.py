@@ -208,7 +208,16 @@ class RNNSeq2Seq(SeqModel):
             trace.cross_attention = att.weights.unsqueeze(1)  # (B, 1, H, S): one decoder "layer" attends
             trace.context = att.context
             trace.local_center = att.center
+            trace.chosen = att.chosen
         return StepOutput(logits, new_state, trace)
+
+    # ---- training hooks (hard attention's temperature and REINFORCE loss) -----------------------
+
+    def schedule(self, progress: float) -> dict[str, float]:
+        return {} if self.attention is None else self.attention.schedule(progress)
+
+    def extra_loss(self, logits: Tensor, targets: Tensor, pad_id: int) -> Optional[Tensor]:
+        return None if self.attention is None else self.attention.extra_loss(logits, targets, pad_id)
 
     # ---- shared pieces --------------------------------------------------------------------------
 
