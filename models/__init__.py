@@ -110,6 +110,8 @@ def arch_slug(cfg: ModelConfig) -> str:
     if cfg.family == "lm" or cfg.cell == "transformer":
         return cfg.cell + ("" if cfg.positions == "sinusoidal" else f"-{cfg.positions}")
     hard = "" if cfg.hard_attention == "off" else f"-hard-{cfg.hard_attention}"
+    if cfg.encoder == "vector":
+        return f"{cfg.cell}-vector-{cfg.context}"
     return f"{cfg.cell}-{cfg.attention if cfg.attention != 'none' else 'ctx-' + cfg.context}{hard}"
 
 
@@ -126,6 +128,8 @@ def describe(cfg: ModelConfig) -> str:
         extra.append("bi")
     extra.append(f"{cfg.layers} layer{'s' if cfg.layers > 1 else ''}")
     how = f"context c {cfg.context}" if cfg.attention == "none" else f"{cfg.attention} attention"
+    if cfg.encoder == "vector":
+        return f"{cell} decoder from one input vector, x {cfg.context} (1 vs N, {cfg.layers} layer{'s' if cfg.layers > 1 else ''})"
     if cfg.hard_attention != "off":
         how = f"hard {cfg.attention} attention ({cfg.hard_attention})"
     return f"{cell} enc-dec + {how} ({', '.join(extra)})"
@@ -151,6 +155,9 @@ def variants(src_vocab: int = 11, tgt_vocab: int = 13) -> list[tuple[str, ModelC
             for bi, layers in ((False, 1), (True, 2)):
                 out.append((f"s2s-{cell}-{attention}-{'bi' if bi else 'uni'}-L{layers}",
                             ModelConfig(family="seq2seq", cell=cell, attention=attention, bidirectional=bi, layers=layers, **tiny)))
+    for context in CONTEXT_MODES:
+        out.append((f"s2s-gru-vector-{context}-L2", ModelConfig(family="seq2seq", cell="gru", attention="none", context=context,
+                                                                encoder="vector", layers=2, **tiny)))
     for attention, cell, estimator in (("general", "gru", "gumbel"), ("additive", "lstm", "reinforce"),
                                        ("local", "rnn", "gumbel"), ("dot", "gru", "reinforce")):
         out.append((f"s2s-{cell}-{attention}-hard-{estimator}",

@@ -4,6 +4,10 @@ Encoder (all variants): a fused RNN / GRU / LSTM stack, uni- or bidirectional, o
 source, packed so padding never reaches a final state. Its top-layer outputs are the memory
 h_1..h_S (B, S, De), De = D or 2D; c is the top layer's final state (bi: [forward final; backward
 final], i.e. the forward state after the last real token and the backward state after the first).
+With ``config.encoder = "vector"`` (1 vs N, the notes' "one input, a sequence out", as in image
+captioning with the image vector x) there is no recurrence: the source is one input vector and
+c = x = tanh(Σ_s W_{p(s)} e(x_s) + b) (``VectorEncoder``); the decoder below takes it either as its
+initial state ("init") or at every step ("every-step").
 
 Decoder, by ``config.attention`` / ``config.context`` (y_{t-1} the previous target token, e its
 embedding, s_t the top-layer decoder state, L layers):
@@ -79,6 +83,34 @@ class RNNEncoder(nn.Module):
         return memory, top.transpose(0, 1).reshape(B, self.out_dim)  # (B, dirs, D) -> (B, De)
 
 
+class VectorEncoder(nn.Module):
+    """1 vs N: the whole source as one input vector, x = tanh(Σ_s W_{p(s)} e(x_s) + b) (no recurrence).
+
+    Each token is embedded by a table of its own for its place p(s) counted from the source's end
+    (so the last digit of a number is always the units), which is a linear map of the one-hot
+    encoding of the whole (fixed-width, right-aligned) input: the source is one vector, and x is a
+    learned transform of it. The memory returned is each token's term W_{p(s)} e(x_s) (B, S, D),
+    zero on padding: what every source position put into x.
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.vocab, self.max_len, self.out_dim = cfg.src_vocab, cfg.max_len, cfg.hidden
+        self.embed = nn.Embedding(cfg.src_vocab * cfg.max_len, cfg.hidden)  # row p * V + token
+        self.bias = nn.Parameter(torch.zeros(cfg.hidden))
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, src: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """Per-position terms (B, S, D), zero on padding, and the input vector x (B, D)."""
+        B, S = src.shape
+        if S > self.max_len:
+            raise ValueError(f"the source has {S} tokens but this vector encoder reads at most max_len={self.max_len}")
+        real = lengths_to_mask(lengths.to(src.device), S)  # (B, S)
+        from_end = (lengths.to(src.device).unsqueeze(1) - 1 - torch.arange(S, device=src.device)).clamp(min=0)  # (B, S)
+        terms = self.embed(from_end * self.vocab + src) * real.unsqueeze(-1)  # (B, S, D)
+        return terms, torch.tanh(self.drop(terms.sum(1)) + self.bias)  # (B, S, D), (B, D)
+
+
 class Bridge(nn.Module):
     """Maps the context c (B, De) to the decoder's initial state of every layer: tanh(W_b c + b_b).
 
@@ -111,7 +143,7 @@ class RNNSeq2Seq(SeqModel):
         self.config = cfg
         self.mode = decoder_mode(cfg)
         self.is_lstm = cfg.cell == "lstm"
-        self.encoder = RNNEncoder(cfg)
+        self.encoder = VectorEncoder(cfg) if cfg.encoder == "vector" else RNNEncoder(cfg)
         De, D = self.encoder.out_dim, cfg.hidden
         self.attention = None if cfg.attention == "none" else build_attention(cfg.attention, D, De, cfg)
         Dc = De if self.attention is None else self.attention.context_dim

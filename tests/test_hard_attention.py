@@ -84,3 +84,33 @@ def test_soft_models_add_nothing():
 def test_hard_attention_needs_a_single_head_rnn_attention(changes):
     with pytest.raises(ConfigError, match="model.hard_attention"):
         validate_config(ModelConfig(**{**TINY, **changes}, hard_attention="gumbel"))
+
+
+def test_the_inspector_marks_the_position_read_on_the_alignment(tmp_path):
+    import numpy as np
+
+    from workbench import runs
+    from workbench.config import build_config
+    from workbench.decoding.inspection import Inspection
+    from workbench.decoding.panels import ViewOptions, attention_grid
+    from workbench.tasks import build_task
+    from workbench.tui.widgets.inspector.heatmap import AttentionHeatmap
+
+    cfg = build_config(overrides={"task.name": "reverse", "task.train_size": "200", "task.val_size": "20",
+                                  "task.test_size": "20", "task.long_size": "0", "model.hidden": "16",
+                                  "model.emb_dim": "8", "model.hard_attention": "gumbel"})
+    task = build_task(cfg.task)
+    cfg.model.src_vocab, cfg.model.tgt_vocab = len(task.src_vocab), len(task.tgt_vocab)
+    torch.manual_seed(0)
+    runs.create_run(tmp_path / "run", cfg, (task.src_vocab, task.tgt_vocab))
+    runs.save_checkpoint(tmp_path / "run", {"model": build_model(cfg.model).state_dict()}, {"step": 0})
+    loaded = runs.load_run(tmp_path / "run")
+    ins = Inspection(loaded.model, loaded.task)
+    ins.load_example(0)
+    ins.run()
+    grid = attention_grid(ins, ViewOptions())
+    assert grid.marks == [int(np.argmax(row)) for row in grid.values] and "hard" in grid.title
+    heat = AttentionHeatmap()
+    heat.show(grid.values, grid.rows, grid.cols, current=grid.current, title=grid.title, marks=grid.marks)
+    drawn = "".join(strip.text for strip in heat.build(80, 30))
+    assert drawn.count("●") >= min(len(grid.rows), 20)

@@ -13,7 +13,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .views import cross_attention_path, self_attention_matrix
+from .views import chosen_path, cross_attention_path, self_attention_matrix
 
 from .inspection import Inspection
 
@@ -46,6 +46,7 @@ class Grid:
     message: str = ""  # shown instead of a matrix when there is none
     vector: Optional[np.ndarray] = None  # with a message: a vector to show (the fixed context c)
     note: str = ""  # a last line under the legend (the training-time scrubber)
+    marks: Optional[list[int]] = None  # per row, a column to mark: the source position hard attention read
 
 
 @dataclass
@@ -135,13 +136,17 @@ def attention_grid(ins: Inspection, opts: ViewOptions) -> Grid:
         layer = _layer(att.shape[1], opts.layer)
         values = _heads(att[:, layer], opts.head)  # (T, S)
         cols = ins.input_tokens
+        marks = chosen_path(ins.records, hyp)
     else:
         layer = _layer(ins.model.config.layers, opts.layer)
         values = self_attention_matrix(ins.records, hyp, layer=layer, head=opts.head)  # (T, P)
         cols = (ins.fed_prefix + rows)[: values.shape[1]]
     n_layers = layer_count(ins, ViewOptions(view=view))
     title = f"{VIEW_NAMES[view]} · layer {layer + 1}/{n_layers}{_head_name(opts.head, n_heads)}"
-    return Grid(values.float().cpu().numpy(), rows, cols, len(rows) - 1, title)
+    if view == "cross" and marks is not None:
+        title += " · hard: ● read"
+    return Grid(values.float().cpu().numpy(), rows, cols, len(rows) - 1, title,
+                marks=marks if view == "cross" else None)
 
 
 def _no_attention(ins: Inspection) -> Grid:
