@@ -112,6 +112,8 @@ def arch_slug(cfg: ModelConfig) -> str:
     hard = "" if cfg.hard_attention == "off" else f"-hard-{cfg.hard_attention}"
     if cfg.encoder == "vector":
         return f"{cfg.cell}-vector-{cfg.context}"
+    if cfg.context_from != "last":
+        hard += f"-c-{cfg.context_from}"
     return f"{cfg.cell}-{cfg.attention if cfg.attention != 'none' else 'ctx-' + cfg.context}{hard}"
 
 
@@ -128,6 +130,8 @@ def describe(cfg: ModelConfig) -> str:
         extra.append("bi")
     extra.append(f"{cfg.layers} layer{'s' if cfg.layers > 1 else ''}")
     how = f"context c {cfg.context}" if cfg.attention == "none" else f"{cfg.attention} attention"
+    if cfg.context_from != "last":
+        how = f"context c = {cfg.context_from} of the encoder states, {cfg.context}"
     if cfg.encoder == "vector":
         return f"{cell} decoder from one input vector, x {cfg.context} (1 vs N, {cfg.layers} layer{'s' if cfg.layers > 1 else ''})"
     if cfg.hard_attention != "off":
@@ -155,6 +159,11 @@ def variants(src_vocab: int = 11, tgt_vocab: int = 13) -> list[tuple[str, ModelC
             for bi, layers in ((False, 1), (True, 2)):
                 out.append((f"s2s-{cell}-{attention}-{'bi' if bi else 'uni'}-L{layers}",
                             ModelConfig(family="seq2seq", cell=cell, attention=attention, bidirectional=bi, layers=layers, **tiny)))
+    for how in ("transform", "mean", "max"):
+        for cell, context, bi in (("gru", "init", True), ("lstm", "every-step", False)):
+            out.append((f"s2s-{cell}-none-{context}-c-{how}-{'bi' if bi else 'uni'}-L2",
+                        ModelConfig(family="seq2seq", cell=cell, attention="none", context=context, context_from=how,
+                                    bidirectional=bi, layers=2, **tiny)))
     for context in CONTEXT_MODES:
         out.append((f"s2s-gru-vector-{context}-L2", ModelConfig(family="seq2seq", cell="gru", attention="none", context=context,
                                                                 encoder="vector", layers=2, **tiny)))

@@ -89,10 +89,12 @@ class EncoderTrace:
 
     hidden: Optional[Tensor] = None  # (B, S, De) top encoder layer output per source position
     self_attention: Optional[Tensor] = None  # (B, L, H, S, S) transformer encoder self-attention
+    context_sources: Optional[Tensor] = None  # (B, S) share of the fixed context c each source position fed, sums to 1
 
     @classmethod
     def from_state(cls, state: State) -> "EncoderTrace":
-        return cls(hidden=state.get("enc_hidden"), self_attention=state.get("enc_self_attention"))
+        return cls(hidden=state.get("enc_hidden"), self_attention=state.get("enc_self_attention"),
+                   context_sources=state.get("context_sources"))
 
 
 @dataclass

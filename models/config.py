@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from .names import ATTENTIONS, CELLS, CONTEXT_MODES, ENCODERS, FAMILIES, HARD_ATTENTION, POSITIONS
+from .names import ATTENTIONS, CELLS, CONTEXT_FROM, CONTEXT_MODES, ENCODERS, FAMILIES, HARD_ATTENTION, POSITIONS
 from .settings import ConfigError, check_fields, refusal, setting
 
 _WIDTH = dict(ge=1, le=65536)  # embedding and model widths: at least one unit, at most what fits in memory
@@ -25,6 +25,8 @@ class ModelConfig:
     hard_attention: str = setting("off", str, choices=HARD_ATTENTION)
     hard_tau_start: float = setting(1.0, float, gt=0, le=100)  # gumbel: softmax temperature at the first step
     hard_tau_end: float = setting(0.1, float, gt=0, le=100)  # gumbel: temperature at the last step (annealed geometrically)
+    # without attention, c from the encoder: last state | tanh(W last) | mean | max over all states
+    context_from: str = setting("last", str, choices=CONTEXT_FROM)
     # RNN seq2seq: rnn reads the source in order; vector makes it one input vector x (1 vs N, no attention)
     encoder: str = setting("rnn", str, choices=ENCODERS)
     # seq2seq without attention: c as decoder initial state, or as input every step
@@ -91,6 +93,10 @@ def validate_config(cfg: ModelConfig, section: str = "model") -> None:
                                     or cfg.bidirectional):
         raise refusal(key("encoder"), cfg.encoder, "rnn unless an RNN encoder-decoder has attention none and "
                       "bidirectional false (one input vector has no positions to attend to or read backwards)")
+    if cfg.context_from != "last" and (transformer or cfg.family != "seq2seq" or cfg.attention != "none"
+                                       or cfg.encoder != "rnn"):
+        raise refusal(key("context_from"), cfg.context_from,
+                      "last unless an RNN encoder-decoder has attention none and an rnn encoder")
     if cfg.tie_embeddings and not transformer and cfg.emb_dim != cfg.hidden:
         raise refusal(key("tie_embeddings"), True,
                       f"false unless {key('emb_dim')} ({cfg.emb_dim}) equals {key('hidden')} ({cfg.hidden})")

@@ -49,6 +49,7 @@ from __future__ import annotations
 from typing import Optional
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
@@ -111,6 +112,40 @@ class VectorEncoder(nn.Module):
         return terms, torch.tanh(self.drop(terms.sum(1)) + self.bias)  # (B, S, D), (B, D)
 
 
+class ContextSummary(nn.Module):
+    """The fixed context c from the encoder states (``config.context_from``), and which states fed it.
+
+        last:       c = h_S (bi: [→h_S; ←h_1]), the encoder's final state (Sutskever et al. 2014)
+        transform:  c = tanh(W h_S + b), a learned map of it (Bahdanau et al. 2015 initialise their
+                    decoder with tanh(W_s ←h_1); Cho et al. 2014's c = tanh(V h_S))
+        mean:       c = (1/S) Σ_s h_s over the real positions
+        max:        c_i = max_s h_s,i per unit i (max pooling over time)
+
+    The sources (B, S) sum to 1 per row: the share of c each position fed (last: the final
+    position, or half each to the last and first for a bidirectional encoder; mean: 1/S each;
+    max: the fraction of c's units whose maximum came from that position).
+    """
+
+    def __init__(self, cfg: ModelConfig, dim: int):
+        super().__init__()
+        self.how, self.directions = cfg.context_from, 2 if cfg.bidirectional else 1
+        self.transform = nn.Linear(dim, dim) if self.how == "transform" else None
+
+    def forward(self, memory: Tensor, final: Tensor, mask: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """memory (B, S, De), final (B, De), mask (B, S) -> c (B, De), sources (B, S)."""
+        B, S, De = memory.shape
+        real = mask.to(memory.dtype)  # (B, S)
+        if self.how == "mean":
+            return (memory * real.unsqueeze(-1)).sum(1) / lengths.unsqueeze(1).to(memory.dtype), real / real.sum(1, True)
+        if self.how == "max":
+            c, where = memory.masked_fill(~mask.unsqueeze(-1), float("-inf")).max(1)  # (B, De) each
+            sources = torch.zeros_like(real).scatter_add_(1, where, torch.ones_like(c)) / De  # (B, S)
+            return c, sources
+        last = F.one_hot(lengths - 1, S).to(memory.dtype)  # (B, S)
+        sources = last if self.directions == 1 else 0.5 * (last + F.one_hot(torch.zeros_like(lengths), S).to(memory.dtype))
+        return (final if self.transform is None else torch.tanh(self.transform(final))), sources
+
+
 class Bridge(nn.Module):
     """Maps the context c (B, De) to the decoder's initial state of every layer: tanh(W_b c + b_b).
 
@@ -144,6 +179,7 @@ class RNNSeq2Seq(SeqModel):
         self.mode = decoder_mode(cfg)
         self.is_lstm = cfg.cell == "lstm"
         self.encoder = VectorEncoder(cfg) if cfg.encoder == "vector" else RNNEncoder(cfg)
+        self.summary = ContextSummary(cfg, self.encoder.out_dim) if cfg.attention == "none" and cfg.encoder == "rnn" else None
         De, D = self.encoder.out_dim, cfg.hidden
         self.attention = None if cfg.attention == "none" else build_attention(cfg.attention, D, De, cfg)
         Dc = De if self.attention is None else self.attention.context_dim
@@ -167,8 +203,12 @@ class RNNSeq2Seq(SeqModel):
             src_lengths = torch.full((B,), S, dtype=torch.long, device=src.device)
         memory, context = self.encoder(src, src_lengths)
         lengths = src_lengths.to(device=src.device, dtype=torch.long)
-        state = {"enc_hidden": memory, "src_mask": lengths_to_mask(lengths, S), "src_lengths": lengths,
-                 "context": context}
+        mask = lengths_to_mask(lengths, S)  # (B, S)
+        state = {"enc_hidden": memory, "src_mask": mask, "src_lengths": lengths}
+        if self.summary is not None:
+            state["context"], state["context_sources"] = self.summary(memory, context, mask, lengths)
+        else:
+            state["context"] = context
         if self.bridge is None:
             state["h"] = memory.new_zeros(B, self.config.layers, self.config.hidden)  # (B, L, D)
             if self.is_lstm:

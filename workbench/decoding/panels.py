@@ -149,6 +149,27 @@ def attention_grid(ins: Inspection, opts: ViewOptions) -> Grid:
                 marks=marks if view == "cross" else None)
 
 
+CONTEXT_RULES = {
+    "last": "c is the encoder's final state",
+    "transform": "c = tanh(W h_last): a learned map of the encoder's final state",
+    "mean": "c is the mean of all encoder states",
+    "max": "c is the unit-wise max over all encoder states",
+}
+
+
+def context_origin(ins: Inspection) -> str:
+    """Which encoder states fed the fixed context c, e.g. 'c is the mean of all encoder states: a 0.25 · b 0.25 …'."""
+    cfg = ins.model.config
+    encoder = ins.session.encoder if ins.session is not None else None
+    sources = getattr(encoder, "context_sources", None) if encoder is not None else None
+    if sources is None:  # a 1-vs-N vector encoder: every source token adds its own term to x
+        return "c = x = tanh(Σ_s W_p(s) e(x_s) + b): one vector made of every source token."
+    shares = sources[0].float().cpu().tolist()  # (S,) the same input on every row
+    fed = [(f"{i + 1}:{tok}", share) for i, (tok, share) in enumerate(zip(ins.input_tokens, shares)) if share > 0]
+    listed = " · ".join(f"{tok} {share:.2f}" for tok, share in fed[:12]) + (" …" if len(fed) > 12 else "")
+    return f"{CONTEXT_RULES.get(cfg.context_from, 'c')}; share of c each state fed: {listed}."
+
+
 def _no_attention(ins: Inspection) -> Grid:
     cfg = ins.model.config
     if cfg.family == "lm":
@@ -157,7 +178,7 @@ def _no_attention(ins: Inspection) -> Grid:
         return Grid(np.zeros((0, 0)), [], [], message=message, title="no attention")
     how = "as the decoder's initial state" if cfg.context == "init" else "as an input at every step"
     message = (f"This encoder-decoder has no attention: the decoder sees the source only through the fixed "
-               f"context c, used {how}. c for this input:")
+               f"context c, used {how}. {context_origin(ins)} c for this input:")
     vector = None
     if ins.records and ins.records[0].trace.context is not None:
         vector = ins.records[0].trace.context[0].float().cpu().numpy()  # (Dc,) the same for every step and row
