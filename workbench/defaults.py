@@ -25,7 +25,7 @@ TASK_DEFAULTS: dict[str, dict[str, dict]] = {
     "num2words": {
         "model": dict(cell="gru", attention="none", encoder="vector", context="init", bidirectional=False,
                       emb_dim=32, hidden=128, layers=1, max_len=8),
-        "train": dict(steps=2000, batch_size=64, lr=3e-3, warmup=100, eval_every=250),
+        "train": dict(steps=1000, batch_size=64, lr=3e-3, warmup=100, eval_every=250),
     },
     "charlm": {
         "model": dict(family="lm", cell="lstm", attention="none", emb_dim=64, hidden=256, layers=2),
