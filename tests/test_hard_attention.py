@@ -114,3 +114,28 @@ def test_the_inspector_marks_the_position_read_on_the_alignment(tmp_path):
     heat.show(grid.values, grid.rows, grid.cols, current=grid.current, title=grid.title, marks=grid.marks)
     drawn = "".join(strip.text for strip in heat.build(80, 30))
     assert drawn.count("●") >= min(len(grid.rows), 20)
+
+
+def test_training_shows_the_annealed_temperature(tmp_path):
+    from workbench import events as ev
+    from workbench.config import build_config
+    from workbench.training import Trainer
+    from workbench.tui.widgets.run_stats import RunStats
+
+    cfg = build_config(overrides={"task.name": "reverse", "task.train_size": "200", "task.val_size": "20",
+                                  "task.test_size": "20", "task.long_size": "0", "model.hidden": "16",
+                                  "model.emb_dim": "8", "model.hard_attention": "gumbel", "train.steps": "8",
+                                  "train.eval_every": "8", "train.batch_size": "8", "train.threads": "1"})
+    seen = []
+    trainer = Trainer(cfg, on_event=lambda e: seen.append(e) if isinstance(e, ev.Progress) else None,
+                      runs_root=tmp_path)
+    trainer.PROGRESS_INTERVAL = 0
+    trainer.run()
+    temps = [e.shown["temperature"] for e in seen]
+    assert temps and all(0.1 <= t <= 1.0 for t in temps) and temps == sorted(temps, reverse=True)
+
+    class Session:  # what the dashboard's stats panel reads
+        status, step, total_steps, live, device, last_eval, best = "running", 8, 8, True, "", None, None
+        progress = seen[-1]
+
+    assert ("temperature", f"{temps[-1]:.3g}") in RunStats.pairs(Session())
