@@ -133,3 +133,33 @@ def charlm_sweep(ctx: Context) -> None:
                    note=f"{early if early is not None else float('nan'):.3f} by {EARLY:g} s; "
                         + (f"misses the {' and '.join(missed)} target" if missed else "meets both targets"))
     ctx.detail("tables", {"LSTM settings, val loss reached by each time": {"columns": COLUMNS, "rows": rows}})
+
+
+SCHEDULE_SECONDS = 60.0
+
+
+@benchmark("charlm-schedule", "char-LM, 60 s budget: the learning-rate schedule fitted to the clock vs the step schedule")
+def charlm_schedule(ctx: Context) -> None:
+    """Issue target: with ``--max-seconds 60`` the default char-LM ends lower with the clock schedule.
+
+    Both runs are the default LSTM with ``train.max_seconds = 60``; one decays over the time budget
+    (the default), the other over its step count (cut off by the clock part-way down). Run one after
+    the other, twice (A B A B); reported is each run's final loss over the whole val split.
+    """
+    seconds = 6.0 if ctx.quick else SCHEDULE_SECONDS
+    extra = {"train.eval_every": 10, "train.eval_examples": 20} if ctx.quick else {}
+    if "task.data" not in charlm_overrides():
+        raise RuntimeError(f"the char-LM benchmark needs {TINYSHAKESPEARE} (the shared corpus beside the clone)")
+    finals: dict[str, list[float]] = {"clock": [], "steps": []}
+    for _ in range(1 if ctx.quick else 2):
+        for schedule in finals:
+            config = build({**charlm_overrides(), **ctx.train_overrides, **extra, "train.max_seconds": seconds,
+                            "train.schedule": schedule})
+            tl = run_trainer(config, ctx.scratch / "runs")
+            finals[schedule].append(whole_split_loss(tl))
+            ctx.log(f"  schedule {schedule}: {tl.steps} steps, whole val {finals[schedule][-1]:.3f} nats/char")
+    for schedule, values in finals.items():
+        ctx.figure(f"final val loss, schedule {schedule} (whole split, mean of {len(values)})",
+                   sum(values) / len(values), "nats/char")
+    ctx.figure("clock minus steps", sum(finals["clock"]) / len(finals["clock"])
+               - sum(finals["steps"]) / len(finals["steps"]), "nats/char")

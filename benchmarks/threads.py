@@ -75,3 +75,37 @@ def threads_policy(ctx: Context) -> None:
                 rows.append([task_label, where, name, f"{median(values):,.0f}"])
     ctx.detail("tables", {"training tokens/s by thread setting": {
         "columns": ["task", "machine", "threads", "tokens/s (median)"], "rows": rows}})
+
+
+ADAPTIVE = {"automatic (the default)": 0, "1 thread": 1, "2 threads": 2}
+
+
+@benchmark("threads-adaptive", "the default automatic thread count vs the best fixed count, idle and next to a busy process")
+def threads_adaptive(ctx: Context) -> None:
+    """Issue target: the default trains at >= 0.9x the best fixed count under load, >= 0.97x when quiet.
+
+    Each run is long enough (30 s) for the tuner's first decision to be a small part of it, as in a
+    real training of minutes; the settings are interleaved so a change in load hits all alike.
+    """
+    time_cap = 3.0 if ctx.quick else 30.0
+    rounds = 1 if ctx.quick else 2
+    rows = []
+    for task_label, overrides in (list(TASKS.items())[:1] if ctx.quick else TASKS.items()):
+        for neighbour in ((False,) if ctx.quick else (False, True)):
+            where = "+1 busy process" if neighbour else "no added load"
+
+            def variant(threads):
+                def measure() -> float:
+                    with busy_neighbour(neighbour):
+                        return run_worker(overrides, threads, None, time_cap)
+                return measure
+
+            runs = interleave({name: variant(n) for name, n in ADAPTIVE.items()}, rounds,
+                              log=lambda m: ctx.log(f"  {task_label}, {where}: {m} tokens/s"))
+            medians = {name: median(values) for name, values in runs.items()}
+            best = max(medians["1 thread"], medians["2 threads"])
+            ratio = medians["automatic (the default)"] / best
+            ctx.figure(f"{task_label}, {where}, automatic / best fixed", ratio, "x")
+            rows.append([task_label, where, *(f"{medians[n]:,.0f}" for n in ADAPTIVE), f"{ratio:.2f}"])
+    ctx.detail("tables", {"automatic threads vs fixed counts": {
+        "columns": ["task", "machine", *ADAPTIVE, "automatic / best fixed"], "rows": rows}})

@@ -95,6 +95,12 @@ def _two_ranks(argv: list[str], run_dir: Path) -> None:
             p.join()
 
 
+def _failure(stderr: str) -> str:
+    """What a failed torchrun printed, without its own report (which would hide the rank's message)."""
+    own = [line for line in stderr.splitlines() if "torch/distributed/" not in line and "Traceback" not in line]
+    return "\n".join(own[:40] + ["..."] + own[-20:])
+
+
 def _saved(run_dir: Path) -> dict[str, torch.Tensor]:
     return dict(runs.load_run(run_dir).model.state_dict())
 
@@ -136,7 +142,7 @@ def test_a_resumed_two_process_run_continues_as_if_uninterrupted(two_rank_run, c
     launched = subprocess.run([sys.executable, "-m", "workbench.cli", *_argv(corpus, out, 6, resume=True),
                                "--nproc", "2"], cwd=ROOT, capture_output=True, text=True, timeout=DEADLINE,
                               env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert launched.returncode == 0, launched.stderr[-2000:]
+    assert launched.returncode == 0, _failure(launched.stderr)
     resumed, straight = _saved(out), _saved(two_rank_run)
     for name, value in straight.items():
         torch.testing.assert_close(resumed[name], value, atol=1e-6, rtol=1e-5, msg=f"{name} differs")

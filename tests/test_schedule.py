@@ -26,3 +26,9 @@ def test_time_limited_schedule_reaches_the_floor_when_time_runs_out():
 def test_the_step_budget_still_ends_the_schedule_when_it_comes_first():
     cfg = TrainConfig(steps=100, warmup=0, lr=1e-3, min_lr_ratio=0.0, max_seconds=3600.0)
     assert math.isclose(lr_at(100, cfg, elapsed=5.0), 0.0, abs_tol=1e-12)
+
+
+def test_the_step_schedule_can_be_kept_under_a_time_limit():
+    cfg = TrainConfig(steps=1000, warmup=100, lr=1e-3, min_lr_ratio=0.1, max_seconds=60.0, schedule="steps")
+    assert math.isclose(lr_at(550, cfg, elapsed=59.0), lr_at(550, TrainConfig(steps=1000, warmup=100, lr=1e-3,
+                                                                                min_lr_ratio=0.1)))

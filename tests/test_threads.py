@@ -55,3 +55,61 @@ def test_candidates():
     assert candidates_for(0, 1, cpu=True) == [1]
     assert candidates_for(3, 16, cpu=True) == [3]
     assert candidates_for(0, 8, cpu=False) == [1]
+
+
+def simulate_with_meter(load, others, seconds: float = 60.0):
+    """As ``simulate``, with a load meter: ``others(t)`` is the cores other processes use at time t."""
+    clock = {"t": 0.0}
+    applied = []
+    tuner = ThreadTuner([1, 2], applied.append, others=lambda: others(clock["t"]))
+    tokens, changes = 0, []
+    while clock["t"] < seconds:
+        step = TOKENS / load(clock["t"])[tuner.current]
+        clock["t"] += step
+        tokens += TOKENS
+        change = tuner.observe(TOKENS, step)
+        if change:
+            changes.append((clock["t"], change))
+    return tokens / clock["t"], tuner, changes, applied
+
+
+def test_a_machine_known_to_be_quiet_is_never_probed():
+    rate, tuner, changes, applied = simulate_with_meter(lambda t: QUIET, lambda t: 0.0)
+    assert applied == [2] and not changes and tuner.current == 2
+    assert rate >= 0.995 * QUIET[2]
+
+
+def test_a_slowdown_is_timed_even_when_the_meter_reads_quiet():
+    _, tuner, changes, _ = simulate_with_meter(lambda t: QUIET if t < 10 else BUSY, lambda t: 0.0)
+    assert tuner.current == 1 and changes and changes[0][1].threads == 1
+
+
+def test_after_a_busy_spell_the_way_back_is_timed():
+    busy = lambda t: t < 20  # noqa: E731
+    _, tuner, changes, _ = simulate_with_meter(lambda t: BUSY if busy(t) else QUIET,
+                                               lambda t: 1.0 if busy(t) else 0.0)
+    assert tuner.current == 2 and [c.threads for _, c in changes] == [1, 2]
+    assert "quiet" in changes[-1][1].reason
+
+
+def test_the_load_meter_reads_this_machine_or_says_it_cannot(tmp_path):
+    from workbench.threads import OtherLoad
+
+    assert OtherLoad(str(tmp_path / "missing"))() is None
+    meter = OtherLoad()
+    import time
+    time.sleep(0.1)
+    used = meter()
+    assert used is None or 0.0 <= used <= (__import__("os").cpu_count() or 1) + 0.5
+
+
+def test_a_machine_busy_at_start_begins_on_one_thread_and_climbs_when_quiet():
+    applied = []
+    tuner = ThreadTuner([1, 2], applied.append, others=lambda: 0.0, busy_now=True)
+    assert applied == [1] and tuner.current == 1
+    t = 0.0
+    while t < 10:
+        step = TOKENS / QUIET[tuner.current]
+        t += step
+        tuner.observe(TOKENS, step)
+    assert tuner.current == 2, "a timed comparison finds two threads faster once the machine is quiet"

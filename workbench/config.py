@@ -52,6 +52,8 @@ class TrainConfig:
     threads: int = setting(0, int, ge=0, le=1024)  # CPU threads for torch (0 = automatic)
     # stop after this much training time in one session; a resumed run gets it again (0 = no limit)
     max_seconds: float = setting(0.0, float, ge=0)
+    # with max_seconds, "clock" fits warm-up and decay to the time limit; "steps" keeps the step schedule
+    schedule: str = setting("clock", str, choices=("clock", "steps"))
     tensorboard: bool = setting(False, bool)  # also write TensorBoard event files (needs the tensorboard extra)
 
 

@@ -89,9 +89,16 @@ def start() -> World:
     return current()
 
 
-def stop() -> None:
-    """Leave the process group, if this process joined one."""
+def stop(finished: bool = True) -> None:
+    """Leave the process group, if this process joined one.
+
+    After a run that ended normally every rank waits for the others first, so none closes its
+    connections while a peer still writes the last checkpoint or tears down its own; a rank that
+    failed leaves at once (torchrun ends the rest).
+    """
     if dist.is_available() and dist.is_initialized():
+        if finished and dist.get_world_size() > 1:
+            dist.barrier()
         dist.destroy_process_group()
 
 

@@ -3,7 +3,8 @@
 The schedule runs over whichever budget ends first: the step count, or with ``--max-seconds`` the
 training time. A run stopped by its time limit then ends at its lowest learning rate, exactly
 when time runs out, instead of being cut off high in a decay planned for steps it never reaches.
-Warm-up is the same fraction of either budget (``warmup / steps``).
+Warm-up is the same fraction of either budget (``warmup / steps``). ``train.schedule = "steps"``
+keeps the step schedule under a time limit (the comparison the charlm-schedule benchmark makes).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def lr_at(step: int, cfg, elapsed: float = 0.0) -> float:
     Without a time limit this is the classic step schedule: ``lr * (step + 1) / warmup`` during
     warm-up, then a cosine from ``lr`` to ``lr * min_lr_ratio`` at the last step.
     """
-    if cfg.max_seconds <= 0:
+    if cfg.max_seconds <= 0 or getattr(cfg, "schedule", "clock") == "steps":
         if cfg.warmup and step < cfg.warmup:
             return cfg.lr * (step + 1) / cfg.warmup
         span = max(1, cfg.steps - cfg.warmup)

@@ -141,10 +141,13 @@ def run_train(args, overrides: dict) -> int:
     if getattr(args, "nproc", 1) > 1 and not distributed.launched():
         return _launch(args, overrides)
     distributed.start()
+    finished = False
     try:
-        return _train(args, overrides, distributed.current())
+        code = _train(args, overrides, distributed.current())
+        finished = True
+        return code
     finally:
-        distributed.stop()
+        distributed.stop(finished)
 
 
 def _launch(args, overrides: dict) -> int:

@@ -40,7 +40,7 @@ from .probes import ProbeSnapshot, append_probes, probe_due, record_probes, trun
 from .records import DivergedRecord, EvalRecord, TrainRecord, append_record, truncate_records
 from .pacing import Session, Window
 from .schedule import lr_at
-from .threads import ThreadTuner, candidates_for
+from .threads import OtherLoad, ThreadTuner, busy_at_start, candidates_for
 from .tasks import build_task
 
 Listener = Callable[[object], None]
@@ -72,7 +72,8 @@ class Trainer:
         self.device = resolve_device(tc.device)
         # --threads 0: move between thread counts by measured speed (a busy laptop wants fewer)
         self.tuner = ThreadTuner(candidates_for(tc.threads, os.cpu_count() or 1, self.device.type == "cpu"),
-                                 self._use_threads)
+                                 self._use_threads, others=OtherLoad(),
+                                 busy_now=tc.threads == 0 and busy_at_start(os.cpu_count() or 1))
         self._resumed = _resume
         self.world = distributed.current()  # under torchrun: rank 0 opens the run, the others follow it
         self.device = distributed.rank_device(self.world, self.device)
