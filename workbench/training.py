@@ -331,7 +331,7 @@ class Trainer:
         event = Progress(self.step, tc.steps, self.step * tc.batch_size / self.n_train, loss,
                          self.optimizer.param_groups[0]["lr"], grad_norm, tps, self.elapsed,
                          self._session.eta(self.step, tc.steps, tc.max_seconds), self.tuner.chosen,
-                         dict(self.shown))
+                         shown=dict(self.shown))
         append_record(self.run_dir, TrainRecord(self.step, loss, event.lr, grad_norm, tps, self.elapsed, self.skipped))
         if self.tb:
             self.tb.add_scalar("train/loss", loss, self.step)
