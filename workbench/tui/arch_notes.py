@@ -111,7 +111,7 @@ VECTOR_LINE = "1 vs N: no encoder RNN; c = x = tanh(Σ_s W_p(s) e(x_s) + b), one
 def option_lines(values: dict[str, str]) -> list[str]:
     """Equations of the chosen positions / hard-attention / context options (launcher values)."""
     out = []
-    if values.get("positions"):
+    if values.get("cell") == "transformer" and values.get("positions"):
         out.append(POSITION_LINES[values["positions"]])
     if values.get("hard_attention", "off") != "off":
         out.append(HARD_LINES[values["hard_attention"]])
