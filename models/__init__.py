@@ -93,6 +93,7 @@ def capabilities(cfg: ModelConfig) -> "Capabilities":
         attention_layers=cfg.layers if transformer else 1,
         heads=cfg.heads if multihead else 1,
         hard_attention=seq2seq and not transformer and cfg.hard_attention != "off",
+        receptive_field=1 + cfg.layers * (cfg.kernel - 1) if seq2seq and cfg.encoder == "conv" else None,
     )
 
 
@@ -114,6 +115,8 @@ def arch_slug(cfg: ModelConfig) -> str:
         return f"{cfg.cell}-vector-{cfg.context}"
     if cfg.context_from != "last":
         hard += f"-c-{cfg.context_from}"
+    if cfg.encoder == "conv":
+        hard = f"-conv{hard}"
     return f"{cfg.cell}-{cfg.attention if cfg.attention != 'none' else 'ctx-' + cfg.context}{hard}"
 
 
@@ -136,6 +139,8 @@ def describe(cfg: ModelConfig) -> str:
         return f"{cell} decoder from one input vector, x {cfg.context} (1 vs N, {cfg.layers} layer{'s' if cfg.layers > 1 else ''})"
     if cfg.hard_attention != "off":
         how = f"hard {cfg.attention} attention ({cfg.hard_attention})"
+    if cfg.encoder == "conv":
+        extra.insert(0, f"conv encoder k={cfg.kernel}, receptive field {1 + cfg.layers * (cfg.kernel - 1)}")
     return f"{cell} enc-dec + {how} ({', '.join(extra)})"
 
 
@@ -164,6 +169,10 @@ def variants(src_vocab: int = 11, tgt_vocab: int = 13) -> list[tuple[str, ModelC
             out.append((f"s2s-{cell}-none-{context}-c-{how}-{'bi' if bi else 'uni'}-L2",
                         ModelConfig(family="seq2seq", cell=cell, attention="none", context=context, context_from=how,
                                     bidirectional=bi, layers=2, **tiny)))
+    for cell, attention, layers in (("gru", "general", 2), ("lstm", "additive", 1), ("gru", "none", 2),
+                                    ("rnn", "multihead", 1)):
+        out.append((f"s2s-{cell}-{attention}-conv-L{layers}",
+                    ModelConfig(family="seq2seq", cell=cell, attention=attention, encoder="conv", layers=layers, **tiny)))
     for context in CONTEXT_MODES:
         out.append((f"s2s-gru-vector-{context}-L2", ModelConfig(family="seq2seq", cell="gru", attention="none", context=context,
                                                                 encoder="vector", layers=2, **tiny)))

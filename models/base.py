@@ -50,6 +50,7 @@ class Capabilities:
     attention_layers: int  # layers of Trace.cross_attention (an RNN decoder attends once, from its top)
     heads: int  # heads a view can select in every attention the model has (1: single-head)
     hard_attention: bool = False  # Trace.chosen is filled: the decoder reads one source position per step
+    receptive_field: Optional[int] = None  # a convolutional encoder: source tokens each encoder state sees
 
     @property
     def views(self) -> tuple[str, ...]:

@@ -29,6 +29,7 @@ class ModelConfig:
     context_from: str = setting("last", str, choices=CONTEXT_FROM)
     # RNN seq2seq: rnn reads the source in order; vector makes it one input vector x (1 vs N, no attention)
     encoder: str = setting("rnn", str, choices=ENCODERS)
+    kernel: int = setting(3, int, ge=1, le=63, rule=lambda k: None if k % 2 else "an odd number (a centred window)")  # conv encoder width k
     # seq2seq without attention: c as decoder initial state, or as input every step
     context: str = setting("init", str, choices=CONTEXT_MODES)
     src_vocab: int = setting(0, int, ge=0)  # source vocabulary size (0 for a language model); set by the task
@@ -93,6 +94,9 @@ def validate_config(cfg: ModelConfig, section: str = "model") -> None:
                                     or cfg.bidirectional):
         raise refusal(key("encoder"), cfg.encoder, "rnn unless an RNN encoder-decoder has attention none and "
                       "bidirectional false (one input vector has no positions to attend to or read backwards)")
+    if cfg.encoder == "conv" and (transformer or cfg.family != "seq2seq" or cfg.bidirectional):
+        raise refusal(key("encoder"), cfg.encoder, "rnn unless an RNN encoder-decoder has bidirectional false "
+                      "(a convolution already reads both sides)")
     if cfg.context_from != "last" and (transformer or cfg.family != "seq2seq" or cfg.attention != "none"
                                        or cfg.encoder != "rnn"):
         raise refusal(key("context_from"), cfg.context_from,

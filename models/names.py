@@ -10,6 +10,6 @@ CELLS = ("rnn", "gru", "lstm", "transformer")  # the recurrent cell, or the Tran
 ATTENTIONS = ("none", "additive", "dot", "general", "scaled-dot", "local", "multihead")  # encoder-decoder attention
 CONTEXT_MODES = ("init", "every-step")  # without attention: the context c starts the decoder, or feeds every step
 CONTEXT_FROM = ("last", "transform", "mean", "max")  # without attention: which encoder states make c, and how
-ENCODERS = ("rnn", "vector")  # RNN encoder-decoders: read the source as a sequence, or as one input vector (1 vs N)
+ENCODERS = ("rnn", "vector", "conv")  # RNN decoders read: an RNN encoder, one input vector (1 vs N), or gated convolutions
 HARD_ATTENTION = ("off", "gumbel", "reinforce")  # soft attention, or one source position per step and its estimator
 POSITIONS = ("sinusoidal", "learned", "relative", "rotary")  # where a Transformer token is: see models/positions.py

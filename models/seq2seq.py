@@ -7,7 +7,8 @@ final], i.e. the forward state after the last real token and the backward state 
 With ``config.encoder = "vector"`` (1 vs N, the notes' "one input, a sequence out", as in image
 captioning with the image vector x) there is no recurrence: the source is one input vector and
 c = x = tanh(Σ_s W_{p(s)} e(x_s) + b) (``VectorEncoder``); the decoder below takes it either as its
-initial state ("init") or at every step ("every-step").
+initial state ("init") or at every step ("every-step"). With ``config.encoder = "conv"`` the memory
+comes from ConvS2S's gated convolutions (``conv.py``) and c is its mean over the source.
 
 Decoder, by ``config.attention`` / ``config.context`` (y_{t-1} the previous target token, e its
 embedding, s_t the top-layer decoder state, L layers):
@@ -54,6 +55,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .base import ModelConfig, SeqModel, State, StepOutput, Trace, lengths_to_mask
+from .conv import ConvEncoder
 from .cells import make_rnn, stack_step, step_layers, to_fused_hidden
 from .layers import Attended, build_attention
 from .rnn_lm import tie_or_check
@@ -178,7 +180,7 @@ class RNNSeq2Seq(SeqModel):
         self.config = cfg
         self.mode = decoder_mode(cfg)
         self.is_lstm = cfg.cell == "lstm"
-        self.encoder = VectorEncoder(cfg) if cfg.encoder == "vector" else RNNEncoder(cfg)
+        self.encoder = {"vector": VectorEncoder, "conv": ConvEncoder}.get(cfg.encoder, RNNEncoder)(cfg)
         self.summary = ContextSummary(cfg, self.encoder.out_dim) if cfg.attention == "none" and cfg.encoder == "rnn" else None
         De, D = self.encoder.out_dim, cfg.hidden
         self.attention = None if cfg.attention == "none" else build_attention(cfg.attention, D, De, cfg)

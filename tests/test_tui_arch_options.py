@@ -45,3 +45,10 @@ async def test_each_option_appears_where_it_applies_with_its_equation(tmp_path):
         values = picker.values()
         assert values["encoder"] == "vector" and values["context_from"] == "last" and values["bidirectional"] == "false"
         assert "1 vs N" in notes() and not _shown(picker, "context_from")
+        picker.query_one("#encoder", Select).value = "conv"
+        await pilot.pause()
+        picker.query_one("#attention", Select).value = "general"
+        await pilot.pause()
+        values = picker.values()
+        assert values["encoder"] == "conv" and values["bidirectional"] == "false" and values["attention"] == "general"
+        assert "ConvS2S" in notes() and _shown(picker, "attention") and _shown(picker, "hard_attention")

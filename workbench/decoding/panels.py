@@ -207,6 +207,16 @@ def scrubber(steps: list[int], index: int, width: int = 24) -> str:
     return f"training step {steps[0]:,} ├{''.join(cells)}┤ {steps[-1]:,}   [ ] scrub · p next probe"
 
 
+def receptive_fields(ins: Inspection) -> list[str]:
+    """For a convolutional encoder: which source tokens each encoder state read (empty otherwise)."""
+    field = ins.model.capabilities.receptive_field
+    if field is None:
+        return []
+    half, tokens = (field - 1) // 2, ins.input_tokens
+    spans = [f"{i + 1}:{tok} ← {max(1, i + 1 - half)}–{min(len(tokens), i + 1 + half)}" for i, tok in enumerate(tokens)]
+    return [f"convolutional encoder: each state reads ±{half} tokens (receptive field {field})", " · ".join(spans)]
+
+
 # ---- the hidden-state panel ---------------------------------------------------------------------
 
 def state_strips(ins: Inspection, opts: ViewOptions) -> Strips:
@@ -215,7 +225,8 @@ def state_strips(ins: Inspection, opts: ViewOptions) -> Strips:
     kind = opts.state if opts.state in choices else "hidden"
     if kind == "encoder":
         enc = ins.session.encoder.hidden[0].float().cpu().numpy()  # (S, De)
-        return Strips(enc, ins.input_tokens, f"encoder states · De={enc.shape[1]}", norm_name="‖h‖")
+        return Strips(enc, ins.input_tokens, f"encoder states · De={enc.shape[1]}", norm_name="‖h‖",
+                      notes=receptive_fields(ins))
     hyp = ins.focus_hyp()
     if hyp is None or not hyp.tokens:
         return Strips(np.zeros((0, 0)), [], kind, notes=["press → to decode the first token"])

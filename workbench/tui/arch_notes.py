@@ -104,7 +104,9 @@ CONTEXT_FROM_LINES = {
     "mean": "c = (1/S) Σ_s h_s",
     "max": "c_i = max_s h_s,i   (max pooling over time)",
 }
-ENCODER_NAMES = {"rnn": "reads the source in order", "vector": "one input vector (1 vs N)"}
+ENCODER_NAMES = {"rnn": "reads the source in order", "vector": "one input vector (1 vs N)",
+                 "conv": "gated convolutions (ConvS2S)"}
+CONV_LINE = "ConvS2S encoder (Gehring et al. 2017): h^l = (A ⊙ σ(B) + h^(l−1))·√0.5, [A; B] = Conv_k(h^(l−1)), learned positions"
 VECTOR_LINE = "1 vs N: no encoder RNN; c = x = tanh(Σ_s W_p(s) e(x_s) + b), one vector for the whole input"
 
 

@@ -15,7 +15,7 @@ from textual.widgets import Checkbox, Label, Select, Static
 from models.names import ATTENTIONS, CELLS, CONTEXT_FROM, CONTEXT_MODES, ENCODERS, HARD_ATTENTION, POSITIONS
 
 from ..arch_notes import (ATTENTION_NAMES, CELL_NAMES, CONTEXT_FROM_NAMES, CONTEXT_NAMES, ENCODER_NAMES, HARD_NAMES,
-                          POSITION_NAMES, VECTOR_LINE, explain, option_lines, valid_attentions)
+                          POSITION_NAMES, VECTOR_LINE, CONV_LINE, explain, option_lines, valid_attentions)
 
 # extra rows: (id, label, names, choices, default); shown only where they apply (see ``_update``)
 _OPTIONS = (("encoder", "encoder", ENCODER_NAMES, ENCODERS, "rnn"),
@@ -97,15 +97,17 @@ class ArchPicker(Vertical):
         out["positions"] = picked["positions"] if cell == "transformer" else "sinusoidal"
         rnn_seq2seq = self.family == "seq2seq" and cell != "transformer"
         vector = rnn_seq2seq and picked["encoder"] == "vector"
-        out["encoder"] = "vector" if vector else "rnn"
+        out["encoder"] = picked["encoder"] if rnn_seq2seq else "rnn"
+        conv = out["encoder"] == "conv"
         out["hard_attention"] = picked["hard_attention"] if rnn_seq2seq and attention not in ("none", "multihead") \
             else "off"
-        out["context_from"] = picked["context_from"] if rnn_seq2seq and attention == "none" and not vector else "last"
+        out["context_from"] = picked["context_from"] if rnn_seq2seq and attention == "none" and out["encoder"] == "rnn" \
+            else "last"
         if vector:
             out["attention"] = "none"
         if rnn_seq2seq:
             out["context"] = self.query_one("#context", Select).value
-            out["bidirectional"] = str(self.query_one("#bidirectional", Checkbox).value and not vector).lower()
+            out["bidirectional"] = str(self.query_one("#bidirectional", Checkbox).value and not (vector or conv)).lower()
         else:
             out["bidirectional"] = "false"
         return out
@@ -125,19 +127,19 @@ class ArchPicker(Vertical):
     def _update(self) -> None:
         v = self.values()
         rnn_seq2seq = self.family == "seq2seq" and v["cell"] != "transformer"
-        vector = v["encoder"] == "vector"
+        vector, conv = v["encoder"] == "vector", v["encoder"] == "conv"
         self.query_one("#attention-row").set_class(not rnn_seq2seq or vector, "-hidden")
         self.query_one("#context-row").set_class(not (rnn_seq2seq and v["attention"] == "none"), "-hidden")
-        self.query_one("#bidirectional").set_class(not rnn_seq2seq or vector, "-hidden")
+        self.query_one("#bidirectional").set_class(not rnn_seq2seq or vector or conv, "-hidden")
         self.query_one("#encoder-row").set_class(not rnn_seq2seq, "-hidden")
         self.query_one("#hard_attention-row").set_class(
             not rnn_seq2seq or v["attention"] in ("none", "multihead"), "-hidden")
-        self.query_one("#context_from-row").set_class(not (rnn_seq2seq and v["attention"] == "none") or vector,
+        self.query_one("#context_from-row").set_class(not (rnn_seq2seq and v["attention"] == "none") or vector or conv,
                                                       "-hidden")
         self.query_one("#positions-row").set_class(v["cell"] != "transformer", "-hidden")
         lines = explain(self.family, v["cell"], v["attention"], v.get("context", "init"), v["bidirectional"] == "true")
-        if vector and len(lines) > 1:
-            lines[1] = VECTOR_LINE
+        if (vector or conv) and len(lines) > 1:
+            lines[1] = VECTOR_LINE if vector else CONV_LINE
         lines += option_lines(v)
         notes = Text()
         notes.append(lines[0], style="bold")
