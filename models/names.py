@@ -9,3 +9,7 @@ FAMILIES = ("lm", "seq2seq")  # language model (no source) or encoder-decoder
 CELLS = ("rnn", "gru", "lstm", "transformer")  # the recurrent cell, or the Transformer
 ATTENTIONS = ("none", "additive", "dot", "general", "scaled-dot", "local", "multihead")  # encoder-decoder attention
 CONTEXT_MODES = ("init", "every-step")  # without attention: the context c starts the decoder, or feeds every step
+CONTEXT_FROM = ("last", "transform", "mean", "max")  # without attention: which encoder states make c, and how
+ENCODERS = ("rnn", "vector", "conv")  # RNN decoders read: an RNN encoder, one input vector (1 vs N), or gated convolutions
+HARD_ATTENTION = ("off", "gumbel", "reinforce")  # soft attention, or one source position per step and its estimator
+POSITIONS = ("sinusoidal", "learned", "relative", "rotary")  # where a Transformer token is: see models/positions.py

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Optional
 
-from models.names import ATTENTIONS, CELLS, CONTEXT_MODES
+from models.names import ATTENTIONS, CELLS, CONTEXT_MODES, POSITIONS
 
 from .defaults import TASK_DEFAULTS
 from .tasks.catalog import TASK_NAMES
@@ -56,6 +56,7 @@ TRAIN_OPTIONS: list[tuple[str, str, type, str]] = [
     ("--arch", "model.cell", str, f"cell: {', '.join(CELLS)} (default: {_per_task('model', 'cell')})"),
     ("--attention", "model.attention", str, f"encoder-decoder attention: {', '.join(ATTENTIONS)} (default: {_per_task('model', 'attention')})"),
     ("--context", "model.context", str, f"without attention, use the context c as the decoder's initial state or as input at every step: {', '.join(CONTEXT_MODES)} (default: init)"),
+    ("--positions", "model.positions", str, f"Transformer positions: {', '.join(POSITIONS)} (default: sinusoidal)"),
     ("--layers", "model.layers", int, "layers in encoder and decoder (default: 1; charlm 2)"),
     ("--hidden", "model.hidden", int, f"hidden width (default: {_per_task('model', 'hidden')})"),
     ("--emb", "model.emb_dim", int, f"embedding width; a Transformer's is --hidden (default: {_per_task('model', 'emb_dim')})"),

@@ -20,6 +20,13 @@ TASK_DEFAULTS: dict[str, dict[str, dict]] = {
     "copy": _SYNTHETIC,
     "reverse": _SYNTHETIC,
     "sort": _SYNTHETIC,
+    # 1 vs N: the digits become one input vector x (model.encoder = vector); a GRU decoder writes the
+    # words from x alone, x as its initial state (--context every-step: x at every step instead)
+    "num2words": {
+        "model": dict(cell="gru", attention="none", encoder="vector", context="init", bidirectional=False,
+                      emb_dim=32, hidden=128, layers=1, max_len=8),
+        "train": dict(steps=1000, batch_size=64, lr=3e-3, warmup=100, eval_every=250),
+    },
     "charlm": {
         "model": dict(family="lm", cell="lstm", attention="none", emb_dim=64, hidden=256, layers=2),
         "train": dict(steps=3000, batch_size=32, lr=3e-3, warmup=50, eval_every=100, eval_examples=250, clip=1.0),

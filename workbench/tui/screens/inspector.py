@@ -160,7 +160,7 @@ class InspectorScreen(TeachingKeys, Screen):
         heat.show(grid.values, grid.rows, grid.cols, current=grid.current, title=grid.title, message=grid.message,
                   vector=grid.vector, note=grid.note, caption=attention_caption(self._view(), replaying)
                   + (probe_sentence(grid.rows, grid.cols, self.joiner) if replaying else ""),
-                  timeline=self._replay_timeline() if replaying else None)
+                  timeline=self._replay_timeline() if replaying else None, marks=grid.marks)
         self._draw_output(hyp)  # after the heatmap: its sentence reads the attention drawn
         strips = X.state_strips(ins, self.opts)
         self.query_one(HiddenStrips).show(strips.values, strips.rows, title=strips.title, signed=strips.signed,
