@@ -1,0 +1,107 @@
+"""The inspector's issue-17 tools driven with Pilot: interventions, where decoding goes wrong, lockstep
+comparison, a unit across the corpus and the step-through export. What the app shows is what the
+headless engine computes for the same run, input and edit."""
+
+import pytest
+import torch
+from textual.widgets import OptionList
+
+from test_decode_cli import SMALL_TASK, make_run
+from workbench.decoding.intervention_effect import intervention_effect
+from workbench.decoding.job import prepare
+from workbench.decoding.session import DecodeConfig
+from workbench.runs import load_run
+from workbench.tui.screens.inspector import InspectorApp, InspectorScreen
+from workbench.tui.widgets.inspector.key_sheet import plain
+from workbench.tui.widgets.inspector.intervention import InterventionDialog, InterventionView
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+TASK = {"task.name": "reverse", **SMALL_TASK, "task.long_size": 12, "model.hidden": 16, "model.emb_dim": 8}
+SIZES = [(120, 40), (80, 24)]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tools")
+    gru = make_run(root / "gru", TASK)
+    torch.manual_seed(3)
+    tf = make_run(root / "tf", {**TASK, "model.cell": "transformer", "model.hidden": 16, "model.emb_dim": 16,
+                                "model.heads": 2, "model.max_len": 64})
+    return gru, tf
+
+
+def app_for(path) -> InspectorApp:
+    run = load_run(path)
+    return InspectorApp(run.model, run.task, run_dir=run.path, title=path.name)
+
+
+async def until(pilot, ready, tries: int = 200) -> None:
+    for _ in range(tries):
+        if ready():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the app never got there")
+
+
+def headless_effect(path, spec: str, example: int = 0):
+    run = load_run(path)
+    job = prepare(run.task, run.model.capabilities, example=example)
+    job.intervene(run.model, run.task, [spec])
+    config = DecodeConfig(strategy="greedy", beam=5, show_k=8, max_len=job.max_len(run.task))
+    return intervention_effect(job, run.model, run.task, config)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_intervening_on_the_followed_unit_shows_the_engines_effect(runs, size):
+    app = app_for(runs[0])
+    async with app.run_test(size=size) as pilot:
+        screen = app.screen
+        assert isinstance(screen, InspectorScreen)
+        await pilot.press("right", "full_stop")  # the inspector opens at step 0: now step 1, unit 1
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, InterventionDialog))
+        await pilot.press("enter")  # the first choice: zero the unit from this step on
+        await until(pilot, lambda: app.screen is screen and screen.ins.interventions)
+        assert screen.ins.interventions == ["zero:hidden:L0:U1@1"]
+        view = screen.query_one(InterventionView)
+        assert view.display and view.has_class("-on")
+        shown = screen.ins.effect()
+        want = headless_effect(runs[0], "zero:hidden:L0:U1@1")
+        assert shown.edited.tokens == want.edited.tokens and shown.changed == want.changed
+        assert shown.reference_delta == pytest.approx(want.reference_delta)
+        assert "unedited" in plain(view.content) and "reference log-prob" in plain(view.content)
+        await pilot.press("x")
+        await pilot.pause()
+        assert screen.ins.interventions == [] and not view.has_class("-on")
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_clamping_a_unit_to_its_own_value_changes_nothing(runs, size):
+    app = app_for(runs[0])
+    async with app.run_test(size=size) as pilot:
+        screen = app.screen
+        await pilot.press("right", "e")
+        await until(pilot, lambda: isinstance(app.screen, InterventionDialog))
+        await pilot.press("down", "enter")  # clamp, to the value the box suggests (the unit's own)
+        await until(pilot, lambda: screen.ins.interventions)
+        assert screen.ins.interventions[0].startswith("clamp=")
+        assert screen.ins.effect().changed == []
+
+
+async def test_heads_and_pins_are_offered_for_a_multi_head_model(runs):
+    app = app_for(runs[1])
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await pilot.press("right", "e")
+        await until(pilot, lambda: isinstance(app.screen, InterventionDialog))
+        dialog = app.screen
+        specs = [c.spec for c in dialog.choices]
+        assert "zero:head.cross:L0:H1@1" in specs and "pin:S0@1" in specs
+        pin = specs.index("pin:S0@1")
+        dialog.query_one(OptionList).highlighted = pin
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.ins.interventions == ["pin:S0@1"])
+        assert screen.ins.records[1].trace.cross_attention[0, :, :, 0].min() == pytest.approx(1.0)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert "intervene from this step" in plain(app.screen.text) and "steps.svg" in plain(app.screen.text)

@@ -1,0 +1,65 @@
+"""The inspector's keys for the issue-17 tools: intervene on a unit, head or the attention (e / x),
+where decoding goes wrong over a split (w), lockstep comparison with another run (c), the followed
+unit across the validation data (u) and the step-through export (E).
+
+A mixin of ``InspectorScreen`` (it reads ``ins``, ``opts``, ``model``, ``seq_task``, ``run_dir``);
+every computation is the engine's (``workbench.decoding``), the screens only draw it.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from workbench.decoding import panels as X
+from workbench.errors import UserError
+
+from ..widgets.inspector.hidden import HiddenStrips
+from ..widgets.inspector.intervention import InterventionDialog, InterventionView
+
+TOOL_ACTIONS = ("intervene", "clear_edits", "errors", "compare", "units", "export")
+
+
+class ToolKeys:
+    """Actions for e, x, w, c, u and E."""
+
+    # ---- interventions ----------------------------------------------------------------------------
+
+    def action_intervene(self) -> None:
+        from workbench.decoding.intervention_menu import intervention_choices
+
+        strips = self.query_one(HiddenStrips)
+        value = None
+        if strips.values.size and strips.current is not None and self.opts.unit < strips.values.shape[1]:
+            value = float(strips.values[strips.current, self.opts.unit])
+        choices = intervention_choices(self.ins, self.opts, value)
+
+        def chosen(spec: Optional[str]) -> None:
+            if spec is not None:
+                self._do(self.ins.intervene, spec)
+
+        self.app.push_screen(InterventionDialog(choices, self.ins.interventions), chosen)
+
+    def action_clear_edits(self) -> None:
+        self._do(self.ins.clear_interventions)
+        self.notify("interventions cleared: the model decodes as trained", timeout=3)
+
+    def _draw_edits(self) -> None:
+        """The intervention panel under the output (hidden without edits)."""
+        ins, task = self.ins, self.seq_task
+        try:
+            effect = ins.effect()
+        except UserError as exc:
+            self.notify(str(exc), severity="warning", timeout=5)
+            effect = None
+        text = (lambda ids: task.detokenize(task.tgt_vocab.decode(list(ids))))
+        self.query_one(InterventionView).show(effect, ins.interventions, text, ins.itos)
+
+    def tool_check(self, action: str) -> Optional[bool]:
+        """``check_action`` for these keys."""
+        if action == "clear_edits":
+            return bool(self.ins.interventions)
+        if action == "errors":
+            return not self.ins.is_lm
+        if action == "export":
+            return self.ins.mode != "teacher-forced"
+        return True
