@@ -105,3 +105,58 @@ async def test_heads_and_pins_are_offered_for_a_multi_head_model(runs):
         await pilot.press("question_mark")
         await pilot.pause()
         assert "intervene from this step" in plain(app.screen.text) and "steps.svg" in plain(app.screen.text)
+
+
+# ---- where decoding goes wrong -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_errors_screen_counts_what_the_engine_counts_and_opens_a_row_at_its_wrong_step(runs, size):
+    from collections import Counter
+
+    from textual.widgets import DataTable
+
+    from workbench.decoding.failures import failure_report
+    from workbench.tui.screens.failures import FailuresScreen
+
+    app = app_for(runs[0])
+    async with app.run_test(size=size) as pilot:
+        screen = app.screen
+        await pilot.press("w")
+        await until(pilot, lambda: isinstance(app.screen, FailuresScreen) and app.screen.report is not None)
+        errors = app.screen
+        run = load_run(runs[0])
+        want = failure_report(run.model, run.task, "long")
+        assert errors.split == "long" and errors.report.by_position == want.by_position
+        assert errors.report.by_position == dict(Counter(o.divergence for o in want.outcomes
+                                                         if o.divergence is not None))
+        table = errors.query_one(DataTable)
+        assert table.row_count == len(want.failed) > 1
+        table.move_cursor(row=1)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen is screen)
+        chosen = want.failed[1]
+        assert screen.ins.split == "long" and screen.ins.example == chosen.index
+        assert screen.ins.t == chosen.divergence + 1  # its first wrong token is the last one shown
+        await pilot.press("w")
+        await until(pilot, lambda: isinstance(app.screen, FailuresScreen) and app.screen.report is not None)
+        await pilot.press("b")
+        await until(pilot, lambda: app.screen.report is not None and app.screen.report.beam is not None)
+        beam = app.screen.report.beam
+        assert len(beam.same) + len(beam.fixed) + len(beam.broke) + len(beam.other) == len(want.outcomes)
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen)
+
+
+async def test_the_dashboards_w_opens_the_inspector_under_the_errors_screen(runs, tmp_path):
+    from workbench.tui.app import SeqbenchApp
+    from workbench.tui.screens.dashboard import DashboardScreen
+    from workbench.tui.screens.failures import FailuresScreen
+
+    app = SeqbenchApp(runs_dir=str(runs[0].parent))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_run(runs[0])
+        await until(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        await pilot.press("w")
+        await until(pilot, lambda: isinstance(app.screen, FailuresScreen) and app.screen.report is not None)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, InspectorScreen))

@@ -54,6 +54,29 @@ class ToolKeys:
         text = (lambda ids: task.detokenize(task.tgt_vocab.decode(list(ids))))
         self.query_one(InterventionView).show(effect, ins.interventions, text, ins.itos)
 
+    # ---- where decoding goes wrong ---------------------------------------------------------------------
+
+    def action_errors(self) -> None:
+        from .failures import FailuresScreen
+
+        self.app.push_screen(FailuresScreen(self.model, self.seq_task, self.open_at))
+
+    def open_at(self, split: str, index: int, step: int) -> None:
+        """Show example ``index`` of ``split`` decoded up to ``step`` (its token the last one shown)."""
+        while self.app.screen is not self:
+            self.app.pop_screen()
+        ins = self.ins
+
+        def load() -> None:
+            ins.load_example(index, split)
+            if ins.mode == "teacher-forced":
+                ins.set_mode("greedy")
+            while ins.t <= step and not ins.done:
+                ins.step()
+
+        self._do(load)
+        self.notify(f"{split} example {index}: greedy decoding first leaves the reference at step {step}", timeout=5)
+
     def tool_check(self, action: str) -> Optional[bool]:
         """``check_action`` for these keys."""
         if action == "clear_edits":

@@ -73,7 +73,7 @@ class InterventionView(Static):
     change in the reference's log-probability (the output panel shows the edited decoding)."""
 
     DEFAULT_CSS = """
-    InterventionView { height: auto; max-height: 6; display: none; padding: 0 1; background: $boost; }
+    InterventionView { height: auto; max-height: 7; display: none; padding: 0 1; background: $boost; }
     InterventionView.-on { display: block; }
     """
 
@@ -83,5 +83,7 @@ class InterventionView(Static):
             return
         lines = Lines()
         print_effect(lines, effect, text, itos, list(specs))
+        lines.items.insert(1, Text.assemble(("   now   ", "bold magenta"), text(effect.edited.tokens) or "(empty)",
+                                            (f"  log-prob {effect.edited.logprob:.4f} (decoded to the end)", "dim")))
         lines.items.append(Text("x clears the edits · e adds one", style=P.DIM))
         self.update(lines.group())
