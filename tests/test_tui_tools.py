@@ -160,3 +160,47 @@ async def test_the_dashboards_w_opens_the_inspector_under_the_errors_screen(runs
         await until(pilot, lambda: isinstance(app.screen, FailuresScreen) and app.screen.report is not None)
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, InspectorScreen))
+
+
+# ---- lockstep comparison ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_lockstep_steps_two_runs_side_by_side_as_compare_does(runs, size):
+    from workbench.decoding.compare import compare_input
+    from workbench.tui.screens.lockstep import LockstepScreen
+    from workbench.tui.widgets.inspector.distribution import NextTokenPanel
+
+    app = app_for(runs[0])
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("down", "c")  # example 1
+        await until(pilot, lambda: str(runs[1]) in getattr(app.screen, "paths", {}))
+        app.screen.query_one(OptionList).highlighted = list(app.screen.paths).index(str(runs[1]))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, LockstepScreen))
+        lock = app.screen
+        want = compare_input([load_run(runs[0]), load_run(runs[1])], example=1, show_k=8)
+        assert [o.tokens for o in lock.cmp.outputs] == [o.tokens for o in want.outputs]
+        assert lock.cmp.divergence == want.divergence is not None
+        await pilot.press("d")
+        assert lock.t == want.divergence
+        panels = lock.query(NextTokenPanel)
+        for panel, out in zip(panels, want.outputs):
+            assert [i for i, _ in panel.topk] == [i for i, _ in out.records[want.divergence].topk(0)]
+        await pilot.press("right", "right", "left")
+        assert lock.t == min(want.divergence + 1, want.length - 1)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, InspectorScreen))
+
+
+async def test_a_run_in_lockstep_with_itself_never_parts(runs):
+    from workbench.tui.screens.lockstep import LockstepScreen
+
+    app = app_for(runs[0])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("c")
+        await until(pilot, lambda: str(runs[0]) in getattr(app.screen, "paths", {}))
+        app.screen.query_one(OptionList).highlighted = list(app.screen.paths).index(str(runs[0]))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, LockstepScreen))
+        assert app.screen.cmp.divergence is None
+        assert "no divergence" in str(app.screen.query_one("#lock-aligned").content)

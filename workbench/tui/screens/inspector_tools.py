@@ -77,6 +77,57 @@ class ToolKeys:
         self._do(load)
         self.notify(f"{split} example {index}: greedy decoding first leaves the reference at step {step}", timeout=5)
 
+    # ---- lockstep comparison -----------------------------------------------------------------------
+
+    def action_compare(self) -> None:
+        from pathlib import Path
+
+        from .dialogs import RunPickerScreen
+
+        runs_dir = getattr(self.app, "runs_dir", None) or (self.run_dir.parent if self.run_dir else Path("runs"))
+
+        def chosen(path) -> None:
+            if path is not None:
+                self._lockstep(path)
+
+        self.app.push_screen(RunPickerScreen(runs_dir, note="Step this input through both runs side by side "
+                                             "(greedy); this run itself is fine too.", skip=("damaged",)), chosen)
+
+    def _lockstep(self, path) -> None:
+        from pathlib import Path
+        from types import SimpleNamespace
+
+        from .lockstep import LockstepReady, lockstep_runs
+
+        ins, task = self.ins, self.seq_task
+        first = SimpleNamespace(path=self.run_dir or Path("this-run"), model=self.model, task=task)
+        if ins.example is not None:
+            what = dict(example=ins.example, split=ins.split)
+            title = f"{ins.split} example {ins.example}"
+        else:
+            what = dict(text=(task.detokenize if ins.is_lm else task.detokenize_src)(ins.job.input.tokens))
+            title = "typed input"
+
+        def compare() -> None:
+            from workbench.device import one_thread_here
+
+            one_thread_here()
+            try:
+                self.post_message(LockstepReady(lockstep_runs(first, path, **what), title=title))
+            except UserError as exc:
+                self.post_message(LockstepReady(error=str(exc)))
+
+        self.notify(f"decoding this input with {Path(path).name}…", timeout=2)
+        self.run_worker(compare, thread=True, exclusive=True, group="lockstep", exit_on_error=False)
+
+    def on_lockstep_ready(self, message) -> None:
+        from .lockstep import LockstepScreen
+
+        if message.error:
+            self.notify(message.error, severity="error", timeout=8)
+        else:
+            self.app.push_screen(LockstepScreen(message.cmp, message.title))
+
     def tool_check(self, action: str) -> Optional[bool]:
         """``check_action`` for these keys."""
         if action == "clear_edits":
