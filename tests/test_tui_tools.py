@@ -204,3 +204,27 @@ async def test_a_run_in_lockstep_with_itself_never_parts(runs):
         await until(pilot, lambda: isinstance(app.screen, LockstepScreen))
         assert app.screen.cmp.divergence is None
         assert "no divergence" in str(app.screen.query_one("#lock-aligned").content)
+
+
+# ---- a unit across the corpus ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_followed_unit_across_the_validation_data(runs, size):
+    from workbench.decoding.units import UnitRef, unit_peaks
+    from workbench.tui.screens.units import TOP, UnitsScreen
+
+    app = app_for(runs[0])
+    async with app.run_test(size=size) as pilot:
+        screen = app.screen
+        await pilot.press("full_stop", "full_stop", "u")
+        await until(pilot, lambda: isinstance(app.screen, UnitsScreen) and app.screen.found is not None)
+        units = app.screen
+        run = load_run(runs[0])
+        want = unit_peaks(run.model, run.task, [UnitRef(0, 2)], split="val", top=TOP, context=12)[0]
+        assert units.found.unit == UnitRef(0, 2)
+        assert [(p.example, p.position) for p in units.found.peaks] == [(p.example, p.position) for p in want.peaks]
+        assert "L0:U2" in str(units.query_one("#units-title").content)
+        await pilot.press("full_stop")
+        await until(pilot, lambda: units.found is not None and units.found.unit == UnitRef(0, 3))
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen)

@@ -128,6 +128,19 @@ class ToolKeys:
         else:
             self.app.push_screen(LockstepScreen(message.cmp, message.title))
 
+    # ---- a unit across the corpus ---------------------------------------------------------------------
+
+    def action_units(self) -> None:
+        from workbench.decoding.units import UnitRef
+
+        from .units import UnitsScreen
+
+        layer = X._layer(self.model.capabilities.layers, self.opts.layer)
+        if self._state() != "hidden":
+            self.notify(f"reading hidden unit {self.opts.unit} of layer {layer} (the corpus view reads hidden states)",
+                        timeout=4)
+        self.app.push_screen(UnitsScreen(self.model, self.seq_task, UnitRef(layer, self.opts.unit)))
+
     def tool_check(self, action: str) -> Optional[bool]:
         """``check_action`` for these keys."""
         if action == "clear_edits":
