@@ -103,15 +103,15 @@ class RunPickerScreen(ModalScreen[Optional[Path]]):
 
     def __init__(self, runs_dir: Path, exclude: Optional[Path] = None, has_overlay: bool = False,
                  note: str = "Its curves are drawn in grey and pink under this run's.",
-                 skip: tuple[str, ...] = ("running", "new")):
+                 skip: tuple[str, ...] = ("running", "new"), title: str = "Compare with a finished run"):
         super().__init__()
-        self.note, self.skip = note, skip  # skip: statuses not offered (no curves yet, by default)
+        self.note, self.skip, self.title = note, skip, title  # skip: statuses not offered (no curves yet, by default)
         self.runs_dir, self.exclude, self.has_overlay = runs_dir, exclude, has_overlay
         self.paths: dict[str, Optional[Path]] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(Text("Compare with a finished run", style="bold"))
+            yield Label(Text(self.title, style="bold"))
             yield Static(self.note, classes="dim")
             yield OptionList(id="run-options")
 

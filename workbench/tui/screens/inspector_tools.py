@@ -91,7 +91,8 @@ class ToolKeys:
                 self._lockstep(path)
 
         self.app.push_screen(RunPickerScreen(runs_dir, note="Step this input through both runs side by side "
-                                             "(greedy); this run itself is fine too.", skip=("damaged",)), chosen)
+                                             "(greedy); this run itself is fine too.", skip=("damaged",),
+                                             title="Step this input through another run"), chosen)
 
     def _lockstep(self, path) -> None:
         from pathlib import Path

@@ -23,24 +23,27 @@ from textual.widgets import Footer, Static
 from workbench.decoding.compare import InputComparison, attention_rows, step_view
 
 from ..widgets.inspector import palette as P
+from .dashboard import run_label
 from ..widgets.inspector.distribution import NextTokenPanel
 from ..widgets.inspector.heatmap import AttentionHeatmap
 
-LABEL = 10  # columns for a run's name in the aligned rows
+LABEL = 24  # most columns for a run's name in the aligned rows
 
 
 def aligned_text(cmp: InputComparison, t: int, width: int) -> Text:
     """Position numbers, then each run's tokens in columns; step ``t`` bold, disagreeing tokens red."""
     div = cmp.divergence
-    widths = [max(len(P.label(x)) for x in cmp.column(i)) + 1 for i in range(cmp.length)]
+    names = [run_label(o.label) for o in cmp.outputs]
+    pad = min(LABEL, max(len(n) for n in names + ["step"]) + 1)
+    widths = [max(len(str(i % 100)), *(len(P.label(x)) for x in cmp.column(i))) + 1 for i in range(cmp.length)]
     start = 0
-    while start < t and sum(widths[start: t + 1]) > width - LABEL - 2:  # keep step t in view
+    while start < t and sum(widths[start: t + 1]) > width - pad - 2:  # keep step t in view
         start += 1
-    lines = [Text("step".ljust(LABEL), style=P.DIM)]
-    for o in cmp.outputs:
-        lines.append(Text(o.label[: LABEL - 1].ljust(LABEL), style=P.BOLD))
+    lines = [Text("step".ljust(pad), style=P.DIM)]
+    for name in names:
+        lines.append(Text(name[: pad - 1].ljust(pad), style=P.BOLD))
     for i in range(start, cmp.length):
-        if sum(widths[start: i + 1]) > width - LABEL - 2:
+        if sum(widths[start: i + 1]) > width - pad - 2:
             break
         col = cmp.column(i)
         differs = len(set(col)) > 1
@@ -74,8 +77,8 @@ class LockstepScreen(Screen):
     LockstepScreen #lock-title { height: 1; padding: 0 1; }
     LockstepScreen #lock-aligned { height: auto; border: round $primary 40%; padding: 0 1; }
     LockstepScreen #lock-runs { height: 1fr; }
-    LockstepScreen .lock-run { width: 1fr; border: round $primary 40%; border-title-color: $accent; }
-    LockstepScreen .lock-chose { height: auto; padding: 0 1; }
+    LockstepScreen .lock-run { width: 1fr; border: round $primary 40%; border-title-color: $accent; padding: 0 1; }
+    LockstepScreen .lock-chose { height: auto; }
     LockstepScreen NextTokenPanel { height: auto; max-height: 7; }
     LockstepScreen AttentionHeatmap { height: 1fr; }
     """
@@ -99,7 +102,7 @@ class LockstepScreen(Screen):
         with Horizontal(id="lock-runs"):
             for i, o in enumerate(self.cmp.outputs):
                 with Vertical(classes="lock-run", id=f"lock-run-{i}") as box:
-                    box.border_title = o.label
+                    box.border_title = run_label(o.label)
                     yield Static(classes="lock-chose")
                     yield NextTokenPanel()
                     yield AttentionHeatmap()
@@ -114,9 +117,9 @@ class LockstepScreen(Screen):
 
     def redraw(self) -> None:
         cmp, t = self.cmp, self.t
-        title = Text.assemble(("lockstep ", P.ACCENT), " vs ".join(o.label for o in cmp.outputs),
-                              (f"  · {self.heading}" if self.heading else "", P.DIM),
-                              f"  · step {t}/{cmp.length - 1}")
+        title = Text.assemble((f"step {t}/{cmp.length - 1} ", P.BOLD), ("lockstep ", P.ACCENT),
+                              " vs ".join(run_label(o.label) for o in cmp.outputs),
+                              (f" · {self.heading}" if self.heading else "", P.DIM))
         self.query_one("#lock-title", Static).update(title)
         self.query_one("#lock-aligned", Static).update(aligned_text(cmp, t, self.app.size.width - 4))
         for i, o in enumerate(cmp.outputs):
