@@ -228,3 +228,61 @@ async def test_the_followed_unit_across_the_validation_data(runs, size):
         await until(pilot, lambda: units.found is not None and units.found.unit == UnitRef(0, 3))
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is screen)
+
+
+# ---- the step-through export ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_export_writes_steps_svg_and_a_replay_that_decodes_the_same(runs, size, tmp_path, capsys):
+    import json
+    import shutil
+
+    from workbench.cli import main
+
+    run_dir = tmp_path / "gru"
+    shutil.copytree(runs[0], run_dir)
+    app = app_for(run_dir)
+    async with app.run_test(size=size) as pilot:
+        screen = app.screen
+        await pilot.press("down", "s", "s", "s", "s")  # example 1, beam search (greedy → beam → sample → greedy → beam)
+        assert screen.ins.mode == "beam"
+        await pilot.press("right", "e")
+        await until(pilot, lambda: isinstance(app.screen, InterventionDialog))
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.ins.interventions)
+        await pilot.press("E")
+        await until(pilot, lambda: getattr(screen, "last_export", None) is not None)
+        out = screen.last_export
+        assert out.parent == run_dir / "exports"
+        assert (out / "steps.svg").read_text().startswith("<svg") and (out / "replay.json").exists()
+        assert any("replay.json" in str(n.message) for n in app._notifications)
+        record = json.loads((out / "replay.json").read_text())
+        assert record["options"]["example"] == 1 and record["options"]["beam"] == 5
+        assert record["options"]["intervene"] == screen.ins.interventions
+    capsys.readouterr()
+    assert main(["decode", "--replay", str(out / "replay.json")]) == 0
+    printed = capsys.readouterr()
+    assert record["output"] and "--replay:" not in printed.err  # it warns when the weights or the output differ
+
+
+async def test_export_refuses_teacher_forcing(runs):
+    app = app_for(runs[0])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t", "E")
+        await pilot.pause()
+        assert getattr(app.screen, "last_export", None) is None
+
+
+def test_a_long_split_example_replays_as_its_text_and_reference(runs):
+    from workbench.decoding.inspection import Inspection
+    from workbench.decoding.session_export import replay_options
+
+    run = load_run(runs[0])
+    ins = Inspection(run.model, run.task)
+    ins.load_example(2, "long")
+    ins.step()
+    ins.force(ins.parse_token("a"))
+    options = replay_options(ins)
+    example = run.task.examples("long")[2]
+    assert options.example is None and options.input == "".join(example.src)
+    assert options.reference == "".join(example.tgt) and options.force == ["0:a"]

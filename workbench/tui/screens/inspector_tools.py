@@ -142,6 +142,28 @@ class ToolKeys:
                         timeout=4)
         self.app.push_screen(UnitsScreen(self.model, self.seq_task, UnitRef(layer, self.opts.unit)))
 
+    # ---- the step-through export ----------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        import time
+        from pathlib import Path
+
+        from workbench.decoding.session_export import export_inspection
+
+        from ..screenshot import screenshot_dir
+
+        base = self.run_dir / "exports" if self.run_dir is not None else screenshot_dir()
+        directory = Path(base) / time.strftime("inspect-%Y%m%d-%H%M%S")
+        try:
+            written = export_inspection(self.ins, self.run_dir, directory)
+        except UserError as exc:
+            self.notify(str(exc), severity="warning", timeout=6)
+            return
+        self.last_export = directory
+        names = ", ".join(p.name for p in written)
+        self.notify(f"wrote {directory}: {names}\nseqbench decode --replay {directory / 'replay.json'} decodes it "
+                    "again", title="Exported", timeout=12)
+
     def tool_check(self, action: str) -> Optional[bool]:
         """``check_action`` for these keys."""
         if action == "clear_edits":
