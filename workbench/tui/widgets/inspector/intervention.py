@@ -81,9 +81,13 @@ class InterventionView(Static):
         self.set_class(effect is not None, "-on")
         if effect is None:
             return
+        self.styles.max_height = 4 if self.screen.has_class("-narrow") else 7  # few rows: the hint goes first
         lines = Lines()
         print_effect(lines, effect, text, itos, list(specs))
-        lines.items.insert(1, Text.assemble(("   now   ", "bold magenta"), text(effect.edited.tokens) or "(empty)",
-                                            (f"  log-prob {effect.edited.logprob:.4f} (decoded to the end)", "dim")))
+        # its first line names the edits "(the output above)": here, with the edited output decoded to the end
+        lines.items[0] = Text.assemble(("edited   ", "bold magenta"), text(effect.edited.tokens) or "(empty)",
+                                       (f"  log-prob {effect.edited.logprob:.4f} · ", "dim"), ", ".join(specs))
+        if str(lines.items[-1]).strip().startswith("reference log-prob"):  # before the changed tokens, which wrap
+            lines.items.insert(2, lines.items.pop())
         lines.items.append(Text("x clears the edits · e adds one", style=P.DIM))
         self.update(lines.group())
