@@ -135,9 +135,9 @@ class LockstepScreen(Screen):
             line = Text.assemble(("chose ", P.DIM), (P.label(view.chosen), P.BOLD))
             if view.attended is not None:
                 pos, token, weight = view.attended
-                line.append(f"  attended to source {pos} ", style=P.DIM)
+                line.append("  attended to ", style=P.DIM)
                 line.append(P.label(token), style=P.BOLD)
-                line.append(f" ({weight:.2f})", style=P.DIM)
+                line.append(f" at source position {pos + 1} ({weight:.2f})", style=P.DIM)  # 1-based, as the heatmap
             chose.update(line)
             record = o.records[t]
             panel.show(record.topk(0), {record.candidates[0].token}, o.itos, step=t)
