@@ -3,10 +3,9 @@ comparison, a unit across the corpus and the step-through export. What the app s
 headless engine computes for the same run, input and edit."""
 
 import pytest
-import torch
 from textual.widgets import OptionList
 
-from test_decode_cli import SMALL_TASK, make_run
+from test_compare import runs  # noqa: F401  (a GRU and a 2-head Transformer reverse run, untrained)
 from workbench.decoding.intervention_effect import intervention_effect
 from workbench.decoding.job import prepare
 from workbench.decoding.session import DecodeConfig
@@ -16,18 +15,7 @@ from workbench.tui.widgets.inspector.key_sheet import plain
 from workbench.tui.widgets.inspector.intervention import InterventionDialog, InterventionView
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-TASK = {"task.name": "reverse", **SMALL_TASK, "task.long_size": 12, "model.hidden": 16, "model.emb_dim": 8}
 SIZES = [(120, 40), (80, 24)]
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("tools")
-    gru = make_run(root / "gru", TASK)
-    torch.manual_seed(3)
-    tf = make_run(root / "tf", {**TASK, "model.cell": "transformer", "model.hidden": 16, "model.emb_dim": 16,
-                                "model.heads": 2, "model.max_len": 64})
-    return gru, tf
 
 
 def app_for(path) -> InspectorApp:

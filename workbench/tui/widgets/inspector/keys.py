@@ -31,7 +31,7 @@ KEYS = [
     Binding("escape,q", "close", "Close"),
     Binding("o", "options", "Options"),
     Binding("e", "intervene", "Intervene"),
-    Binding("x", "clear_edits", "Clear edits", show=False),
+    Binding("x", "clear_edits", "Clear edits"),  # in the footer only while edits are active
     Binding("w", "errors", "Errors", show=False),
     Binding("c", "compare", "Compare", show=False),
     Binding("u", "units", "Unit in corpus", show=False),
