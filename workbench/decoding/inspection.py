@@ -47,7 +47,7 @@ class Inspection:
         self.session: Optional[DecodeSession] = None
         self.score: Optional[ReferenceScore] = None
         self.focus = 0  # index into ``hypotheses()``
-        self._effect: Optional[tuple] = None  # (key, InterventionEffect) of the last ``effect()``
+        self._effect: Optional[tuple] = None  # (job, (specs, config), InterventionEffect) of the last ``effect()``
 
     # ---- input -----------------------------------------------------------------------------------
 
@@ -221,12 +221,12 @@ class Inspection:
             return None
         mode = "greedy" if self.mode == TEACHER else self.mode
         config = replace(self.config, strategy=mode, max_len=self.max_len)
-        key = (id(self.job), tuple(self.interventions), config)
-        if self._effect is None or self._effect[0] != key:
+        key = (tuple(self.interventions), config)
+        if self._effect is None or self._effect[0] is not self.job or self._effect[1] != key:
             from .intervention_effect import intervention_effect
 
-            self._effect = (key, intervention_effect(self.job, self.model, self.task, config))
-        return self._effect[1]
+            self._effect = (self.job, key, intervention_effect(self.job, self.model, self.task, config))
+        return self._effect[2]
 
     # ---- what the panels follow ------------------------------------------------------------------
 
