@@ -24,6 +24,7 @@ from ..widgets.inspector import palette as P
 from ..widgets.rich_lines import Lines
 
 BEAM = 4  # width b compares greedy with
+BEAM_SAYS = {"same": "same answer", "fixed": "fixed", "broke": "broke", "changed": "changed, still wrong"}
 
 
 class ReportReady(Message):
@@ -112,7 +113,7 @@ class FailuresScreen(Screen):
         table.clear()
         for o in report.failed:
             ref, got = report.confusion(o)
-            beam = report.beam.outcome(o.index) if report.beam is not None else ""
+            beam = BEAM_SAYS.get(report.beam.outcome(o.index), "") if report.beam is not None else ""
             table.add_row(str(o.index), str(o.src_len), str(o.divergence), str(o.ref_rank),
                           Text(f"{P.label(itos[ref])} → {P.label(itos[got])}"), beam, key=str(o.index))
         if report.failed:
