@@ -274,3 +274,22 @@ def test_a_long_split_example_replays_as_its_text_and_reference(runs):
     example = run.task.examples("long")[2]
     assert options.example is None and options.input == "".join(example.src)
     assert options.reference == "".join(example.tgt) and options.force == ["0:a"]
+
+
+async def test_an_example_beam_breaks_opens_with_that_beam_decoded_to_the_end(runs):
+    from workbench.tui.screens.failures import FailuresScreen
+
+    app = app_for(runs[0])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await pilot.press("s")  # beam: a row of greedy's failures still opens with greedy
+        await pilot.press("w")
+        await until(pilot, lambda: isinstance(app.screen, FailuresScreen) and app.screen.report is not None)
+        assert app.screen.rows and all(beam is None for _, _, beam in app.screen.rows)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen is screen)
+        assert screen.ins.mode == "greedy"
+        screen.open_at("long", 2, None, beam=3)
+        await pilot.pause()
+        assert screen.ins.mode == "beam" and screen.ins.config.beam == 3 and screen.ins.done
+        assert screen.ins.example == 2 and screen.ins.split == "long"

@@ -56,12 +56,13 @@ class FailuresScreen(Screen):
         Binding("escape,q", "close", "Close"),
     ]
 
-    def __init__(self, model: Any, task: Any, opened: Callable[[str, int, int], None], split: Optional[str] = None):
+    def __init__(self, model: Any, task: Any, opened: Callable[..., None], split: Optional[str] = None):
         super().__init__()
         self.model, self.seq_task, self.opened = model, task, opened
         self.split = split or default_split(task)
         self.beam: Optional[int] = None
         self.report = None
+        self.rows: list[tuple] = []
 
     def compose(self) -> ComposeResult:
         yield Static(id="fail-title")
@@ -111,20 +112,28 @@ class FailuresScreen(Screen):
         self.query_one("#fail-title", Static).update(lines.items.pop(0))  # the headline: failed of examples
         self.query_one("#fail-text", Static).update(lines.group())
         table.clear()
+        self.rows = []  # (example, greedy's first wrong step or None, beam width to open it with or None)
         for o in report.failed:
             ref, got = report.confusion(o)
             beam = BEAM_SAYS.get(report.beam.outcome(o.index), "") if report.beam is not None else ""
             table.add_row(str(o.index), str(o.src_len), str(o.divergence), str(o.ref_rank),
                           Text(f"{P.label(itos[ref])} → {P.label(itos[got])}"), beam, key=str(o.index))
-        if report.failed:
+            self.rows.append((o.index, o.divergence, None))
+        broke = report.beam.broke if report.beam is not None else []
+        lengths = {o.index: o.src_len for o in report.outcomes}
+        for index in broke:  # greedy right, beam wrong: opened with beam search, decoded to the end
+            table.add_row(str(index), str(lengths.get(index, "")), "greedy right", "", "", BEAM_SAYS["broke"],
+                          key=f"broke-{index}")
+            self.rows.append((index, None, report.beam.width))
+        if self.rows:
             table.focus()
 
     def action_open(self) -> None:
         table = self.query_one(DataTable)
-        if self.report is None or not self.report.failed or table.row_count == 0:
+        if self.report is None or not self.rows or table.row_count == 0:
             return
-        o = self.report.failed[table.cursor_row]
-        self.opened(self.split, o.index, o.divergence)
+        index, step, beam = self.rows[table.cursor_row]
+        self.opened(self.split, index, step, beam)
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:

@@ -61,21 +61,28 @@ class ToolKeys:
 
         self.app.push_screen(FailuresScreen(self.model, self.seq_task, self.open_at))
 
-    def open_at(self, split: str, index: int, step: int) -> None:
-        """Show example ``index`` of ``split`` decoded up to ``step`` (its token the last one shown)."""
+    def open_at(self, split: str, index: int, step: Optional[int], beam: Optional[int] = None) -> None:
+        """Show example ``index`` of ``split`` decoded up to ``step`` (its token the last one shown), or with
+        ``beam`` search to the end (where beam breaks what greedy gets right)."""
         while self.app.screen is not self:
             self.app.pop_screen()
         ins = self.ins
 
         def load() -> None:
             ins.load_example(index, split)
-            if ins.mode == "teacher-forced":
+            if beam is not None:
+                ins.set_options(beam=beam)
+                ins.set_mode("beam")
+                ins.run()
+                return
+            if ins.mode != "greedy":
                 ins.set_mode("greedy")
             while ins.t <= step and not ins.done:
                 ins.step()
 
         self._do(load)
-        self.notify(f"{split} example {index}: greedy decoding first leaves the reference at step {step}", timeout=5)
+        self.notify(f"{split} example {index}: " + (f"beam {beam} gets it wrong, greedy right" if beam is not None
+                    else f"greedy decoding first leaves the reference at step {step}"), timeout=5)
 
     # ---- lockstep comparison -----------------------------------------------------------------------
 
