@@ -56,6 +56,7 @@ class TrainConfig:
     max_seconds: float = setting(0.0, float, ge=0)
     # with max_seconds, "clock" fits warm-up and decay to the time limit; "steps" keeps the step schedule
     schedule: str = setting("clock", str, choices=("clock", "steps"))
+    hold: float = setting(0.7, float, ge=0, lt=1)  # clock schedule: the peak rate holds for this share of the time
     tensorboard: bool = setting(False, bool)  # also write TensorBoard event files (needs the tensorboard extra)
 
 

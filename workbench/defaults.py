@@ -51,7 +51,7 @@ TASK_DEFAULTS: dict[str, dict[str, dict]] = {
     "tsv": {
         "model": dict(cell="transformer", attention="multihead", hidden=128, ffn=512, layers=2, heads=4, dropout=0.0),
         "train": dict(steps=2400, batch_size=96, lr=2e-3, warmup=200, label_smoothing=0.1, length_batches=True,
-                      eval_every=500, eval_examples=500, max_seconds=280.0),
+                      eval_every=500, eval_examples=500, max_seconds=280.0, hold=0.0),  # tuned decaying from the start
         "task": dict(val_size=300, test_size=500),
     },
 }
