@@ -20,7 +20,7 @@ from .machine import CpuMeter, busy_warnings, load_average, machine_info, machin
 # Modules whose @benchmark functions register themselves, in the order a full run takes them:
 # cheap, precise measurements first, the long trainings last.
 MODULES = ("startup", "decoding", "ablation", "inspector", "app", "overhead", "threads", "accuracy", "charlm",
-           "translation", "encoders")
+           "translation", "positions", "encoders")
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 
 

@@ -112,9 +112,9 @@ def _count_tokens(task, tl: Timeline) -> None:
     """Count the tokens of every training batch the trainer draws (one Python call per step)."""
     draw = task.train_batch
 
-    def counted(batch_size, generator):
+    def counted(batch_size, generator, by_length=False):
         tl.batch_clock.append(time.perf_counter())
-        batch = draw(batch_size, generator)
+        batch = draw(batch_size, generator, by_length)
         tl.tokens += batch.n_tokens
         return batch
 

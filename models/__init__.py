@@ -11,7 +11,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .config import ModelConfig, validate_config
-from .names import ATTENTIONS, CELLS, CONTEXT_MODES, FAMILIES, POOLINGS
+from .names import ATTENTIONS, CELLS, CONTEXT_MODES, FAMILIES, POOLINGS, POSITIONS
 from .settings import ConfigError
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ __all__ = [
     "CELLS",
     "CONTEXT_MODES",
     "FAMILIES",
+    "POSITIONS",
     "EncoderTrace",
     "Encoding",
     "ModelConfig",
@@ -99,6 +100,8 @@ def capabilities(cfg: ModelConfig) -> "Capabilities":
         layers=cfg.layers,
         attention_layers=cfg.layers if transformer else 1,
         heads=cfg.heads if multihead else 1,
+        hard_attention=seq2seq and not transformer and cfg.hard_attention != "off",
+        receptive_field=1 + cfg.layers * (cfg.kernel - 1) if seq2seq and cfg.encoder == "conv" else None,
     )
 
 
@@ -142,8 +145,15 @@ def arch_slug(cfg: ModelConfig) -> str:
         bi = "bi" if cfg.bidirectional and cfg.cell != "transformer" else ""
         return f"{bi}{cfg.cell}-{cfg.head}" + (f"-{cfg.pooling}" if cfg.head == "classify" else "")
     if cfg.family == "lm" or cfg.cell == "transformer":
-        return cfg.cell
-    return f"{cfg.cell}-{cfg.attention if cfg.attention != 'none' else 'ctx-' + cfg.context}"
+        return cfg.cell + ("" if cfg.positions == "sinusoidal" else f"-{cfg.positions}")
+    hard = "" if cfg.hard_attention == "off" else f"-hard-{cfg.hard_attention}"
+    if cfg.encoder == "vector":
+        return f"{cfg.cell}-vector-{cfg.context}"
+    if cfg.context_from != "last":
+        hard += f"-c-{cfg.context_from}"
+    if cfg.encoder == "conv":
+        hard = f"-conv{hard}"
+    return f"{cfg.cell}-{cfg.attention if cfg.attention != 'none' else 'ctx-' + cfg.context}{hard}"
 
 
 def describe(cfg: ModelConfig) -> str:
@@ -151,15 +161,24 @@ def describe(cfg: ModelConfig) -> str:
     cell = cfg.cell.upper() if cfg.cell != "transformer" else "Transformer"
     if cfg.family == "encoder":
         return _describe_encoder(cfg, cell)
+    where = f", {cfg.positions} positions" if cfg.cell == "transformer" and cfg.positions != "sinusoidal" else ""
     if cfg.family == "lm":
-        return f"{cell} language model ({cfg.layers} layer{'s' if cfg.layers > 1 else ''})"
+        return f"{cell} language model ({cfg.layers} layer{'s' if cfg.layers > 1 else ''}{where})"
     if cfg.cell == "transformer":
-        return f"Transformer encoder-decoder ({cfg.layers} layers, {cfg.heads} heads)"
+        return f"Transformer encoder-decoder ({cfg.layers} layers, {cfg.heads} heads{where})"
     extra = []
     if cfg.bidirectional:
         extra.append("bi")
     extra.append(f"{cfg.layers} layer{'s' if cfg.layers > 1 else ''}")
     how = f"context c {cfg.context}" if cfg.attention == "none" else f"{cfg.attention} attention"
+    if cfg.context_from != "last":
+        how = f"context c = {cfg.context_from} of the encoder states, {cfg.context}"
+    if cfg.encoder == "vector":
+        return f"{cell} decoder from one input vector, x {cfg.context} (1 vs N, {cfg.layers} layer{'s' if cfg.layers > 1 else ''})"
+    if cfg.hard_attention != "off":
+        how = f"hard {cfg.attention} attention ({cfg.hard_attention})"
+    if cfg.encoder == "conv":
+        extra.insert(0, f"conv encoder k={cfg.kernel}, receptive field {1 + cfg.layers * (cfg.kernel - 1)}")
     return f"{cell} enc-dec + {how} ({', '.join(extra)})"
 
 
@@ -179,7 +198,10 @@ def variants(src_vocab: int = 11, tgt_vocab: int = 13) -> list[tuple[str, ModelC
     for cell in ("rnn", "gru", "lstm"):
         for layers in (1, 2):
             out.append((f"lm-{cell}-L{layers}", ModelConfig(family="lm", cell=cell, attention="none", layers=layers, **{**tiny, "src_vocab": 0})))
-    out.append(("lm-transformer-L2", ModelConfig(family="lm", cell="transformer", attention="none", layers=2, **{**tiny, "src_vocab": 0})))
+    for positions in POSITIONS:
+        suffix = "" if positions == "sinusoidal" else f"-{positions}"
+        out.append((f"lm-transformer-L2{suffix}", ModelConfig(family="lm", cell="transformer", attention="none", layers=2,
+                                                              positions=positions, **{**tiny, "src_vocab": 0})))
     for cell in ("rnn", "gru", "lstm"):
         for context in CONTEXT_MODES:
             for bi in (False, True):
@@ -189,7 +211,27 @@ def variants(src_vocab: int = 11, tgt_vocab: int = 13) -> list[tuple[str, ModelC
             for bi, layers in ((False, 1), (True, 2)):
                 out.append((f"s2s-{cell}-{attention}-{'bi' if bi else 'uni'}-L{layers}",
                             ModelConfig(family="seq2seq", cell=cell, attention=attention, bidirectional=bi, layers=layers, **tiny)))
-    out.append(("s2s-transformer-L2", ModelConfig(family="seq2seq", cell="transformer", attention="multihead", layers=2, **tiny)))
+    for how in ("transform", "mean", "max"):
+        for cell, context, bi in (("gru", "init", True), ("lstm", "every-step", False)):
+            out.append((f"s2s-{cell}-none-{context}-c-{how}-{'bi' if bi else 'uni'}-L2",
+                        ModelConfig(family="seq2seq", cell=cell, attention="none", context=context, context_from=how,
+                                    bidirectional=bi, layers=2, **tiny)))
+    for cell, attention, layers in (("gru", "general", 2), ("lstm", "additive", 1), ("gru", "none", 2),
+                                    ("rnn", "multihead", 1)):
+        out.append((f"s2s-{cell}-{attention}-conv-L{layers}",
+                    ModelConfig(family="seq2seq", cell=cell, attention=attention, encoder="conv", layers=layers, **tiny)))
+    for context in CONTEXT_MODES:
+        out.append((f"s2s-gru-vector-{context}-L2", ModelConfig(family="seq2seq", cell="gru", attention="none", context=context,
+                                                                encoder="vector", layers=2, **tiny)))
+    for attention, cell, estimator in (("general", "gru", "gumbel"), ("additive", "lstm", "reinforce"),
+                                       ("local", "rnn", "gumbel"), ("dot", "gru", "reinforce")):
+        out.append((f"s2s-{cell}-{attention}-hard-{estimator}",
+                    ModelConfig(family="seq2seq", cell=cell, attention=attention, hard_attention=estimator,
+                                bidirectional=True, layers=2, **tiny)))
+    for positions in POSITIONS:
+        suffix = "" if positions == "sinusoidal" else f"-{positions}"
+        out.append((f"s2s-transformer-L2{suffix}", ModelConfig(family="seq2seq", cell="transformer", attention="multihead",
+                                                               layers=2, positions=positions, **tiny)))
     return out + encoder_variants(src_vocab, tgt_vocab)
 
 

@@ -52,6 +52,8 @@ class Capabilities:
     directions: int = 1  # encoder family: directions of the encoder's hidden states (2: bidirectional RNN)
     head: str = ""  # encoder family: "tag", "classify" or "mlm" (what ``forward``'s logits are); "" for decoders
     pooling: Optional[str] = None  # encoder + classify: how positions are pooled (Encoding.pooling is filled)
+    hard_attention: bool = False  # Trace.chosen is filled: the decoder reads one source position per step
+    receptive_field: Optional[int] = None  # a convolutional encoder: source tokens each encoder state sees
 
     @property
     def views(self) -> tuple[str, ...]:
@@ -72,6 +74,7 @@ class Trace:
     gates: Optional[dict[str, Tensor]] = None  # name -> (B, L, D): LSTM input/forget/output/candidate, GRU reset/update/candidate
     context: Optional[Tensor] = None  # (B, Dc) attention context vector (or the fixed context c)
     local_center: Optional[Tensor] = None  # (B,) local-p attention's predicted source position p_t
+    chosen: Optional[Tensor] = None  # (B,) long: hard attention's source position, drawn from cross_attention
 
     def to(self, device) -> "Trace":
         def mv(x):
@@ -90,10 +93,12 @@ class EncoderTrace:
 
     hidden: Optional[Tensor] = None  # (B, S, De) top encoder layer output per source position
     self_attention: Optional[Tensor] = None  # (B, L, H, S, S) transformer encoder self-attention
+    context_sources: Optional[Tensor] = None  # (B, S) share of the fixed context c each source position fed, sums to 1
 
     @classmethod
     def from_state(cls, state: State) -> "EncoderTrace":
-        return cls(hidden=state.get("enc_hidden"), self_attention=state.get("enc_self_attention"))
+        return cls(hidden=state.get("enc_hidden"), self_attention=state.get("enc_self_attention"),
+                   context_sources=state.get("context_sources"))
 
 
 @dataclass
@@ -147,6 +152,20 @@ class SeqModel(nn.Module):
 
     def reorder(self, state: State, index: Tensor) -> State:
         return reorder_state(state, index)
+
+    def schedule(self, progress: float) -> dict[str, float]:
+        """Called by the trainer before every step with the fraction of training done (0..1).
+
+        A model whose training changes with time (hard attention's Gumbel temperature) adapts here;
+        the returned name -> value pairs are shown with the training progress. Most models: {}."""
+        return {}
+
+    def extra_loss(self, logits: Tensor, targets: Tensor, pad_id: int) -> Optional[Tensor]:
+        """A loss term the trainer adds to the cross-entropy of the ``forward`` just run, or None.
+
+        ``logits`` (B, T, V) are that forward's output and ``targets`` (B, T) the reference tokens
+        (hard attention's REINFORCE surrogate lives here). Most models: None."""
+        return None
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -162,7 +162,9 @@ class TransformerEncoderModel(EncoderModel):
         x = self.embed(src, torch.arange(self.prefix, S + self.prefix, device=src.device))  # (B, S, D)
         if self.cls is None:
             return x, mask
-        cls = self.embed.drop(self.cls + self.embed.positions[0]).expand(B, 1, -1)  # (B, 1, D)
+        first = src.new_zeros(1)  # (1,) position 0, where [CLS] sits
+        where = 0.0 if self.embed.positions is None else self.embed.positions(first)  # (1, D) absolute schemes only
+        cls = self.embed.drop(self.cls + where).expand(B, 1, -1)  # (B, 1, D)
         return torch.cat([cls, x], 1), torch.cat([mask.new_ones(B, 1), mask], 1)  # (B, S+1, D), (B, S+1)
 
     def forward(self, src: Tensor, src_lengths: Optional[Tensor], tgt_in: Optional[Tensor] = None) -> Tensor:

@@ -35,6 +35,7 @@ class Attended(NamedTuple):
     context: Tensor  # (B, [T,] Dc) weighted sum of the values
     weights: Tensor  # (B, [T,] H, S) exactly 0 on padding, rows sum to 1
     center: Optional[Tensor] = None  # (B, [T]) local-p's predicted position p_t
+    chosen: Optional[Tensor] = None  # (B, [T]) long: hard attention's one source position (hard_attention.py)
 
 
 def masked_softmax(scores: Tensor, keep: Tensor) -> Tensor:
@@ -67,11 +68,20 @@ class Scorer(nn.Module):
         if pin is None:
             return out
         weights = one_hot_position(values.shape[0], 1, values.shape[1], pin, values)  # (B, 1, S)
-        return Attended(values[:, pin], weights, out.center)  # context (B, Dv)
+        chosen = None if out.chosen is None else torch.full_like(out.chosen, pin)
+        return Attended(values[:, pin], weights, out.center, chosen)  # context (B, Dv)
 
     def attend(self, query: Tensor, keys: Tensor, values: Tensor, mask: Tensor, lengths: Tensor) -> Attended:
         """Attention for queries (B, T, Dq)."""
         raise NotImplementedError
+
+    def schedule(self, progress: float) -> dict[str, float]:
+        """Adapt to training ``progress`` (0..1); returns what the dashboard shows (see ``SeqModel.schedule``)."""
+        return {}
+
+    def extra_loss(self, logits: Tensor, targets: Tensor, pad_id: int) -> Optional[Tensor]:
+        """A loss term beyond cross-entropy for the forward pass just run (see ``SeqModel.extra_loss``)."""
+        return None
 
 
 def one_hot_position(batch: int, heads: int, length: int, position: int, like: Tensor) -> Tensor:
@@ -230,7 +240,17 @@ class MultiHeadAttention(Scorer):
 
 
 def build_attention(kind: str, query_dim: int, memory_dim: int, cfg) -> Scorer:
-    """The scorer named ``kind`` (one of base.ATTENTIONS except 'none') for a ``ModelConfig``."""
+    """The scorer named ``kind`` (one of base.ATTENTIONS except 'none') for a ``ModelConfig``,
+    wrapped to attend to one position when ``cfg.hard_attention`` asks for it."""
+    scorer = _soft_attention(kind, query_dim, memory_dim, cfg)
+    if getattr(cfg, "hard_attention", "off") == "off":
+        return scorer
+    from .hard_attention import HardAttention
+
+    return HardAttention(scorer, cfg.hard_attention, cfg.hard_tau_start, cfg.hard_tau_end)
+
+
+def _soft_attention(kind: str, query_dim: int, memory_dim: int, cfg) -> Scorer:
     if kind == "additive":
         return AdditiveAttention(query_dim, memory_dim, cfg.hidden)
     if kind in ("dot", "scaled-dot"):

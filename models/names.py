@@ -11,3 +11,7 @@ ATTENTIONS = ("none", "additive", "dot", "general", "scaled-dot", "local", "mult
 CONTEXT_MODES = ("init", "every-step")  # without attention: the context c starts the decoder, or feeds every step
 HEADS = ("tag", "classify", "mlm")  # encoder family: a label per position, one per sequence, or masked tokens
 POOLINGS = ("last", "mean", "max", "attention", "cls")  # how a classifying encoder reduces its positions
+CONTEXT_FROM = ("last", "transform", "mean", "max")  # without attention: which encoder states make c, and how
+ENCODERS = ("rnn", "vector", "conv")  # RNN decoders read: an RNN encoder, one input vector (1 vs N), or gated convolutions
+HARD_ATTENTION = ("off", "gumbel", "reinforce")  # soft attention, or one source position per step and its estimator
+POSITIONS = ("sinusoidal", "learned", "relative", "rotary")  # where a Transformer token is: see models/positions.py

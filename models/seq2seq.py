@@ -4,6 +4,11 @@ Encoder (all variants): a fused RNN / GRU / LSTM stack, uni- or bidirectional, o
 source, packed so padding never reaches a final state. Its top-layer outputs are the memory
 h_1..h_S (B, S, De), De = D or 2D; c is the top layer's final state (bi: [forward final; backward
 final], i.e. the forward state after the last real token and the backward state after the first).
+With ``config.encoder = "vector"`` (1 vs N, the notes' "one input, a sequence out", as in image
+captioning with the image vector x) there is no recurrence: the source is one input vector and
+c = x = tanh(Σ_s W_{p(s)} e(x_s) + b) (``VectorEncoder``); the decoder below takes it either as its
+initial state ("init") or at every step ("every-step"). With ``config.encoder = "conv"`` the memory
+comes from ConvS2S's gated convolutions (``conv.py``) and c is its mean over the source.
 
 Decoder, by ``config.attention`` / ``config.context`` (y_{t-1} the previous target token, e its
 embedding, s_t the top-layer decoder state, L layers):
@@ -45,10 +50,12 @@ from __future__ import annotations
 from typing import Optional
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .base import ModelConfig, SeqModel, State, StepOutput, Trace, lengths_to_mask
+from .conv import ConvEncoder
 from .cells import make_rnn, stack_step, step_layers, to_fused_hidden
 from .layers import Attended, build_attention
 from .rnn_lm import tie_or_check
@@ -77,6 +84,68 @@ class RNNEncoder(nn.Module):
             final = final[0]  # LSTM (h_n, c_n): c is built from h_n
         top = final[-self.directions:]  # (dirs, B, D): top layer, forward then backward
         return memory, top.transpose(0, 1).reshape(B, self.out_dim)  # (B, dirs, D) -> (B, De)
+
+
+class VectorEncoder(nn.Module):
+    """1 vs N: the whole source as one input vector, x = tanh(Σ_s W_{p(s)} e(x_s) + b) (no recurrence).
+
+    Each token is embedded by a table of its own for its place p(s) counted from the source's end
+    (so the last digit of a number is always the units), which is a linear map of the one-hot
+    encoding of the whole (fixed-width, right-aligned) input: the source is one vector, and x is a
+    learned transform of it. The memory returned is each token's term W_{p(s)} e(x_s) (B, S, D),
+    zero on padding: what every source position put into x.
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.vocab, self.max_len, self.out_dim = cfg.src_vocab, cfg.max_len, cfg.hidden
+        self.embed = nn.Embedding(cfg.src_vocab * cfg.max_len, cfg.hidden)  # row p * V + token
+        self.bias = nn.Parameter(torch.zeros(cfg.hidden))
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, src: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """Per-position terms (B, S, D), zero on padding, and the input vector x (B, D)."""
+        B, S = src.shape
+        if S > self.max_len:
+            raise ValueError(f"the source has {S} tokens but this vector encoder reads at most max_len={self.max_len}")
+        real = lengths_to_mask(lengths.to(src.device), S)  # (B, S)
+        from_end = (lengths.to(src.device).unsqueeze(1) - 1 - torch.arange(S, device=src.device)).clamp(min=0)  # (B, S)
+        terms = self.embed(from_end * self.vocab + src) * real.unsqueeze(-1)  # (B, S, D)
+        return terms, torch.tanh(self.drop(terms.sum(1)) + self.bias)  # (B, S, D), (B, D)
+
+
+class ContextSummary(nn.Module):
+    """The fixed context c from the encoder states (``config.context_from``), and which states fed it.
+
+        last:       c = h_S (bi: [→h_S; ←h_1]), the encoder's final state (Sutskever et al. 2014)
+        transform:  c = tanh(W h_S + b), a learned map of it (Bahdanau et al. 2015 initialise their
+                    decoder with tanh(W_s ←h_1); Cho et al. 2014's c = tanh(V h_S))
+        mean:       c = (1/S) Σ_s h_s over the real positions
+        max:        c_i = max_s h_s,i per unit i (max pooling over time)
+
+    The sources (B, S) sum to 1 per row: the share of c each position fed (last: the final
+    position, or half each to the last and first for a bidirectional encoder; mean: 1/S each;
+    max: the fraction of c's units whose maximum came from that position).
+    """
+
+    def __init__(self, cfg: ModelConfig, dim: int):
+        super().__init__()
+        self.how, self.directions = cfg.context_from, 2 if cfg.bidirectional else 1
+        self.transform = nn.Linear(dim, dim) if self.how == "transform" else None
+
+    def forward(self, memory: Tensor, final: Tensor, mask: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """memory (B, S, De), final (B, De), mask (B, S) -> c (B, De), sources (B, S)."""
+        B, S, De = memory.shape
+        real = mask.to(memory.dtype)  # (B, S)
+        if self.how == "mean":
+            return (memory * real.unsqueeze(-1)).sum(1) / lengths.unsqueeze(1).to(memory.dtype), real / real.sum(1, True)
+        if self.how == "max":
+            c, where = memory.masked_fill(~mask.unsqueeze(-1), float("-inf")).max(1)  # (B, De) each
+            sources = torch.zeros_like(real).scatter_add_(1, where, torch.ones_like(c)) / De  # (B, S)
+            return c, sources
+        last = F.one_hot(lengths - 1, S).to(memory.dtype)  # (B, S)
+        sources = last if self.directions == 1 else 0.5 * (last + F.one_hot(torch.zeros_like(lengths), S).to(memory.dtype))
+        return (final if self.transform is None else torch.tanh(self.transform(final))), sources
 
 
 class Bridge(nn.Module):
@@ -111,7 +180,8 @@ class RNNSeq2Seq(SeqModel):
         self.config = cfg
         self.mode = decoder_mode(cfg)
         self.is_lstm = cfg.cell == "lstm"
-        self.encoder = RNNEncoder(cfg)
+        self.encoder = {"vector": VectorEncoder, "conv": ConvEncoder}.get(cfg.encoder, RNNEncoder)(cfg)
+        self.summary = ContextSummary(cfg, self.encoder.out_dim) if cfg.attention == "none" and cfg.encoder == "rnn" else None
         De, D = self.encoder.out_dim, cfg.hidden
         self.attention = None if cfg.attention == "none" else build_attention(cfg.attention, D, De, cfg)
         Dc = De if self.attention is None else self.attention.context_dim
@@ -123,6 +193,8 @@ class RNNSeq2Seq(SeqModel):
         self.drop = nn.Dropout(cfg.dropout)
         self.out = nn.Linear(D, cfg.tgt_vocab)
         tie_or_check(self.embed, self.out, cfg)
+        if cfg.share_embeddings:  # one vocabulary: a token means the same on both sides
+            self.encoder.embed.weight = self.embed.weight
 
     # ---- encoding -------------------------------------------------------------------------------
 
@@ -135,8 +207,12 @@ class RNNSeq2Seq(SeqModel):
             src_lengths = torch.full((B,), S, dtype=torch.long, device=src.device)
         memory, context = self.encoder(src, src_lengths)
         lengths = src_lengths.to(device=src.device, dtype=torch.long)
-        state = {"enc_hidden": memory, "src_mask": lengths_to_mask(lengths, S), "src_lengths": lengths,
-                 "context": context}
+        mask = lengths_to_mask(lengths, S)  # (B, S)
+        state = {"enc_hidden": memory, "src_mask": mask, "src_lengths": lengths}
+        if self.summary is not None:
+            state["context"], state["context_sources"] = self.summary(memory, context, mask, lengths)
+        else:
+            state["context"] = context
         if self.bridge is None:
             state["h"] = memory.new_zeros(B, self.config.layers, self.config.hidden)  # (B, L, D)
             if self.is_lstm:
@@ -208,7 +284,16 @@ class RNNSeq2Seq(SeqModel):
             trace.cross_attention = att.weights.unsqueeze(1)  # (B, 1, H, S): one decoder "layer" attends
             trace.context = att.context
             trace.local_center = att.center
+            trace.chosen = att.chosen
         return StepOutput(logits, new_state, trace)
+
+    # ---- training hooks (hard attention's temperature and REINFORCE loss) -----------------------
+
+    def schedule(self, progress: float) -> dict[str, float]:
+        return {} if self.attention is None else self.attention.schedule(progress)
+
+    def extra_loss(self, logits: Tensor, targets: Tensor, pad_id: int) -> Optional[Tensor]:
+        return None if self.attention is None else self.attention.extra_loss(logits, targets, pad_id)
 
     # ---- shared pieces --------------------------------------------------------------------------
 

@@ -4,6 +4,8 @@
 
     PE(pos, 2i)   = sin(pos / 10000^(2i/D))        sinusoidal positions, added to the
     PE(pos, 2i+1) = cos(pos / 10000^(2i/D))        token embeddings scaled by sqrt(D)      (§3.4, §3.5)
+    (``config.positions`` also offers learned absolute, T5 relative and rotary positions:
+    see ``positions.py``; those act inside every self-attention, never in cross-attention)
     Attention(Q, K, V) = softmax(Q Kᵀ / sqrt(Dh)) V                                        (eq. 1)
     MultiHead(Q, K, V) = Concat(head_1, ..., head_H) W^O,
         head_h = Attention(Q W^Q_h, K W^K_h, V W^V_h)                                      (§3.2.2)
@@ -44,6 +46,7 @@ from torch import Tensor, nn
 
 from .base import ModelConfig, SeqModel, State, StepOutput, Trace, lengths_to_mask
 from .layers import one_hot_position
+from .positions import AbsolutePositions, SelfPositions, adds_to_embeddings, sinusoidal_positions  # noqa: F401
 
 
 def check_length(length: int, max_len: int, what: str) -> None:
@@ -55,19 +58,12 @@ def check_length(length: int, max_len: int, what: str) -> None:
         )
 
 
-def sinusoidal_positions(max_len: int, dim: int) -> Tensor:
-    """(max_len, D) table: sin on even features, cos on odd ones, wavelengths 2π … 10000·2π."""
-    pos = torch.arange(max_len, dtype=torch.float32).unsqueeze(1)  # (max_len, 1)
-    rates = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))  # (ceil(D/2),)
-    table = torch.zeros(max_len, dim)
-    table[:, 0::2] = torch.sin(pos * rates)
-    table[:, 1::2] = torch.cos(pos * rates[: dim // 2])
-    return table
-
-
-def attend(q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
-    """softmax(Q Kᵀ / sqrt(Dh)) V written out; returns (values (B, H, Tq, Dh), weights (B, H, Tq, Tk))."""
+def attend(q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor] = None,
+           bias: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+    """softmax(Q Kᵀ / sqrt(Dh) + bias) V written out; returns (values (B, H, Tq, Dh), weights (B, H, Tq, Tk))."""
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, H, Tq, Tk)
+    if bias is not None:  # relative positions: (1 | B, H, Tq, Tk)
+        scores = scores + bias
     if mask is not None:  # (B, 1, 1, Tk), True = may attend; masked keys get weight exactly 0
         scores = scores.masked_fill(~mask, float("-inf"))
     weights = scores.softmax(-1)
@@ -75,14 +71,19 @@ def attend(q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor] = None) -> tu
 
 
 class MultiHeadAttention(nn.Module):
-    """H heads of scaled dot-product attention, fused for training or written out for the trace."""
+    """H heads of scaled dot-product attention, fused for training or written out for the trace.
 
-    def __init__(self, dim: int, heads: int):
+    A self-attention built with ``positions`` (relative or rotary schemes) rotates its queries and
+    keys or biases its scores by position; ``q_pos`` / ``k_pos`` say where they are.
+    """
+
+    def __init__(self, dim: int, heads: int, positions: Optional[SelfPositions] = None):
         super().__init__()
         self.heads, self.head_dim = heads, dim // heads
         self.q = nn.Linear(dim, dim)
         self.kv = nn.Linear(dim, 2 * dim)  # keys and values in one matmul
         self.out = nn.Linear(dim, dim)  # W^O
+        self.positions = positions
 
     def split(self, x: Tensor) -> Tensor:
         B, T, _ = x.shape
@@ -92,24 +93,46 @@ class MultiHeadAttention(nn.Module):
         B, H, T, Dh = x.shape
         return x.transpose(1, 2).reshape(B, T, H * Dh)  # (B, H, T, Dh) -> (B, T, D)
 
-    def keys_values(self, memory: Tensor) -> tuple[Tensor, Tensor]:
-        """Project what is attended to, (B, Tk, D), into per-head keys and values (B, H, Tk, Dh)."""
+    def keys_values(self, memory: Tensor, pos: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+        """Project what is attended to, (B, Tk, D) at positions ``pos``, into per-head keys and values (B, H, Tk, Dh)."""
         k, v = self.kv(memory).chunk(2, dim=-1)  # (B, Tk, D) each
-        return self.split(k), self.split(v)
+        k = self.split(k)
+        if self.positions is not None and pos is not None:
+            k = self.positions.rotate(k, pos)
+        return k, self.split(v)
+
+    def queries(self, x: Tensor, pos: Optional[Tensor] = None) -> Tensor:
+        """Per-head queries (B, H, Tq, Dh) of x (B, Tq, D) at positions ``pos`` (rotated if rotary)."""
+        q = self.split(self.q(x))
+        return q if self.positions is None or pos is None else self.positions.rotate(q, pos)
 
     def forward(self, x: Tensor, memory: Tensor, mask: Optional[Tensor] = None, causal: bool = False) -> Tensor:
-        """Fused path: queries from x (B, Tq, D) over memory (B, Tk, D) -> (B, Tq, D)."""
-        k, v = self.keys_values(memory)
-        y = F.scaled_dot_product_attention(self.split(self.q(x)), k, v, attn_mask=mask, is_causal=causal)  # (B, H, Tq, Dh)
+        """Fused path: queries from x (B, Tq, D) over memory (B, Tk, D) -> (B, Tq, D).
+
+        With positions, x is memory (self-attention) at positions 0..T-1."""
+        pos = torch.arange(x.shape[1], device=x.device) if self.positions is not None else None
+        k, v = self.keys_values(memory, pos)
+        q = self.queries(x, pos)  # (B, H, Tq, Dh)
+        bias = self.positions.bias(pos, pos) if self.positions is not None else None  # (1, H, T, T)
+        if bias is not None:  # SDPA takes one float mask: the bias, with -inf where attending is not allowed
+            keep = torch.ones(x.shape[1], x.shape[1], dtype=torch.bool, device=x.device)
+            keep = keep.tril() if causal else keep  # (T, T)
+            keep = keep if mask is None else keep & mask  # (B | 1, 1, T, T)
+            mask, causal = bias.masked_fill(~keep, float("-inf")), False
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)  # (B, H, Tq, Dh)
         return self.out(self.merge(y))
 
     def explicit(self, x: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor] = None,
-                 pin: Optional[int] = None, head_edits=()) -> tuple[Tensor, Tensor]:
+                 pin: Optional[int] = None, head_edits=(), q_pos: Optional[Tensor] = None,
+                 k_pos: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
         """Written-out path over given keys/values: -> (output (B, Tq, D), weights (B, H, Tq, Tk)).
 
+        With positions, the queries sit at ``q_pos`` ((Tq,) or (B, Tq)) and the keys, already
+        rotated by ``keys_values``, at ``k_pos`` (Tk,).
         Interventions (decoding only): ``pin`` puts every head's weight on one key position;
         ``head_edits`` (``interventions.Edit``) set a head's values before W^O mixes the heads."""
-        y, weights = attend(self.split(self.q(x)), k, v, mask)  # (B, H, Tq, Dh)
+        bias = self.positions.bias(q_pos, k_pos) if self.positions is not None else None
+        y, weights = attend(self.queries(x, q_pos), k, v, mask, bias)  # (B, H, Tq, Dh)
         if pin is not None:
             B, H, Tq, Tk = weights.shape
             weights = one_hot_position(B, H, Tk, pin, weights).unsqueeze(2).expand(-1, -1, Tq, -1)  # (B, H, Tq, Tk)
@@ -132,13 +155,20 @@ class FeedForward(nn.Module):
         return self.down(F.relu(self.up(x)))
 
 
+def self_positions(cfg: ModelConfig, bidirectional: bool) -> Optional[SelfPositions]:
+    """The position module of one self-attention layer, or None for the absolute schemes."""
+    if adds_to_embeddings(cfg.positions):
+        return None
+    return SelfPositions(cfg.positions, cfg.heads, cfg.hidden // cfg.heads, cfg.max_len, bidirectional)
+
+
 class EncoderLayer(nn.Module):
     """Pre-LN encoder layer: self-attention over the source, then the FFN, each with a residual."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         D = cfg.hidden
-        self.norm1, self.attn = nn.LayerNorm(D), MultiHeadAttention(D, cfg.heads)
+        self.norm1, self.attn = nn.LayerNorm(D), MultiHeadAttention(D, cfg.heads, self_positions(cfg, True))
         self.norm2, self.ffn = nn.LayerNorm(D), FeedForward(D, cfg.ffn or 4 * D)
         self.drop = nn.Dropout(cfg.dropout)
 
@@ -151,7 +181,8 @@ class EncoderLayer(nn.Module):
     def explicit(self, x: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
         """Same as forward, also returning the attention weights (B, H, S, S)."""
         h = self.norm1(x)
-        attended, weights = self.attn.explicit(h, *self.attn.keys_values(h), mask)
+        pos = torch.arange(x.shape[1], device=x.device)  # (S,)
+        attended, weights = self.attn.explicit(h, *self.attn.keys_values(h, pos), mask, q_pos=pos, k_pos=pos)
         x = x + self.drop(attended)
         return x + self.drop(self.ffn(self.norm2(x))), weights
 
@@ -171,7 +202,7 @@ class DecoderLayer(nn.Module):
     def __init__(self, cfg: ModelConfig, cross: bool):
         super().__init__()
         D = cfg.hidden
-        self.norm1, self.self_attn = nn.LayerNorm(D), MultiHeadAttention(D, cfg.heads)
+        self.norm1, self.self_attn = nn.LayerNorm(D), MultiHeadAttention(D, cfg.heads, self_positions(cfg, False))
         self.norm2 = nn.LayerNorm(D) if cross else None
         self.cross_attn = MultiHeadAttention(D, cfg.heads) if cross else None
         self.norm3, self.ffn = nn.LayerNorm(D), FeedForward(D, cfg.ffn or 4 * D)
@@ -186,17 +217,20 @@ class DecoderLayer(nn.Module):
         return x + self.drop(self.ffn(self.norm3(x)))
 
     def step(self, x: Tensor, k_self: Tensor, v_self: Tensor, k_cross: Optional[Tensor],
-             v_cross: Optional[Tensor], mask: Optional[Tensor], edits=None, index: int = 0) -> LayerStep:
-        """One new position x (B, 1, D). ``k_self``/``v_self`` (B, H, t, Dh) hold the cached prefix in
-        their first t-1 positions; this position's key and value are written into the last one (the
-        caller allocates them for this step, so no earlier state is touched). ``edits`` (an
-        ``interventions.EditSet``) act on this layer, number ``index``."""
+             v_cross: Optional[Tensor], mask: Optional[Tensor], edits=None, index: int = 0,
+             pos: Optional[Tensor] = None) -> LayerStep:
+        """One new position x (B, 1, D) at positions ``pos`` (B, 1). ``k_self``/``v_self`` (B, H, t, Dh)
+        hold the cached prefix in their first t-1 positions; this position's key and value are written
+        into the last one (the caller allocates them for this step, so no earlier state is touched).
+        ``edits`` (an ``interventions.EditSet``) act on this layer, number ``index``."""
         h = self.norm1(x)
-        k_new, v_new = self.self_attn.keys_values(h)  # (B, H, 1, Dh) each
+        k_new, v_new = self.self_attn.keys_values(h, pos)  # (B, H, 1, Dh) each
         k_self[:, :, -1:] = k_new
         v_self[:, :, -1:] = v_new
         own = {"head_edits": edits.heads("self", index)} if edits else {}
-        attended, self_weights = self.self_attn.explicit(h, k_self, v_self, **own)  # the prefix is all in the past
+        prefix = torch.arange(k_self.shape[2], device=x.device)  # (t,) the cache holds positions 0..t-1
+        # the prefix is all in the past: no mask
+        attended, self_weights = self.self_attn.explicit(h, k_self, v_self, q_pos=pos, k_pos=prefix, **own)
         x = x + self.drop(attended)
         context = cross_weights = None
         if self.cross_attn is not None:
@@ -210,7 +244,7 @@ class DecoderLayer(nn.Module):
 
 
 class Embedding(nn.Module):
-    """Token embedding times sqrt(D) plus the sinusoidal position, then dropout (§3.4, §3.5, §5.4)."""
+    """Token embedding times sqrt(D) plus the absolute position (if any), then dropout (§3.4, §3.5, §5.4)."""
 
     def __init__(self, vocab: int, cfg: ModelConfig):
         super().__init__()
@@ -220,12 +254,14 @@ class Embedding(nn.Module):
         nn.init.normal_(self.tokens.weight, std=D**-0.5)
         with torch.no_grad():
             self.tokens.weight[cfg.pad_id].zero_()
-        self.register_buffer("positions", sinusoidal_positions(cfg.max_len, D), persistent=False)
+        absolute = adds_to_embeddings(cfg.positions)
+        self.positions = AbsolutePositions(cfg.positions, cfg.max_len, D) if absolute else None
         self.scale, self.drop = math.sqrt(D), nn.Dropout(cfg.dropout)
 
     def forward(self, tokens: Tensor, pos: Tensor) -> Tensor:
         """tokens (B, T), pos (T,) or (B, T) -> (B, T, D)."""
-        return self.drop(self.tokens(tokens) * self.scale + self.positions[pos])
+        x = self.tokens(tokens) * self.scale
+        return self.drop(x if self.positions is None else x + self.positions(pos))
 
 
 class Decoder(nn.Module):
@@ -279,7 +315,7 @@ class Decoder(nn.Module):
         outs = []
         for l, layer in enumerate(self.layers):
             kc, vc = (state["k_cross"][:, l], state["v_cross"][:, l]) if cross else (None, None)  # (B, H, S, Dh)
-            out = layer.step(x, k_self[:, l], v_self[:, l], kc, vc, mask, edits, l)
+            out = layer.step(x, k_self[:, l], v_self[:, l], kc, vc, mask, edits, l, state["pos"].unsqueeze(1))
             outs.append(out)
             x = out.x
         logits = self.proj(self.norm(x)).squeeze(1)  # (B, 1, V) -> (B, V)
@@ -324,6 +360,8 @@ class TransformerSeq2Seq(SeqModel):
         self.encoder = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.layers))
         self.enc_norm = nn.LayerNorm(cfg.hidden)
         self.decoder = Decoder(cfg, cross=True)
+        if cfg.share_embeddings:  # one vocabulary: a token means the same on both sides
+            self.src_embed.tokens.weight = self.decoder.embed.tokens.weight
 
     def source_mask(self, src: Tensor, src_lengths: Optional[Tensor]) -> Tensor:
         """(B, S) bool, True on real tokens; from the lengths, or from pad_id when none are given."""

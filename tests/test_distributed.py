@@ -119,7 +119,7 @@ def test_two_processes_train_like_one_on_the_same_global_batch(two_rank_run, cor
     draw = single.task.train_batch
     gens = [torch.Generator().manual_seed(SEED + rank) for rank in range(2)]  # what each rank draws from
 
-    def both_ranks(batch_size, _generator):
+    def both_ranks(batch_size, _generator, _by_length=False):
         parts = [draw(batch_size // 2, g) for g in gens]
         return Batch(None, None, torch.cat([p.tgt_in for p in parts]), torch.cat([p.tgt_out for p in parts]),
                      sum(p.n_tokens for p in parts))

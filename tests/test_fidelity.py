@@ -105,6 +105,7 @@ def test_capabilities_match_the_trace(name, cfg):
     assert (trace.cell is not None) == caps.cell_state
     assert (trace.context is not None) == caps.context
     assert tuple(trace.gates or ()) == caps.gates
+    assert (trace.chosen is not None) == caps.hard_attention
     assert trace.hidden.shape[1] == caps.layers
     for att in (trace.cross_attention, trace.self_attention):
         if att is not None:

@@ -230,3 +230,31 @@ def test_subword_run_reports_its_data_saves_its_tokenizers_and_decodes_without_t
     text = "le chat numéro 7 court !"
     assert loaded.task.detokenize(loaded.task.tokenize_tgt(text)) == text
     assert loaded.task.src_vocab == trainer.task.src_vocab
+
+
+def test_shared_vocab_is_one_vocabulary_of_both_training_sides(tmp_path):
+    path = tsv(tmp_path)
+    words = build_task(TaskConfig(name="tsv", data=path, shared_vocab=True, **small()))
+    train = {tok for ex in words.examples("train") for tok in ex.src + ex.tgt}
+    assert words.src_vocab == words.tgt_vocab and set(words.src_vocab.itos[4:]) == train
+    pieces = build_task(TaskConfig(name="tsv", data=path, shared_vocab=True, **small(tokens="subword", vocab_size=320)))
+    assert pieces.src_vocab == pieces.tgt_vocab
+    assert pieces.tokenize_src("chat 7") == pieces.tokenize_tgt("chat 7")  # a name or number is one piece on both sides
+    with pytest.raises(UserError, match="task.shared_vocab"):
+        TaskConfig(name="reverse", shared_vocab=True).validate()
+
+
+def test_shared_embeddings_need_a_shared_vocab_and_tie_encoder_to_decoder(tmp_path, one_torch_thread):
+    settings = {"task.name": "tsv", "task.data": tsv(tmp_path), "task.tokens": "word", "task.val_size": 5,
+                "task.test_size": 5, "model.share_embeddings": True, "model.hidden": 16, "model.heads": 2,
+                "train.steps": 2, "train.eval_every": 2, "train.batch_size": 8, "train.eval_examples": 5}
+    with pytest.raises(UserError, match="model.share_embeddings.*task.shared_vocab"):
+        build_config(overrides={**settings, "model.cell": "transformer"})
+    for cell in ("transformer", "gru"):
+        cfg = build_config(overrides={**settings, "model.cell": cell, "task.shared_vocab": True})
+        trainer = Trainer(cfg, tmp_path / f"run-{cell}")
+        trainer.run()
+        model = runs.load_run(tmp_path / f"run-{cell}").model
+        encoder = model.src_embed.tokens if cell == "transformer" else model.encoder.embed
+        decoder = model.decoder.embed.tokens if cell == "transformer" else model.embed
+        assert encoder.weight is decoder.weight  # one matrix, also after saving and loading

@@ -19,7 +19,8 @@ def test_time_limited_schedule_reaches_the_floor_when_time_runs_out():
     assert lr_at(10, cfg, elapsed=0.5) < 2e-3  # warming up: 5% of the time budget
     assert math.isclose(lr_at(100, cfg, elapsed=3.0), 2e-3)  # warm-up over at 5% of 60 s
     assert math.isclose(lr_at(900, cfg, elapsed=60.0), 2e-4)  # the floor, at step 900 of 3000
-    mid = lr_at(500, cfg, elapsed=31.5)  # half way through the decay
+    assert math.isclose(lr_at(400, cfg, elapsed=40.0), 2e-3)  # the peak holds for 70% of the budget
+    mid = lr_at(700, cfg, elapsed=51.0)  # half way through the decay (42 s to 60 s)
     assert math.isclose(mid, 2e-3 * (0.1 + 0.9 * 0.5), rel_tol=1e-6)
 
 

@@ -151,6 +151,25 @@ def test_same_generator_state_gives_the_same_batch(reverse_task):
     assert not torch.equal(reverse_task.train_batch(16, g).src_lengths, first.src_lengths)
 
 
+def test_length_batches_carry_little_padding_and_reach_every_example(reverse_task):
+    """--length-batches: rows of one batch have (nearly) one length, and over many draws every example comes up."""
+    g = torch.Generator().manual_seed(0)
+    n = len(reverse_task.examples("train"))
+    seen: set[tuple[int, ...]] = set()
+    padding = []
+    for _ in range(400):
+        batch = reverse_task.train_batch(32, g, by_length=True)
+        padding.append(1 - batch.n_tokens / batch.tgt_out.numel())
+        seen.update(tuple(row[: int(length)].tolist()) for row, length in zip(batch.src, batch.src_lengths))
+    random = reverse_task.train_batch(32, torch.Generator().manual_seed(0))
+    assert sum(padding) / len(padding) < 0.05 < 1 - random.n_tokens / random.tgt_out.numel()
+    assert len(seen) > 0.95 * len({tuple(ex.src) for ex in reverse_task.examples("train")}) and n >= 2000
+    g2 = torch.Generator().manual_seed(5)
+    first = reverse_task.train_batch(32, g2, by_length=True)
+    g2.manual_seed(5)
+    assert torch.equal(first.src, reverse_task.train_batch(32, g2, by_length=True).src)
+
+
 def test_eval_batches_are_ordered_and_limited(reverse_task):
     batches = list(reverse_task.eval_batches("test", 64, limit=150))
     assert [len(b) for b in batches] == [64, 64, 22]

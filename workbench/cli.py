@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Optional
 
-from models.names import ATTENTIONS, CELLS, CONTEXT_MODES
+from models.names import ATTENTIONS, CELLS, CONTEXT_MODES, POSITIONS
 
 from .defaults import TASK_DEFAULTS
 from .tasks.catalog import TASK_NAMES
@@ -56,6 +56,7 @@ TRAIN_OPTIONS: list[tuple[str, str, type, str]] = [
     ("--arch", "model.cell", str, f"cell: {', '.join(CELLS)} (default: {_per_task('model', 'cell')})"),
     ("--attention", "model.attention", str, f"encoder-decoder attention: {', '.join(ATTENTIONS)} (default: {_per_task('model', 'attention')})"),
     ("--context", "model.context", str, f"without attention, use the context c as the decoder's initial state or as input at every step: {', '.join(CONTEXT_MODES)} (default: init)"),
+    ("--positions", "model.positions", str, f"Transformer positions: {', '.join(POSITIONS)} (default: sinusoidal)"),
     ("--layers", "model.layers", int, "layers in encoder and decoder (default: 1; charlm 2)"),
     ("--hidden", "model.hidden", int, f"hidden width (default: {_per_task('model', 'hidden')})"),
     ("--emb", "model.emb_dim", int, f"embedding width; a Transformer's is --hidden (default: {_per_task('model', 'emb_dim')})"),
@@ -66,7 +67,7 @@ TRAIN_OPTIONS: list[tuple[str, str, type, str]] = [
     ("--lr", "train.lr", float, f"peak learning rate, AdamW (default: {_per_task('train', 'lr', '{:g}')})"),
     ("--warmup", "train.warmup", int, "linear warm-up steps before the cosine decay (default: 100; charlm 50)"),
     ("--clip", "train.clip", float, "gradient-norm clipping, 0 = off (default: 1.0)"),
-    ("--label-smoothing", "train.label_smoothing", float, "cross-entropy label smoothing (default: 0)"),
+    ("--label-smoothing", "train.label_smoothing", float, f"cross-entropy label smoothing (default: 0; {_per_task('train', 'label_smoothing', '{:g}')})"),
     ("--teacher-forcing", "train.teacher_forcing", float, "probability of feeding the reference token; below 1 is scheduled sampling (default: 1.0)"),
     ("--eval-every", "train.eval_every", int, "evaluate and checkpoint every N steps (default: 250)"),
     ("--seed", "train.seed", int, "random seed for weights, data and sampling (default: 0)"),

@@ -43,6 +43,8 @@ class TrainConfig:
     label_smoothing: float = setting(0.0, float, ge=0, lt=1)  # cross-entropy label smoothing
     # probability of feeding the reference token; < 1 = scheduled sampling
     teacher_forcing: float = setting(1.0, float, ge=0, le=1)
+    # draw each batch from examples of similar length (seq2seq): little padding, so faster steps
+    length_batches: bool = setting(False, bool)
     eval_every: int = setting(250, int, ge=1)  # evaluate (and checkpoint) every N steps
     eval_examples: int = setting(500, int, ge=1)  # validation examples (LM: windows) per evaluation
     samples: int = setting(3, int, ge=0, le=100)  # sample predictions shown per evaluation
@@ -54,6 +56,7 @@ class TrainConfig:
     max_seconds: float = setting(0.0, float, ge=0)
     # with max_seconds, "clock" fits warm-up and decay to the time limit; "steps" keeps the step schedule
     schedule: str = setting("clock", str, choices=("clock", "steps"))
+    hold: float = setting(0.7, float, ge=0, lt=1)  # clock schedule: the peak rate holds for this share of the time
     tensorboard: bool = setting(False, bool)  # also write TensorBoard event files (needs the tensorboard extra)
 
 
@@ -170,6 +173,8 @@ def check_config(cfg: RunConfig) -> None:
     cfg.task.validate()
     try:
         check_fields(cfg.train, "train")
+        if cfg.model.share_embeddings and not cfg.task.shared_vocab:
+            raise refusal("model.share_embeddings", True, "false unless task.shared_vocab is true (one vocabulary for both sides)")
         if cfg.model.family == "lm" and cfg.model.attention != "none":
             raise refusal("model.attention", cfg.model.attention,
                           f"none for task {cfg.task.name}: a language model has no source to attend to "

@@ -45,6 +45,7 @@ class Progress:
     elapsed: float  # training seconds so far (this run, including earlier sessions)
     eta: float  # seconds to the last step at the current speed (or to the time limit, if sooner)
     threads: int = 0  # CPU threads torch trains on now (0: not a CPU run)
+    shown: dict[str, float] = field(default_factory=dict)  # the model's own training values, e.g. temperature
 
     @property
     def perplexity(self) -> float:

@@ -2,7 +2,10 @@
 
 The schedule runs over whichever budget ends first: the step count, or with ``--max-seconds`` the
 training time. A run stopped by its time limit then ends at its lowest learning rate, exactly
-when time runs out, instead of being cut off high in a decay planned for steps it never reaches.
+when time runs out, instead of being cut off high in a decay planned for steps it never reaches;
+it holds the peak rate for the first ``train.hold`` of its budget (0.7 by default) and decays in
+the rest: how many steps a minute holds is unknown in advance (a busy machine makes a fraction of
+a quiet one's), and a run that decays from the start spends most of a short budget at low rates.
 Warm-up is the same fraction of either budget (``warmup / steps``). ``train.schedule = "steps"``
 keeps the step schedule under a time limit (the comparison the charlm-schedule benchmark makes).
 """
@@ -10,6 +13,7 @@ keeps the step schedule under a time limit (the comparison the charlm-schedule b
 from __future__ import annotations
 
 import math
+
 
 
 def progress(step: int, elapsed: float, steps: int, max_seconds: float) -> float:
@@ -35,7 +39,10 @@ def lr_at(step: int, cfg, elapsed: float = 0.0) -> float:
     warm = min(cfg.warmup / max(cfg.steps, 1), 0.5)
     if warm and p < warm:
         return cfg.lr * max(p / warm, 1.0 / max(cfg.warmup, 1))
-    return _cosine(cfg, (p - warm) / (1 - warm))
+    hold = max(warm, cfg.hold)
+    if p < hold:
+        return cfg.lr
+    return _cosine(cfg, (p - hold) / (1 - hold))
 
 
 def _cosine(cfg, fraction: float) -> float:

@@ -84,6 +84,7 @@ class ConsoleReporter:
         if self.progress is not None:
             threads = f" · {e.threads} thr" if e.threads else ""
             stats = f"loss {e.loss:.3f} · ppl {e.perplexity:.2f} · {e.tokens_per_s:,.0f} tok/s{threads}"
+            stats += "".join(f" · {name} {value:.3g}" for name, value in e.shown.items())  # e.g. temperature
             self.progress.update(self.bar, completed=e.step, stats=stats)
 
     def on_Evaluated(self, e: ev.Evaluated) -> None:

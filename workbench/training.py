@@ -63,6 +63,7 @@ class Trainer:
         self.step = 0
         self.elapsed = 0.0
         self.skipped = 0  # steps not applied because their loss or gradients were not finite
+        self.shown: dict[str, float] = {}  # what the model's schedule reports (hard attention's temperature)
         self.best: Optional[dict] = None
         self.probes: list[ProbeSnapshot] = []  # alignment of fixed val examples at each evaluation
         self.run_lock: Optional[runs.RunLock] = None
@@ -295,16 +296,21 @@ class Trainer:
     def _train_step(self) -> tuple[float, float, int]:
         """One optimiser step; returns (loss, gradient norm, tokens). Not applied unless both are finite."""
         tc = self.config.train
-        batch = self.task.train_batch(self.rank_batch, self.data_gen).to(self.device)  # this rank's share
+        batch = self.task.train_batch(self.rank_batch, self.data_gen, tc.length_batches).to(self.device)  # this rank's share
         seconds = self._session.seconds()
         if tc.max_seconds:  # a time schedule: every rank must read the same clock or the replicas drift apart
             seconds = distributed.agreed_max(self.world, seconds)
         for group in self.optimizer.param_groups:
             group["lr"] = lr_at(self.step, tc, seconds)
         with self.lock:
+            self.shown = self.model.schedule(self.step / max(tc.steps, 1))
             logits = self._forward(batch, tc.teacher_forcing, self.tf_gen)  # (B, T, V)
-            loss = sequence_loss(logits, batch.tgt_out, self.task.tgt_vocab.pad_id, tc.label_smoothing)
+            pad = self.task.tgt_vocab.pad_id
+            loss = sequence_loss(logits, batch.tgt_out, pad, tc.label_smoothing)
             loss, value, tokens = distributed.token_weighted(self.world, loss, batch.n_tokens)
+            extra = self.model.extra_loss(logits, batch.tgt_out, pad)  # REINFORCE's surrogate; not in the shown loss
+            if extra is not None:
+                loss = loss + extra
             self.optimizer.zero_grad(set_to_none=True)
             if not math.isfinite(value):
                 return value, math.nan, tokens
@@ -324,7 +330,8 @@ class Trainer:
             return
         event = Progress(self.step, tc.steps, self.step * tc.batch_size / self.n_train, loss,
                          self.optimizer.param_groups[0]["lr"], grad_norm, tps, self.elapsed,
-                         self._session.eta(self.step, tc.steps, tc.max_seconds), self.tuner.chosen)
+                         self._session.eta(self.step, tc.steps, tc.max_seconds), self.tuner.chosen,
+                         shown=dict(self.shown))
         append_record(self.run_dir, TrainRecord(self.step, loss, event.lr, grad_norm, tps, self.elapsed, self.skipped))
         if self.tb:
             self.tb.add_scalar("train/loss", loss, self.step)

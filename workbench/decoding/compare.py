@@ -110,7 +110,7 @@ class InputComparison:
     @property
     def at_divergence(self) -> list[StepView]:
         t = self.divergence
-        return [] if t is None else [_step_view(o, t) for o in self.outputs if t < len(o.records)]
+        return [] if t is None else [step_view(o, t) for o in self.outputs if t < len(o.records)]
 
     def to_json(self) -> dict[str, Any]:
         t = self.divergence
@@ -124,14 +124,30 @@ class InputComparison:
         }
 
 
-def _step_view(out: RunOutput, t: int) -> StepView:
+def attention_row(record: StepRecord) -> Optional[Any]:
+    """(S,) the step's attention over the source: last layer, mean over heads; None without cross-attention."""
+    cross = record.trace.cross_attention
+    return None if cross is None else cross[0, -1].float().mean(0)  # (L, H, S) -> (H, S) -> (S,)
+
+
+def attention_rows(out: RunOutput, upto: int) -> Optional[Any]:
+    """(t, S) ``attention_row`` of each step up to ``upto`` (included), as numpy; None without cross-attention."""
+    rows = [attention_row(r) for r in out.records[: upto + 1]]
+    if not rows or rows[0] is None:
+        return None
+    import torch
+
+    return torch.stack(rows).cpu().numpy()
+
+
+def step_view(out: RunOutput, t: int) -> StepView:
+    """What run ``out`` weighed at step ``t``: the token it chose, its top candidates, where it attended."""
     record = out.records[t]
     itos = out.itos
     top = [(itos[i], p) for i, p in record.topk(0)]
     attended = None
-    cross = record.trace.cross_attention
-    if cross is not None:
-        weights = cross[0, -1].float().mean(0)  # (L, H, S) -> last layer (H, S) -> mean over heads (S,)
+    weights = attention_row(record)
+    if weights is not None:
         pos = int(weights.argmax())
         src = out.src_tokens or []
         attended = (pos, src[pos] if pos < len(src) else "?", float(weights[pos]))
@@ -139,13 +155,14 @@ def _step_view(out: RunOutput, t: int) -> StepView:
 
 
 def compare_input(runs: Sequence[Any], *, text: Optional[str] = None, example: Optional[int] = None,
-                  max_len: Optional[int] = None, show_k: int = 5) -> InputComparison:
-    """Greedy-decode one input (typed ``text`` or example ``example``) with every run, in lockstep."""
+                  max_len: Optional[int] = None, show_k: int = 5, split: Optional[str] = None) -> InputComparison:
+    """Greedy-decode one input (typed ``text`` or example ``example`` of ``split``, test by default) with
+    every run, in lockstep."""
     labels = run_labels(runs)
     outputs, warnings, reference, shown = [], [], None, None
     for label, run in zip(labels, runs):
         task, model = run.task, run.model
-        job = prepare(task, model.capabilities, text=text, example=example, max_len=max_len)
+        job = prepare(task, model.capabilities, text=text, example=example, max_len=max_len, split=split)
         warnings += [f"{label}: {w}" for w in job.warnings]
         config = DecodeConfig(strategy="greedy", max_len=job.max_len(task, max_len), show_k=show_k)
         session = job.session(model, task, config)

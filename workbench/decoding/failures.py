@@ -29,6 +29,13 @@ class BeamComparison:
     broke: list[int] = field(default_factory=list)  # greedy right, beam wrong
     other: list[int] = field(default_factory=list)  # both wrong, differently
 
+    def outcome(self, index: int) -> str:
+        """What beam search did to example ``index``: same, fixed, broke, changed (both wrong)."""
+        for name, found in (("same", self.same), ("fixed", self.fixed), ("broke", self.broke), ("changed", self.other)):
+            if index in found:
+                return name
+        return ""
+
     def to_json(self, show: int) -> dict[str, Any]:
         return {"width": self.width, **{k: {"count": len(v), "first": v[:show]} for k, v in
                                         (("same", self.same), ("fixed", self.fixed), ("broke", self.broke),
@@ -70,9 +77,13 @@ class FailureReport:
             out[label] = sum(1 for o in self.failed if o.ref_rank >= lo and (hi is None or o.ref_rank <= hi))
         return out
 
+    def confusion(self, o: ExampleOutcome) -> tuple[int, int]:
+        """(reference token, greedy's token) ids where a failed example first goes wrong."""
+        return _at(o.ref, o.divergence, self.eos_id), o.predicted
+
     def confusions(self, itos: Sequence[str], n: int = 10) -> list[tuple[str, str, int]]:
         """The commonest (reference token, greedy's token) pairs where greedy first goes wrong."""
-        pairs = Counter((itos[_at(o.ref, o.divergence, self.eos_id)], itos[o.predicted]) for o in self.failed)
+        pairs = Counter(tuple(itos[i] for i in self.confusion(o)) for o in self.failed)
         return [(a, b, c) for (a, b), c in pairs.most_common(n)]
 
     def to_json(self, itos: Sequence[str]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ what to feed it and which of its hypotheses the panels follow (the "focus").
     ins.set_mode("beam")           # greedy | beam | sample | teacher-forced
     ins.step(); ins.back(); ins.run(); ins.reset()
     ins.force(ins.parse_token("b"))  # what-if: the last decoded position becomes "b", then continue
+    ins.intervene("zero:hidden:L0:U3@2")  # edit what the decoder computes (``interventions.py``); ins.effect()
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Inspection:
         self.session: Optional[DecodeSession] = None
         self.score: Optional[ReferenceScore] = None
         self.focus = 0  # index into ``hypotheses()``
+        self._effect: Optional[tuple] = None  # (job, (specs, config), InterventionEffect) of the last ``effect()``
 
     # ---- input -----------------------------------------------------------------------------------
 
@@ -75,9 +77,13 @@ class Inspection:
         """Target tokens to teacher-force / compare with."""
         return self.job.reference if self.job is not None else None
 
-    def load_example(self, index: int) -> None:
-        """Decode example ``index`` (wrapping) of the test split; its target is the reference."""
-        self._set_job(prepare(self.task, self.model.capabilities, example=index, wrap=True))
+    def load_example(self, index: int, split: Optional[str] = None) -> None:
+        """Decode example ``index`` (wrapping) of ``split`` (default: the one shown, test at first); its target
+        is the reference."""
+        job = prepare(self.task, self.model.capabilities, example=index, wrap=True, split=split or self.split)
+        if split is not None and split != self.split:
+            self.split, self._examples = split, None
+        self._set_job(job)
 
     def load_text(self, text: str) -> list[str]:
         """Decode text the user typed (an LM's prompt); returns warnings naming unknown tokens."""
@@ -189,6 +195,38 @@ class Inspection:
         self.session.force(self.force_position(), token)
         self.focus = 0
         self.session.step()
+
+    # ---- interventions -------------------------------------------------------------------------------
+
+    @property
+    def interventions(self) -> list[str]:
+        """The ``--intervene`` specs active on this input (in the order given)."""
+        return list(self.job.intervention_specs) if self.job is not None else []
+
+    def intervene(self, spec: str) -> None:
+        """Add one edit (syntax in ``interventions.py``) to the input's sessions; re-decode to where it was."""
+        if self.job is None:
+            raise UserError("nothing is loaded to intervene on")
+        self.job.intervene(self.model, self.task, self.interventions + [spec])
+        self.rebuild(keep_steps=True)
+
+    def clear_interventions(self) -> None:
+        if self.job is not None and self.job.interventions:
+            self.job.intervene(self.model, self.task, [])
+            self.rebuild(keep_steps=True)
+
+    def effect(self):
+        """What the edits do to the whole decoding (``intervention_effect``), or None without edits; cached."""
+        if self.job is None or not self.job.interventions:
+            return None
+        mode = "greedy" if self.mode == TEACHER else self.mode
+        config = replace(self.config, strategy=mode, max_len=self.max_len)
+        key = (tuple(self.interventions), config)
+        if self._effect is None or self._effect[0] is not self.job or self._effect[1] != key:
+            from .intervention_effect import intervention_effect
+
+            self._effect = (self.job, key, intervention_effect(self.job, self.model, self.task, config))
+        return self._effect[2]
 
     # ---- what the panels follow ------------------------------------------------------------------
 

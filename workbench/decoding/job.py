@@ -57,8 +57,9 @@ class InspectionJob:
     reference_ids: Optional[list[int]]
     forced: dict[int, int] = field(default_factory=dict)  # output step -> token id (what-if)
     warnings: list[str] = field(default_factory=list)
-    example: Optional[int] = None  # index in ``example_split`` when the input is an example
+    example: Optional[int] = None  # index in its split (``prepare``) when the input is an example
     interventions: list = field(default_factory=list)  # (first step, models Edit) pairs: ``intervene``
+    intervention_specs: list = field(default_factory=list)  # the specs they were parsed from
 
     @property
     def input(self) -> PreparedText:
@@ -79,6 +80,7 @@ class InspectionJob:
 
         parsed = [parse_intervention(s) for s in specs]
         self.interventions = resolve(parsed, model, task, len(self.src.ids) if self.src else None)
+        self.intervention_specs = list(specs)
 
     def session(self, model: Any, task: Any, config: DecodeConfig, history: bool = True) -> DecodeSession:
         """A free-running session (greedy, beam or sampling as ``config`` says) over this input."""
@@ -103,15 +105,16 @@ def _common(task: Any, job: InspectionJob) -> dict:
 
 def prepare(task: Any, caps: Any, *, text: Optional[str] = None, example: Optional[int] = None,
             reference: Optional[str] = None, force: Sequence[str] = (), max_len: Optional[int] = None,
-            wrap: bool = False) -> InspectionJob:
-    """Tokenise and check typed ``text`` or example ``example`` (``wrap``: modulo the split's size),
+            wrap: bool = False, split: Optional[str] = None) -> InspectionJob:
+    """Tokenise and check typed ``text`` or example ``example`` of ``split`` (default ``example_split``;
+    ``wrap``: modulo the split's size),
     an optional ``reference`` text and ``force`` specs ("T:TOKEN"); UserError on anything unusable."""
     if (text is None) == (example is None):
         raise UserError("give either an input text or an example number")
     if text is not None:
         tokens, ref_tokens = (task.tokenize_tgt if task.family == "lm" else task.tokenize_src)(text), None
     else:
-        example, tokens, ref_tokens = _example(task, caps, example, wrap)
+        example, tokens, ref_tokens = _example(task, caps, example, wrap, split)
     _check_length(task, caps, tokens)
     if reference is not None:
         ref_tokens = task.tokenize_tgt(reference)
@@ -140,10 +143,13 @@ def _check_length(task: Any, caps: Any, tokens: list[str]) -> None:
         raise UserError(f"the {what} has {len(tokens)} tokens; at most {limit} are accepted ({why})")
 
 
-def _example(task: Any, caps: Any, index: int, wrap: bool) -> tuple[int, list[str], list[str]]:
+def _example(task: Any, caps: Any, index: int, wrap: bool,
+             split: Optional[str] = None) -> tuple[int, list[str], list[str]]:
     """(index, input tokens, reference tokens) of an example; an LM window (cut to the positions the
     model covers, so teacher forcing reaches the end of its reference) is halved into prompt and rest."""
-    split = example_split(task)
+    split = split or example_split(task)
+    if split not in task.split_names:
+        raise UserError(f"task {task.name} has no split {split!r} (it has {', '.join(task.split_names)})")
     examples = task.examples(split)
     if not examples:
         missing = getattr(task, "missing_data", None)  # a saved run whose data file moved (workbench.runs.RunTask)

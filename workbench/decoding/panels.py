@@ -13,7 +13,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .views import cross_attention_path, self_attention_matrix
+from .views import chosen_path, cross_attention_path, self_attention_matrix
 
 from .inspection import Inspection
 
@@ -46,6 +46,7 @@ class Grid:
     message: str = ""  # shown instead of a matrix when there is none
     vector: Optional[np.ndarray] = None  # with a message: a vector to show (the fixed context c)
     note: str = ""  # a last line under the legend (the training-time scrubber)
+    marks: Optional[list[int]] = None  # per row, a column to mark: the source position hard attention read
 
 
 @dataclass
@@ -135,13 +136,38 @@ def attention_grid(ins: Inspection, opts: ViewOptions) -> Grid:
         layer = _layer(att.shape[1], opts.layer)
         values = _heads(att[:, layer], opts.head)  # (T, S)
         cols = ins.input_tokens
+        marks = chosen_path(ins.records, hyp)
     else:
         layer = _layer(ins.model.config.layers, opts.layer)
         values = self_attention_matrix(ins.records, hyp, layer=layer, head=opts.head)  # (T, P)
         cols = (ins.fed_prefix + rows)[: values.shape[1]]
     n_layers = layer_count(ins, ViewOptions(view=view))
     title = f"{VIEW_NAMES[view]} · layer {layer + 1}/{n_layers}{_head_name(opts.head, n_heads)}"
-    return Grid(values.float().cpu().numpy(), rows, cols, len(rows) - 1, title)
+    if view == "cross" and marks is not None:
+        title += " · hard: ● read"
+    return Grid(values.float().cpu().numpy(), rows, cols, len(rows) - 1, title,
+                marks=marks if view == "cross" else None)
+
+
+CONTEXT_RULES = {
+    "last": "c is the encoder's final state",
+    "transform": "c = tanh(W h_last): a learned map of the encoder's final state",
+    "mean": "c is the mean of all encoder states",
+    "max": "c is the unit-wise max over all encoder states",
+}
+
+
+def context_origin(ins: Inspection) -> str:
+    """Which encoder states fed the fixed context c, e.g. 'c is the mean of all encoder states: a 0.25 · b 0.25 …'."""
+    cfg = ins.model.config
+    encoder = ins.session.encoder if ins.session is not None else None
+    sources = getattr(encoder, "context_sources", None) if encoder is not None else None
+    if sources is None:  # a 1-vs-N vector encoder: every source token adds its own term to x
+        return "c = x = tanh(Σ_s W_p(s) e(x_s) + b): one vector made of every source token."
+    shares = sources[0].float().cpu().tolist()  # (S,) the same input on every row
+    fed = [(f"{i + 1}:{tok}", share) for i, (tok, share) in enumerate(zip(ins.input_tokens, shares)) if share > 0]
+    listed = " · ".join(f"{tok} {share:.2f}" for tok, share in fed[:12]) + (" …" if len(fed) > 12 else "")
+    return f"{CONTEXT_RULES.get(cfg.context_from, 'c')}; share of c each state fed: {listed}."
 
 
 def _no_attention(ins: Inspection) -> Grid:
@@ -152,7 +178,7 @@ def _no_attention(ins: Inspection) -> Grid:
         return Grid(np.zeros((0, 0)), [], [], message=message, title="no attention")
     how = "as the decoder's initial state" if cfg.context == "init" else "as an input at every step"
     message = (f"This encoder-decoder has no attention: the decoder sees the source only through the fixed "
-               f"context c, used {how}. c for this input:")
+               f"context c, used {how}. {context_origin(ins)} c for this input:")
     vector = None
     if ins.records and ins.records[0].trace.context is not None:
         vector = ins.records[0].trace.context[0].float().cpu().numpy()  # (Dc,) the same for every step and row
@@ -181,6 +207,16 @@ def scrubber(steps: list[int], index: int, width: int = 24) -> str:
     return f"training step {steps[0]:,} ├{''.join(cells)}┤ {steps[-1]:,}   [ ] scrub · p next probe"
 
 
+def receptive_fields(ins: Inspection) -> list[str]:
+    """For a convolutional encoder: which source tokens each encoder state read (empty otherwise)."""
+    field = ins.model.capabilities.receptive_field
+    if field is None:
+        return []
+    half, tokens = (field - 1) // 2, ins.input_tokens
+    spans = [f"{i + 1}:{tok} ← {max(1, i + 1 - half)}–{min(len(tokens), i + 1 + half)}" for i, tok in enumerate(tokens)]
+    return [f"convolutional encoder: each state reads ±{half} tokens (receptive field {field})", " · ".join(spans)]
+
+
 # ---- the hidden-state panel ---------------------------------------------------------------------
 
 def state_strips(ins: Inspection, opts: ViewOptions) -> Strips:
@@ -189,7 +225,8 @@ def state_strips(ins: Inspection, opts: ViewOptions) -> Strips:
     kind = opts.state if opts.state in choices else "hidden"
     if kind == "encoder":
         enc = ins.session.encoder.hidden[0].float().cpu().numpy()  # (S, De)
-        return Strips(enc, ins.input_tokens, f"encoder states · De={enc.shape[1]}", norm_name="‖h‖")
+        return Strips(enc, ins.input_tokens, f"encoder states · De={enc.shape[1]}", norm_name="‖h‖",
+                      notes=receptive_fields(ins))
     hyp = ins.focus_hyp()
     if hyp is None or not hyp.tokens:
         return Strips(np.zeros((0, 0)), [], kind, notes=["press → to decode the first token"])

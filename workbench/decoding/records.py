@@ -36,7 +36,8 @@ StepRecord (step t chooses the (t+1)-th output token)
     trace       Trace               the model's trace for this step, batch = ``rows``
                                     (cross_attention (R, L, H, S), self_attention (R, L, H, t+P+1),
                                     hidden/cell (R, L, D), gates name -> (R, L, D), context (R, Dc),
-                                    local_center (R,)); fields the model lacks are None
+                                    local_center (R,), chosen (R,) hard attention's source
+                                    position); fields the model lacks are None
     done        bool                decoding ended with this step
     chosen      (property) list[int]  tokens of the surviving candidates (greedy/sampling: one)
     best        (property) Hypothesis the best finished hypothesis, else the best live one
@@ -52,7 +53,8 @@ JSON (``StepRecord.to_json(itos)``; ``DecodeSession.to_json()`` wraps the whole 
               "topk": [[{"id", "token", "prob"}, ...] per row],
               "candidates": [candidate, ...], "live": [hypothesis, ...], "finished": [hypothesis, ...],
               "trace": {"cross_attention", "self_attention", "hidden", "cell", "context",
-                        "local_center": nested lists | null, "gates": {name: nested lists} | null}}
+                        "local_center": nested lists | null, "chosen": nested lists | null,
+                        "gates": {name: nested lists} | null}}
     hypothesis: {"id", "parent", "tokens": [ids], "text": [str], "logprob", "score", "status"}
     candidate:  {"parent", "token", "text", "token_logprob", "logprob", "score", "rank", "survived", "id"}
 

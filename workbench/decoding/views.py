@@ -37,6 +37,14 @@ def cross_attention_path(records: list[StepRecord], hyp: Hypothesis) -> Optional
     return torch.stack([records[t].trace.cross_attention[row] for t, row in enumerate(rows)]).float().cpu()
 
 
+def chosen_path(records: list[StepRecord], hyp: Hypothesis) -> Optional[list[int]]:
+    """The source position hard attention read for each token of ``hyp``; None for soft attention."""
+    rows = path_rows(records, hyp)
+    if not rows or records[0].trace.chosen is None:
+        return None
+    return [int(records[t].trace.chosen[row]) for t, row in enumerate(rows)]
+
+
 def alignment(records: list[StepRecord], hyp: Hypothesis, layer: int = -1, head: Optional[int] = None) -> Optional[Tensor]:
     """(T, S) alignment of one layer, one head or (head None) the mean over heads."""
     att = cross_attention_path(records, hyp)  # (T, L, H, S)

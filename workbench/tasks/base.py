@@ -116,8 +116,12 @@ class Task(ABC):
         """The split's examples as tokens (for an LM: consecutive windows of the split's text)."""
 
     @abstractmethod
-    def train_batch(self, batch_size: int, generator: torch.Generator) -> Batch:
-        """A random training batch, fully determined by the generator's state."""
+    def train_batch(self, batch_size: int, generator: torch.Generator, by_length: bool = False) -> Batch:
+        """A random training batch, fully determined by the generator's state.
+
+        ``by_length`` draws rows of similar length (seq2seq: a random run of the training examples
+        sorted by length), so a batch carries little padding; every example stays equally likely.
+        """
 
     @abstractmethod
     def eval_batches(self, split: str, batch_size: int, limit: int | None = None,

@@ -37,6 +37,8 @@ def build_task(cfg: TaskConfig, vocabs: tuple[Vocab | None, Vocab] | None = None
     if info.family == "lm":
         text, source = lm_text(cfg)
         return LMTask(cfg, text, source, vocab=None if vocabs is None else vocabs[1])
+    if cfg.name == "num2words":
+        return _num2words_task(cfg, vocabs, info)
     if cfg.name not in ("copy", "reverse", "sort"):
         return build_parallel_task(cfg, vocabs, None if run_dir is None else Path(run_dir), read_data)
     splits = synthetic_splits(cfg)
@@ -47,6 +49,17 @@ def build_task(cfg: TaskConfig, vocabs: tuple[Vocab | None, Vocab] | None = None
     src_vocab, tgt_vocab = vocabs
     assert src_vocab is not None
     return Seq2SeqTask(cfg, splits, src_vocab, tgt_vocab, tokenizer, tokenizer, info.is_translation)
+
+
+def _num2words_task(cfg: TaskConfig, vocabs, info: TaskInfo) -> Task:
+    """Digits in, English words out (``num2words.py``): both vocabularies are the fixed alphabets."""
+    from workbench.tasks.num2words import ONES, TENS, num2words_splits
+
+    splits = num2words_splits(cfg)
+    if vocabs is None:
+        vocabs = (Vocab.build([list("0123456789")]), Vocab.build([ONES, TENS[2:], ["hundred", "thousand"]]))
+    return Seq2SeqTask(cfg, splits, vocabs[0], vocabs[1], Tokenizer("char", strip=True), Tokenizer("word", strip=True),
+                       info.is_translation)
 
 
 def _check_vocabs(info: TaskInfo, vocabs: tuple[Vocab | None, Vocab]) -> None:

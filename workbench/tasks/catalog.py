@@ -29,6 +29,8 @@ _INFOS = (
     ("reverse", "seq2seq", "Reverse a random string: an anti-diagonal alignment.", False, False, _EXACT_99),
     ("sort", "seq2seq", "Sort a string's characters into alphabet order: counting, not alignment.", False, False,
      _EXACT_99),
+    ("num2words", "seq2seq", "A number (0-99999) in digits -> its English words: one input vector, a sequence out "
+     "(1 vs N).", False, False, _EXACT_99),
     ("charlm", "lm", "Character language model on a text (default: Python's bundled docs).", False, False, None),
     ("dates", "seq2seq", "Dates written out in 8 locales -> ISO YYYY-MM-DD, character by character.", False, True,
      _EXACT_99),

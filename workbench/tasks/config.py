@@ -72,6 +72,9 @@ class TaskConfig:
     max_tgt_len: int = setting(256, int, ge=0, le=1_000_000)  # the same for targets
     # per side, specials included; subword: pieces to learn (0 = 2000); char/word: cap (0 = all)
     vocab_size: int = setting(0, int, ge=0, le=10_000_000)
+    # one vocabulary (subword: one SentencePiece model) for source and target, learnt from both sides of
+    # training; vocab_size then counts both sides together
+    shared_vocab: bool = setting(False, bool)
     min_freq: int = setting(1, int, ge=1)  # char/word: a token seen fewer times in training is <unk>
     subword_model: str = setting("unigram", str, choices=SUBWORD_MODELS)  # SentencePiece model for tokens = "subword"
     val_data: Optional[str] = setting(None, str, **_PATH)  # a held-out file for val (default: sources of `data` held out)
@@ -122,6 +125,8 @@ class TaskConfig:
             raise refusal("task.long_max", self.long_max, f">= task.long_min ({self.long_min})")
         if self.vocab_size and self.tokens != "subword" and self.vocab_size < 5:
             raise refusal("task.vocab_size", self.vocab_size, "0 or at least 5: room beside the 4 special tokens")
+        if self.shared_vocab and self.name not in PARALLEL:
+            raise refusal("task.shared_vocab", True, f"false: only the parallel tasks ({', '.join(PARALLEL)}) have two sides")
         for key in ("columns", "val_data", "test_data"):
             if getattr(self, key) is not None and self.name not in PARALLEL:
                 raise refusal(f"task.{key}", getattr(self, key),

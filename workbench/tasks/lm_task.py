@@ -88,7 +88,8 @@ class LMTask(Task):
             ]
         return list(self._examples[split])
 
-    def train_batch(self, batch_size: int, generator: torch.Generator) -> Batch:
+    def train_batch(self, batch_size: int, generator: torch.Generator, by_length: bool = False) -> Batch:
+        # windows all have one length: by_length changes nothing
         if batch_size < 1:
             raise UserError(f"batch size must be >= 1, got {batch_size}")
         stream = self._streams["train"]

@@ -80,6 +80,9 @@ def make_tokenizers(cfg: TaskConfig, train: list[Group], run_dir: Path | None):
     size = cfg.vocab_size or DEFAULT_VOCAB_SIZE
     sources = [g.source for g in train]
     targets = [p.target for g in train for p in g.pairs]
+    if cfg.shared_vocab:  # one model for both sides: a name or a number is the same piece in both
+        shared = SubwordTokenizer.train(sources + targets, size, cfg.subword_model)
+        return shared, shared
     return (SubwordTokenizer.train(sources, size, cfg.subword_model),
             SubwordTokenizer.train(targets, size, cfg.subword_model))
 
@@ -168,10 +171,16 @@ def _length_reason(cfg: TaskConfig, n_src: int, n_tgt: int) -> str:
 
 
 def _vocabularies(cfg: TaskConfig, train: list[Example], src_tok, tgt_tok) -> tuple[Vocab, Vocab]:
-    """Vocabularies of the training split only: a subword model's pieces, else the frequent tokens."""
+    """Vocabularies of the training split only: a subword model's pieces, else the frequent tokens.
+
+    ``shared_vocab``: one vocabulary of both sides, the same for source and target.
+    """
     if isinstance(src_tok, SubwordTokenizer):
         return (Vocab(list(SPECIALS) + sorted(set(src_tok.pieces()) - set(SPECIALS))),
                 Vocab(list(SPECIALS) + sorted(set(tgt_tok.pieces()) - set(SPECIALS))))
+    if cfg.shared_vocab:
+        both = Vocab.build([tokens for ex in train for tokens in (ex.src, ex.tgt)], cfg.min_freq, cfg.vocab_size)
+        return both, both
     return (Vocab.build((ex.src for ex in train), cfg.min_freq, cfg.vocab_size),
             Vocab.build((ex.tgt for ex in train), cfg.min_freq, cfg.vocab_size))
 

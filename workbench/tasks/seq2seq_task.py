@@ -82,6 +82,7 @@ class Seq2SeqTask(Task):
         self._references = references or {}
         self.report = report  # a DataReport for a corpus read from files, else None
         self._encoded: dict[str, EncodedSplit] = {}
+        self._train_order: Tensor | None = None  # training positions by length, for by_length batches
         self._encoded_split("train")  # the first training step should not pay for encoding
 
     @property
@@ -110,12 +111,30 @@ class Seq2SeqTask(Task):
             self._encoded[split] = EncodedSplit.encode(self._splits[split], self.src_vocab, self.tgt_vocab)
         return self._encoded[split]
 
-    def train_batch(self, batch_size: int, generator: torch.Generator) -> Batch:
+    def train_batch(self, batch_size: int, generator: torch.Generator, by_length: bool = False) -> Batch:
         data = self._encoded_split("train")
         if batch_size < 1:
             raise UserError(f"batch size must be >= 1, got {batch_size}")
-        rows = torch.randint(len(data), (batch_size,), generator=generator)  # (B,) with replacement
+        if not by_length:
+            rows = torch.randint(len(data), (batch_size,), generator=generator)  # (B,) with replacement
+            return data.batch(rows)
+        # a run of B neighbours in length order, wrapping around the end: each example is in
+        # exactly B of the N possible runs, so sampling stays uniform while padding nearly vanishes
+        order = self._length_order()
+        start = int(torch.randint(len(order), (1,), generator=generator))
+        rows = order[(start + torch.arange(batch_size)) % len(order)]  # (B,)
         return data.batch(rows)
+
+    def _length_order(self) -> Tensor:
+        """Training positions sorted by (target, source) length, ties in a fixed shuffled order: (N,)."""
+        if self._train_order is None:
+            data = self._encoded_split("train")
+            n = len(data)
+            shuffled = torch.randperm(n, generator=torch.Generator().manual_seed(self.config.seed))  # (N,)
+            width = int(data.src_lengths.max()) + 1 if n else 1
+            key = data.tgt_lengths[shuffled] * width + data.src_lengths[shuffled]  # (N,)
+            self._train_order = shuffled[torch.argsort(key, stable=True)]  # (N,)
+        return self._train_order
 
     def eval_batches(self, split: str, batch_size: int, limit: int | None = None,
                      by_length: bool = False) -> Iterator[Batch]:

@@ -60,8 +60,8 @@ class SeqbenchApp(SavesScreenshots, App):
     def inspect_run(self, path: Path) -> None:
         self.runs.inspect_run(path)
 
-    def inspect_session(self, session) -> None:
-        self.runs.inspect_session(session)
+    def inspect_session(self, session, then: str = "") -> None:
+        self.runs.inspect_session(session, then)
 
     # ----- lifecycle -----
     def on_mount(self) -> None:

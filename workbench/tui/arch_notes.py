@@ -112,3 +112,42 @@ def valid_attentions(family: str, cell: str) -> list[str]:
     from models import attention_choices
 
     return list(attention_choices(family, cell))
+
+
+# the options of issue 15, each with its equation (models/positions.py, hard_attention.py, seq2seq.py)
+POSITION_NAMES = {"sinusoidal": "sinusoidal (added)", "learned": "learned (added)",
+                  "relative": "relative (T5 bias)", "rotary": "rotary (RoPE)"}
+POSITION_LINES = {
+    "sinusoidal": "positions: PE(p, 2i) = sin(p / 10000^(2i/D)), cos on odd i, added to the embeddings",
+    "learned": "positions: a learned vector P[p] added to each embedding (Gehring et al. 2017)",
+    "relative": "positions: score(i, j) = q_i·k_j / √d + b_h[bucket(j − i)] in self-attention (T5, Raffel et al. 2020)",
+    "rotary": "positions: q, k rotated by p·θ_k per feature pair, so q_i·k_j depends on i − j only (Su et al. 2021)",
+}
+HARD_NAMES = {"off": "soft (weighted average)", "gumbel": "hard · Gumbel straight-through", "reinforce": "hard · REINFORCE"}
+HARD_LINES = {
+    "gumbel": "hard: c_t = h_z, z = argmax_s (log a_t(s) + g_s); gradient of softmax((log a_t + g)/τ), τ 1 → 0.1",
+    "reinforce": "hard: c_t = h_z, z ~ a_t; scorer trained by (r_t − b)·∇log a_t(z) (Xu et al. 2015)",
+}
+CONTEXT_FROM_NAMES = {"last": "last state", "transform": "tanh(W · last)", "mean": "mean of all states",
+                      "max": "max over all states"}
+CONTEXT_FROM_LINES = {
+    "transform": "c = tanh(W h_last + b)   (Bahdanau et al. 2015 start their decoder from tanh(W ←h_1))",
+    "mean": "c = (1/S) Σ_s h_s",
+    "max": "c_i = max_s h_s,i   (max pooling over time)",
+}
+ENCODER_NAMES = {"rnn": "reads the source in order", "vector": "one input vector (1 vs N)",
+                 "conv": "gated convolutions (ConvS2S)"}
+CONV_LINE = "ConvS2S encoder (Gehring et al. 2017): h^l = (A ⊙ σ(B) + h^(l−1))·√0.5, [A; B] = Conv_k(h^(l−1)), learned positions"
+VECTOR_LINE = "1 vs N: no encoder RNN; c = x = tanh(Σ_s W_p(s) e(x_s) + b), one vector for the whole input"
+
+
+def option_lines(values: dict[str, str]) -> list[str]:
+    """Equations of the chosen positions / hard-attention / context options (launcher values)."""
+    out = []
+    if values.get("cell") == "transformer" and values.get("positions"):
+        out.append(POSITION_LINES[values["positions"]])
+    if values.get("hard_attention", "off") != "off":
+        out.append(HARD_LINES[values["hard_attention"]])
+    if values.get("context_from", "last") != "last":
+        out.append(CONTEXT_FROM_LINES[values["context_from"]])
+    return out

@@ -163,12 +163,12 @@ class RunController:
         self.show_dashboard(session)
 
     # ----- inspecting -----
-    def inspect_session(self, session: TrainingSession) -> None:
+    def inspect_session(self, session: TrainingSession, then: str = "") -> None:
         """Open the inspector on a snapshot of the live weights (training goes on), or the saved run."""
         trainer = session.trainer
         if trainer is None:
             if session.run_dir is not None:
-                self.inspect_run(session.run_dir)
+                self.inspect_run(session.run_dir, then)
             return
         step = session.step
 
@@ -176,12 +176,13 @@ class RunController:
             from workbench.device import one_thread_here
 
             one_thread_here()  # this pool thread outlives the job: no second OpenMP team beside training's
-            self.app.post_message(OpenInspector(trainer.snapshot(), trainer.task, str(trainer.run_dir), f"step {step}"))
+            self.app.post_message(OpenInspector(trainer.snapshot(), trainer.task, str(trainer.run_dir), f"step {step}",
+                                            then))
 
         self.app.notify(f"snapshot of step {step:,} for the inspector…", timeout=2)
         self.app.run_worker(snapshot, thread=True, group="inspect", exit_on_error=False)
 
-    def inspect_run(self, path: Path) -> None:
+    def inspect_run(self, path: Path, then: str = "") -> None:
         """Open the inspector on a run's last checkpoint."""
 
         def load() -> None:
@@ -190,7 +191,8 @@ class RunController:
 
             one_thread_here()  # as in ``inspect_session``
             run = load_run(path)
-            self.app.post_message(OpenInspector(run.model, run.task, str(run.path), f"{run.path.name} · step {run.step:,}"))
+            self.app.post_message(OpenInspector(run.model, run.task, str(run.path), f"{run.path.name} · step {run.step:,}",
+                                            then))
 
         self.app.run_worker(load, thread=True, group="inspect", exit_on_error=False)
 
@@ -203,7 +205,10 @@ class RunController:
             self.app.push_screen(EncoderInspectorScreen(message.model, message.task, run_dir=message.run_dir,
                                                         title=message.title))
             return
-        self.app.push_screen(InspectorScreen(message.model, message.task, run_dir=message.run_dir, title=message.title))
+        screen = InspectorScreen(message.model, message.task, run_dir=message.run_dir, title=message.title)
+        self.app.push_screen(screen)
+        if message.then:  # e.g. the dashboard's w: the inspector opens under where decoding goes wrong
+            screen.call_after_refresh(getattr(screen, f"action_{message.then}"))
 
     # ----- what the workers report -----
     def on_trainer_event(self, message: TrainerEvent) -> None:

@@ -59,8 +59,9 @@ class SetupFailed(Message):
 class OpenInspector(Message):
     """A model and task are ready for the inspector (a live snapshot or a loaded run)."""
 
-    def __init__(self, model: Any, task: Any, run_dir: Optional[str], title: str) -> None:
+    def __init__(self, model: Any, task: Any, run_dir: Optional[str], title: str, then: str = "") -> None:
         super().__init__()
+        self.then = then  # an inspector action to run once it is open ("errors": where decoding goes wrong)
         self.model = model
         self.task = task
         self.run_dir = run_dir

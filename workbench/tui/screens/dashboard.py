@@ -82,6 +82,7 @@ class DashboardScreen(Screen):
         Binding("r", "resume", "Resume"),
         Binding("l", "log_scale", "Log y"),
         Binding("c", "compare", "Compare"),
+        Binding("w", "errors", "Errors", show=False),  # where decoding goes wrong (opens the inspector under it)
         Binding("left_square_bracket", "cursor(-1)", "Earlier probe", show=False),
         Binding("right_square_bracket", "cursor(1)", "Later probe", show=False),
         Binding("escape", "back", "Back"),
@@ -275,7 +276,7 @@ class DashboardScreen(Screen):
             return s.can_control
         if action == "resume":
             return not s.live and s.run_dir is not None
-        if action == "inspect":
+        if action in ("inspect", "errors"):
             return s.trainer is not None or s.run_dir is not None
         return True
 
@@ -294,6 +295,9 @@ class DashboardScreen(Screen):
 
     def action_inspect(self) -> None:
         self.app.inspect_session(self.session)
+
+    def action_errors(self) -> None:
+        self.app.inspect_session(self.session, then="errors")
 
     def action_resume(self) -> None:
         self.app.ask_resume(self.session.run_dir)

@@ -101,15 +101,18 @@ class RunPickerScreen(ModalScreen[Optional[Path]]):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, runs_dir: Path, exclude: Optional[Path] = None, has_overlay: bool = False):
+    def __init__(self, runs_dir: Path, exclude: Optional[Path] = None, has_overlay: bool = False,
+                 note: str = "Its curves are drawn in grey and pink under this run's.",
+                 skip: tuple[str, ...] = ("running", "new"), title: str = "Compare with a finished run"):
         super().__init__()
+        self.note, self.skip, self.title = note, skip, title  # skip: statuses not offered (no curves yet, by default)
         self.runs_dir, self.exclude, self.has_overlay = runs_dir, exclude, has_overlay
         self.paths: dict[str, Optional[Path]] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(Text("Compare with a finished run", style="bold"))
-            yield Static("Its curves are drawn in grey and pink under this run's.", classes="dim")
+            yield Label(Text(self.title, style="bold"))
+            yield Static(self.note, classes="dim")
             yield OptionList(id="run-options")
 
     def on_mount(self) -> None:
@@ -131,7 +134,7 @@ class RunPickerScreen(ModalScreen[Optional[Path]]):
             items.append(Option(Text("(no comparison)", style="italic"), id="none"))
             self.paths["none"] = None
         for run in runs:
-            if run.status in ("running", "new") or (self.exclude and run.path.resolve() == Path(self.exclude).resolve()):
+            if run.status in self.skip or (self.exclude and run.path.resolve() == Path(self.exclude).resolve()):
                 continue
             key = str(run.path)
             self.paths[key] = run.path

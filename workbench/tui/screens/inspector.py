@@ -29,6 +29,8 @@ from ..widgets.inspector.beam import BeamPanel
 from ..widgets.inspector.captions import attention_caption, probe_sentence, state_caption, vocabulary_text
 from ..widgets.inspector.teach import explain_input, step_sentence_for
 from .inspector_keys import TeachingKeys
+from .inspector_tools import TOOL_ACTIONS, ToolKeys
+from ..widgets.inspector.intervention import InterventionView
 from ..widgets.inspector.beam_tree import BeamTree
 from ..widgets.inspector.distribution import NextTokenPanel, TeacherInfo
 from workbench.decoding.inspection import MODES, TEACHER, Inspection
@@ -52,7 +54,7 @@ def _cycle(choices: list, current: Any, delta: int = 1) -> Any:
     return choices[(i + delta) % len(choices)]
 
 
-class InspectorScreen(TeachingKeys, Screen):
+class InspectorScreen(TeachingKeys, ToolKeys, Screen):
     """Step-by-step decoding of one input with every panel the engine can feed."""
 
     AUTO_FOCUS = ""  # keys drive the decoding until the user asks for an input box
@@ -95,6 +97,7 @@ class InspectorScreen(TeachingKeys, Screen):
         yield StatusLine(id="insp-title")
         yield InputBar("/ to type an input, Enter decodes it", id="insp-input")
         yield OutputView(id="insp-output", classes="insp-panel")
+        yield InterventionView(id="insp-edits")
         yield SettingsBar(id="insp-settings")
         yield ForceBar(id="insp-force")
         yield PanelHost(self.arrangement, id="insp-host")
@@ -160,8 +163,9 @@ class InspectorScreen(TeachingKeys, Screen):
         heat.show(grid.values, grid.rows, grid.cols, current=grid.current, title=grid.title, message=grid.message,
                   vector=grid.vector, note=grid.note, caption=attention_caption(self._view(), replaying)
                   + (probe_sentence(grid.rows, grid.cols, self.joiner) if replaying else ""),
-                  timeline=self._replay_timeline() if replaying else None)
+                  timeline=self._replay_timeline() if replaying else None, marks=grid.marks)
         self._draw_output(hyp)  # after the heatmap: its sentence reads the attention drawn
+        self._draw_edits()
         strips = X.state_strips(ins, self.opts)
         self.query_one(HiddenStrips).show(strips.values, strips.rows, title=strips.title, signed=strips.signed,
                                           current=strips.current, unit=self.opts.unit, norm_name=strips.norm_name,
@@ -412,6 +416,8 @@ class InspectorScreen(TeachingKeys, Screen):
             return bool(self.probes) or (self.run_dir is not None and X.view_choices(ins)[:1] == ["cross"])
         if action == "tab":
             return self.arrangement != "tall" and bool(self.query(f"#{parameters[0]}"))
+        if action in TOOL_ACTIONS:
+            return self.tool_check(action)
         return True
 
 

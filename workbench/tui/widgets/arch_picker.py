@@ -12,9 +12,17 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Checkbox, Label, Select, Static
 
-from models.names import ATTENTIONS, CELLS, CONTEXT_MODES, POOLINGS
+from models.names import ATTENTIONS, CELLS, CONTEXT_FROM, CONTEXT_MODES, ENCODERS, HARD_ATTENTION, POOLINGS, POSITIONS
 
-from ..arch_notes import ATTENTION_NAMES, CELL_NAMES, CONTEXT_NAMES, explain, explain_encoder, valid_attentions
+from ..arch_notes import (ATTENTION_NAMES, CELL_NAMES, CONTEXT_FROM_NAMES, CONTEXT_NAMES, ENCODER_NAMES, HARD_NAMES,
+                          POSITION_NAMES, VECTOR_LINE, CONV_LINE, explain, explain_encoder, option_lines,
+                          valid_attentions)
+
+# extra rows: (id, label, names, choices, default); shown only where they apply (see ``_update``)
+_OPTIONS = (("encoder", "encoder", ENCODER_NAMES, ENCODERS, "rnn"),
+            ("hard_attention", "reading", HARD_NAMES, HARD_ATTENTION, "off"),
+            ("context_from", "c from", CONTEXT_FROM_NAMES, CONTEXT_FROM, "last"),
+            ("positions", "positions", POSITION_NAMES, POSITIONS, "sinusoidal"))
 
 
 class ArchPicker(Vertical):
@@ -58,6 +66,11 @@ class ArchPicker(Vertical):
             yield Label("context")
             yield Select([(CONTEXT_NAMES[k], k) for k in CONTEXT_MODES], value="init", allow_blank=False,
                          compact=True, id="context")
+        for key, label, names, choices, default in _OPTIONS:
+            with Horizontal(classes="choice", id=f"{key}-row"):
+                yield Label(label)
+                yield Select([(names[k], k) for k in choices], value=default, allow_blank=False, compact=True,
+                             id=key)
         with Horizontal(classes="choice", id="pooling-row"):
             yield Label("pooling")
             yield Select([(k, k) for k in POOLINGS], value="mean", allow_blank=False, compact=True, id="pooling")
@@ -73,6 +86,8 @@ class ArchPicker(Vertical):
         self._offer_attentions(model.cell, model.attention)
         self.query_one("#context", Select).value = model.context
         self.query_one("#bidirectional", Checkbox).value = bool(model.bidirectional)
+        for key, *_ in _OPTIONS:
+            self.query_one(f"#{key}", Select).value = getattr(model, key)
         self._update()
 
     def _offer_attentions(self, cell: str, wanted: str) -> None:
@@ -83,14 +98,27 @@ class ArchPicker(Vertical):
 
     def values(self) -> dict[str, str]:
         cell = self.query_one("#cell", Select).value
-        out = {"cell": cell, "attention": self.query_one("#attention", Select).value}
-        if self.family == "encoder":
+        attention = self.query_one("#attention", Select).value
+        out = {"cell": cell, "attention": attention}
+        picked = {key: str(self.query_one(f"#{key}", Select).value) for key, *_ in _OPTIONS}
+        out["positions"] = picked["positions"] if cell == "transformer" else "sinusoidal"
+        rnn_seq2seq = self.family == "seq2seq" and cell != "transformer"
+        vector = rnn_seq2seq and picked["encoder"] == "vector"
+        out["encoder"] = picked["encoder"] if rnn_seq2seq else "rnn"
+        conv = out["encoder"] == "conv"
+        out["hard_attention"] = picked["hard_attention"] if rnn_seq2seq and attention not in ("none", "multihead") \
+            else "off"
+        out["context_from"] = picked["context_from"] if rnn_seq2seq and attention == "none" and out["encoder"] == "rnn" \
+            else "last"
+        if vector:
+            out["attention"] = "none"
+        if rnn_seq2seq:
+            out["context"] = self.query_one("#context", Select).value
+            out["bidirectional"] = str(self.query_one("#bidirectional", Checkbox).value and not (vector or conv)).lower()
+        elif self.family == "encoder":
             out["bidirectional"] = str(self.query_one("#bidirectional", Checkbox).value and cell != "transformer").lower()
             if self.head == "classify":
                 out["pooling"] = str(self.query_one("#pooling", Select).value)
-        elif self.family == "seq2seq" and cell != "transformer":
-            out["context"] = self.query_one("#context", Select).value
-            out["bidirectional"] = str(self.query_one("#bidirectional", Checkbox).value).lower()
         else:
             out["bidirectional"] = "false"
         return out
@@ -101,7 +129,7 @@ class ArchPicker(Vertical):
         self._offer_attentions(str(event.value), str(self.query_one("#attention", Select).value))
         self._update()
 
-    @on(Select.Changed, "#attention, #context, #pooling")
+    @on(Select.Changed, "#attention, #context, #encoder, #hard_attention, #context_from, #positions, #pooling")
     @on(Checkbox.Changed)
     def _changed(self, event) -> None:
         event.stop()
@@ -110,16 +138,25 @@ class ArchPicker(Vertical):
     def _update(self) -> None:
         v = self.values()
         rnn_seq2seq = self.family == "seq2seq" and v["cell"] != "transformer"
-        self.query_one("#attention-row").set_class(not rnn_seq2seq, "-hidden")
+        vector, conv = v["encoder"] == "vector", v["encoder"] == "conv"
+        self.query_one("#attention-row").set_class(not rnn_seq2seq or vector, "-hidden")
         self.query_one("#context-row").set_class(not (rnn_seq2seq and v["attention"] == "none"), "-hidden")
         rnn_encoder = self.family == "encoder" and v["cell"] != "transformer"
-        self.query_one("#bidirectional").set_class(not (rnn_seq2seq or rnn_encoder), "-hidden")
+        self.query_one("#bidirectional").set_class(not (rnn_seq2seq or rnn_encoder) or vector or conv, "-hidden")
         self.query_one("#pooling-row").set_class(self.head != "classify", "-hidden")
+        self.query_one("#encoder-row").set_class(not rnn_seq2seq, "-hidden")
+        self.query_one("#hard_attention-row").set_class(
+            not rnn_seq2seq or v["attention"] in ("none", "multihead"), "-hidden")
+        self.query_one("#context_from-row").set_class(not (rnn_seq2seq and v["attention"] == "none") or vector or conv,
+                                                      "-hidden")
+        self.query_one("#positions-row").set_class(v["cell"] != "transformer", "-hidden")
         if self.family == "encoder":
             lines = explain_encoder(v["cell"], v["bidirectional"] == "true", self.head, v.get("pooling", "mean"))
         else:
-            lines = explain(self.family, v["cell"], v["attention"], v.get("context", "init"),
-                            v["bidirectional"] == "true")
+            lines = explain(self.family, v["cell"], v["attention"], v.get("context", "init"), v["bidirectional"] == "true")
+        if (vector or conv) and len(lines) > 1:
+            lines[1] = VECTOR_LINE if vector else CONV_LINE
+        lines += option_lines(v)
         notes = Text()
         notes.append(lines[0], style="bold")
         for line in lines[1:]:

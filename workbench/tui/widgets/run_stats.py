@@ -92,6 +92,7 @@ class RunStats(Static):
                     ("lr", f"{p.lr:.3g}"), ("grad norm", f"{p.grad_norm:.3g}"),
                     ("tokens/s", f"{p.tokens_per_s:,.0f}"), ("elapsed", duration(p.elapsed)),
                     ("ETA", duration(p.eta) if session.live else "—")]
+            out += [(name, f"{value:.3g}") for name, value in getattr(p, "shown", {}).items()]  # e.g. temperature
         if session.device:
             threads = p.threads if p is not None and p.threads else 0
             out.append(("device", f"CPU ({threads} thread{'s' if threads != 1 else ''})"  # the count may adapt

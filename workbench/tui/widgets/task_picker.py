@@ -44,7 +44,7 @@ SETTLE = 0.35  # seconds without typing before the data is read again
 def task_prompt(name: str) -> Text:
     """'reverse   Reverse a random string: ...' (the description wraps under itself when narrow)."""
     text = Text()
-    text.append(name.ljust(9), style="bold")
+    text.append(name.ljust(max(len(n) for n in TASKS) + 1), style="bold")  # every description starts in one column
     text.append(TASKS[name].description, style="dim")
     return text
 

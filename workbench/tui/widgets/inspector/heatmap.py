@@ -128,14 +128,17 @@ class AttentionHeatmap(StripWidget):
         self.vector: Optional[np.ndarray] = None
         self.caption = ""  # what the picture means, under the title
         self.timeline: Optional[Callable[[int], list[Strip]]] = None  # the replay's place in training, by width
+        self.marks: Optional[list[int]] = None  # per row, the column hard attention read (drawn ●)
 
     # ---- data -------------------------------------------------------------------------------------
 
     def show(self, matrix: np.ndarray, rows: list[str], cols: list[str], *, current: Optional[int] = None,
              title: str = "", message: str = "", vector: Optional[np.ndarray] = None, note: str = "",
-             caption: str = "", timeline: Optional[Callable[[int], list[Strip]]] = None) -> None:
-        """Replace what is drawn; built into strips on the next paint. ``timeline(width)`` replaces the note."""
-        self.note, self.caption, self.timeline = note, caption, timeline
+             caption: str = "", timeline: Optional[Callable[[int], list[Strip]]] = None,
+             marks: Optional[list[int]] = None) -> None:
+        """Replace what is drawn; built into strips on the next paint. ``timeline(width)`` replaces the note;
+        ``marks`` (one column per row) puts a ● on the cell hard attention read."""
+        self.note, self.caption, self.timeline, self.marks = note, caption, timeline, marks
         self.matrix = np.asarray(matrix, dtype=np.float32)
         self.rows, self.cols, self.current = list(rows), list(cols), current
         self.title, self.message, self.vector = title, message, vector
@@ -189,6 +192,8 @@ class AttentionHeatmap(StripWidget):
         for r in range(r0, min(n_rows, r0 + body_h)):
             is_current = r == self.current
             cells = colour_cells(self.matrix[r, c0: c0 + shown].tolist(), cell, P.SEQUENTIAL, 0.0, 1.0)
+            if self.marks is not None and r < len(self.marks) and c0 <= self.marks[r] < c0 + shown:
+                cells = self._marked(r, c0, shown, cell)
             for sub in range(tall):
                 text = row_labels[r] if sub == 0 else ""
                 segments = [Segment(text.rjust(label_w) + " ", P.CURRENT if is_current else P.BOLD), *cells]
@@ -197,6 +202,16 @@ class AttentionHeatmap(StripWidget):
                 out.append(line(segments, width))
         out += self._legend_lines(width, (r0, n_rows, body_h), (c0, n_cols, shown))
         return out + notes
+
+    def _marked(self, r: int, c0: int, shown: int, cell: int) -> list[Segment]:
+        """Row ``r``'s cells with a ● on the marked one, in a colour that reads on any level."""
+        values = self.matrix[r, c0: c0 + shown].tolist()
+        j = self.marks[r] - c0
+        styles = P.SEQUENTIAL
+        level = styles[P.level(values[j], 0.0, 1.0)]
+        dot = Segment("●".center(cell), level + Style(color="red", bold=True))
+        return (colour_cells(values[:j], cell, styles, 0.0, 1.0) + [dot]
+                + colour_cells(values[j + 1:], cell, styles, 0.0, 1.0))
 
     def column_labels(self) -> list[str]:
         """The column labels as drawn: repeated tokens carry their position (``a₂``)."""

@@ -51,6 +51,15 @@ SHEET: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("< >", "unit", "jump 10 units"),
         ("v", "fix_scale", "colour scale: follow the values, or fixed so colours keep their meaning"),
     ]),
+    ("Find out why (the headless tools, here)", [
+        ("e", "intervene", "intervene from this step: zero / clamp / mean the unit followed, zero a head, pin the "
+                           "attention to a source position; shows the new output, tokens changed, Δ log p(reference)"),
+        ("x", "clear_edits", "clear the interventions"),
+        ("w", "errors", "where decoding goes wrong over a split; Enter opens an example at its first wrong step"),
+        ("c", "compare", "step this input through this run and another, side by side"),
+        ("u", "units", "where in the validation data the followed hidden unit is most on"),
+        ("E", "export", "write this decoding's steps.svg and replay.json (seqbench decode --replay reopens it)"),
+    ]),
     ("Screen", [
         ("1-5", "tab", "show a panel (when the panels are tabs)"),
         ("?", "keys", "this sheet"),
@@ -145,4 +154,7 @@ def off_reason(screen, action: str) -> Optional[str]:
         "scrub": "no probes: they are recorded for encoder-decoders with attention",
         "play": "no probes: they are recorded for encoder-decoders with attention",
         "tab": "the panels are side by side (tabs below 100 columns or 30 rows)",
+        "clear_edits": "no interventions: press e to add one",
+        "errors": "language models have no reference to leave: use an encoder-decoder run",
+        "export": "teacher forcing is not a decoding to replay: press t",
     }.get(action, "not available now")

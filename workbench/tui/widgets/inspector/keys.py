@@ -9,6 +9,9 @@
     m every layer × head at a glance (Enter opens one)   g state shown (hidden, cell, gates, context, encoder)
     , . unit -/+1   < > unit -/+10   v colour scale fixed / following the values
     p probe replay (attention over training time)   [ ] training step   1-5 tabs   ? keys   Esc q close
+    e intervene (zero / clamp / mean a unit, zero a head, pin the attention) from this step   x clear edits
+    w where decoding goes wrong over a split   c lockstep comparison with another run
+    u the followed unit across the validation data   E export steps.svg + replay.json
 """
 
 from textual.binding import Binding
@@ -27,6 +30,12 @@ KEYS = [
     Binding("question_mark", "keys", "Keys"),
     Binding("escape,q", "close", "Close"),
     Binding("o", "options", "Options"),
+    Binding("e", "intervene", "Intervene"),
+    Binding("x", "clear_edits", "Clear edits"),  # in the footer only while edits are active
+    Binding("w", "errors", "Errors", show=False),
+    Binding("c", "compare", "Compare", show=False),
+    Binding("u", "units", "Unit in corpus", show=False),
+    Binding("E", "export", "Export", show=False),
     Binding("end", "run", "Run", show=False),
     Binding("home", "reset", "Reset", show=False),
     Binding("up", "example(-1)", "Example", show=False),

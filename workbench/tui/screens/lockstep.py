@@ -1,0 +1,180 @@
+"""Lockstep comparison in the app: one input through two runs, stepped side by side.
+
+The comparison is the engine's (``decoding.compare.compare_input``: greedy, every run, outputs aligned
+by token text, the first divergence); this screen steps a cursor through it and draws, for each run,
+the token it chose there, its top candidates and its attention so far (``compare.step_view`` and
+``compare.attention_rows``), with the inspector's own widgets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from workbench.decoding.compare import InputComparison, attention_rows, step_view
+
+from ..widgets.inspector import palette as P
+from .dashboard import run_label
+from ..widgets.inspector.distribution import NextTokenPanel
+from ..widgets.inspector.heatmap import AttentionHeatmap
+
+LABEL = 24  # most columns for a run's name in the aligned rows
+
+
+def aligned_text(cmp: InputComparison, t: int, width: int) -> Text:
+    """Position numbers, then each run's tokens in columns; step ``t`` bold, disagreeing tokens red."""
+    div = cmp.divergence
+    names = [run_label(o.label) for o in cmp.outputs]
+    pad = min(LABEL, max(len(n) for n in names + ["step"]) + 1)
+    widths = [max(len(str(i % 100)), *(len(P.label(x)) for x in cmp.column(i))) + 1 for i in range(cmp.length)]
+    start = 0
+    while start < t and sum(widths[start: t + 1]) > width - pad - 2:  # keep step t in view
+        start += 1
+    lines = [Text("step".ljust(pad), style=P.DIM)]
+    for name in names:
+        lines.append(Text(name[: pad - 1].ljust(pad), style=P.BOLD))
+    for i in range(start, cmp.length):
+        if sum(widths[start: i + 1]) > width - pad - 2:
+            break
+        col = cmp.column(i)
+        differs = len(set(col)) > 1
+        lines[0].append(str(i % 100).ljust(widths[i]), style="bold reverse" if i == t else P.DIM)
+        for line, token in zip(lines[1:], col):
+            style = ("bold red" if differs else "") + (" reverse" if i == t else "")
+            line.append(P.label(token).ljust(widths[i]), style=style.strip())
+    head = Text.assemble(("input ", P.BOLD), P.label(cmp.input_text))
+    if cmp.reference is not None:
+        head.append("   reference ", style=P.BOLD)
+        head.append(" ".join(P.labels(cmp.reference)) if any(len(x) > 1 for x in cmp.reference)
+                    else "".join(cmp.reference))
+    where = Text("no divergence: both runs give the same output", style="green") if div is None else \
+        Text(f"the runs first part at step {div} (d jumps there)", style="bold yellow")
+    return Text("\n").join([head, *lines, where])
+
+
+class LockstepReady(Message):
+    """The worker's comparison (or the one-line error that stopped it)."""
+
+    def __init__(self, cmp: Any = None, error: str = "", title: str = "") -> None:
+        super().__init__()
+        self.cmp, self.error, self.title = cmp, error, title
+
+
+class LockstepScreen(Screen):
+    """Two runs on one input, step by step: ← → step, d the first divergence, Esc back."""
+
+    DEFAULT_CSS = """
+    LockstepScreen { layout: vertical; }
+    LockstepScreen #lock-title { height: 1; padding: 0 1; }
+    LockstepScreen #lock-aligned { height: auto; border: round $primary 40%; padding: 0 1; }
+    LockstepScreen #lock-runs { height: 1fr; }
+    LockstepScreen .lock-run { width: 1fr; border: round $primary 40%; border-title-color: $accent; padding: 0 1; }
+    LockstepScreen .lock-chose { height: auto; }
+    LockstepScreen NextTokenPanel { height: auto; max-height: 7; }
+    LockstepScreen AttentionHeatmap { height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("right", "step(1)", "Step"),
+        Binding("left", "step(-1)", "Back"),
+        Binding("d", "divergence", "Divergence"),
+        Binding("end", "edge(1)", "End", show=False),
+        Binding("home", "edge(-1)", "Start", show=False),
+        Binding("escape,q", "close", "Close"),
+    ]
+
+    def __init__(self, cmp: InputComparison, title: str = ""):
+        super().__init__()
+        self.cmp, self.heading = cmp, title
+        self.t = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="lock-title")
+        yield Static(id="lock-aligned")
+        with Horizontal(id="lock-runs"):
+            for i, o in enumerate(self.cmp.outputs):
+                with Vertical(classes="lock-run", id=f"lock-run-{i}") as box:
+                    box.border_title = run_label(o.label)
+                    yield Static(classes="lock-chose")
+                    yield NextTokenPanel()
+                    yield AttentionHeatmap()
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#lock-aligned").border_title = "outputs aligned (greedy)"
+        self.redraw()
+
+    def on_resize(self) -> None:
+        self.redraw()
+
+    def redraw(self) -> None:
+        cmp, t = self.cmp, self.t
+        title = Text.assemble((f"step {t}/{cmp.length - 1} ", P.BOLD), ("lockstep ", P.ACCENT),
+                              " vs ".join(run_label(o.label) for o in cmp.outputs),
+                              (f" · {self.heading}" if self.heading else "", P.DIM))
+        self.query_one("#lock-title", Static).update(title)
+        self.query_one("#lock-aligned", Static).update(aligned_text(cmp, t, self.app.size.width - 4))
+        for i, o in enumerate(cmp.outputs):
+            box = self.query_one(f"#lock-run-{i}")
+            chose, panel, heat = box.query_one(".lock-chose", Static), box.query_one(NextTokenPanel), \
+                box.query_one(AttentionHeatmap)
+            if t >= len(o.records):
+                chose.update(Text(f"ended before step {t}", style=P.DIM))
+                panel.show([], set(), o.itos, step=None)
+                heat.show(np.zeros((0, 0)), [], [], message="this run has ended")
+                continue
+            view = step_view(o, t)
+            line = Text.assemble(("chose ", P.DIM), (P.label(view.chosen), P.BOLD))
+            if view.attended is not None:
+                pos, token, weight = view.attended
+                line.append("  attended to ", style=P.DIM)
+                line.append(P.label(token), style=P.BOLD)
+                line.append(f" at source position {pos + 1} ({weight:.2f})", style=P.DIM)  # 1-based, as the heatmap
+            chose.update(line)
+            record = o.records[t]
+            panel.show(record.topk(0), {record.candidates[0].token}, o.itos, step=t)
+            rows = attention_rows(o, t)
+            outputs = [P.label(o.itos[r.candidates[0].token]) for r in o.records[: t + 1]]
+            if rows is None:
+                heat.show(np.zeros((0, 0)), [], [], title="no attention",
+                          message="this run has no attention: the decoder sees the source only through its state")
+            else:
+                heat.show(rows, outputs, P.labels(o.src_tokens or []), current=t, title="cross-attention · last "
+                          "layer · mean over heads")
+
+    def action_step(self, delta: int) -> None:
+        self.t = min(self.cmp.length - 1, max(0, self.t + delta))
+        self.redraw()
+
+    def action_edge(self, delta: int) -> None:
+        self.t = self.cmp.length - 1 if delta > 0 else 0
+        self.redraw()
+
+    def action_divergence(self) -> None:
+        if self.cmp.divergence is None:
+            self.notify("the runs never part: both give the same output", timeout=3)
+            return
+        self.t = self.cmp.divergence
+        self.redraw()
+
+    def action_close(self) -> None:
+        self.app.pop_screen()
+
+
+def lockstep_runs(first: Any, second_path: Any, *, example=None, split=None, text=None) -> InputComparison:
+    """Load the run at ``second_path`` and compare it with ``first`` (path, model, task) on one input
+    (in a worker thread: loading and decoding take a moment)."""
+    from workbench.decoding.compare import check_same_task, compare_input
+    from workbench.runs import load_run
+
+    runs = [first, load_run(second_path)]
+    check_same_task(runs)
+    return compare_input(runs, example=example, split=split, text=text, show_k=8)
