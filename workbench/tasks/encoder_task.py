@@ -60,6 +60,12 @@ class LabelledRows:
     def __len__(self) -> int:
         return len(self.lengths)
 
+    @property
+    def src_lengths(self) -> Tensor:  # what Seq2SeqTask's length-grouped batches sort by
+        return self.lengths
+
+    tgt_lengths = src_lengths
+
     def batch(self, rows: Tensor | slice) -> Batch:
         lengths = self.lengths[rows]
         s = int(lengths.max())
@@ -148,8 +154,8 @@ class MaskedLMTask(LMTask):
         lengths = torch.full((ids.shape[0],), ids.shape[1], dtype=torch.long)
         return Batch(src, lengths, src, tgt, int((tgt != 0).sum()))
 
-    def train_batch(self, batch_size: int, generator: torch.Generator) -> Batch:
-        return self.masked(super().train_batch(batch_size, generator).tgt_in, generator)
+    def train_batch(self, batch_size: int, generator: torch.Generator, by_length: bool = False) -> Batch:
+        return self.masked(super().train_batch(batch_size, generator, by_length).tgt_in, generator)
 
     def eval_batches(self, split: str, batch_size: int, limit: int | None = None,
                      by_length: bool = False) -> Iterator[Batch]:
