@@ -53,23 +53,10 @@ def test_only_a_no_attention_rnn_encoder_decoder_chooses():
 
 
 def test_the_inspector_says_which_states_fed_c(tmp_path):
-    from workbench import runs
-    from workbench.config import build_config
-    from workbench.decoding.inspection import Inspection
+    from conftest import inspected_untrained
     from workbench.decoding.panels import ViewOptions, attention_grid
-    from workbench.tasks import build_task
 
-    cfg = build_config(overrides={"task.name": "reverse", "task.train_size": "200", "task.val_size": "20",
-                                  "task.test_size": "20", "task.long_size": "0", "model.hidden": "16",
-                                  "model.emb_dim": "8", "model.attention": "none", "model.context_from": "mean"})
-    task = build_task(cfg.task)
-    cfg.model.src_vocab, cfg.model.tgt_vocab = len(task.src_vocab), len(task.tgt_vocab)
-    runs.create_run(tmp_path / "run", cfg, (task.src_vocab, task.tgt_vocab))
-    runs.save_checkpoint(tmp_path / "run", {"model": build_model(cfg.model).state_dict()}, {"step": 0})
-    loaded = runs.load_run(tmp_path / "run")
-    ins = Inspection(loaded.model, loaded.task)
-    ins.load_example(0)
-    ins.run()
+    ins = inspected_untrained(tmp_path / "run", attention="none", context_from="mean")
     grid = attention_grid(ins, ViewOptions())
     n = len(ins.input_tokens)
     assert "mean of all encoder states" in grid.message and f"1:{ins.input_tokens[0]} {1 / n:.2f}" in grid.message

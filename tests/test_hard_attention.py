@@ -89,25 +89,11 @@ def test_hard_attention_needs_a_single_head_rnn_attention(changes):
 def test_the_inspector_marks_the_position_read_on_the_alignment(tmp_path):
     import numpy as np
 
-    from workbench import runs
-    from workbench.config import build_config
-    from workbench.decoding.inspection import Inspection
+    from conftest import inspected_untrained
     from workbench.decoding.panels import ViewOptions, attention_grid
-    from workbench.tasks import build_task
     from workbench.tui.widgets.inspector.heatmap import AttentionHeatmap
 
-    cfg = build_config(overrides={"task.name": "reverse", "task.train_size": "200", "task.val_size": "20",
-                                  "task.test_size": "20", "task.long_size": "0", "model.hidden": "16",
-                                  "model.emb_dim": "8", "model.hard_attention": "gumbel"})
-    task = build_task(cfg.task)
-    cfg.model.src_vocab, cfg.model.tgt_vocab = len(task.src_vocab), len(task.tgt_vocab)
-    torch.manual_seed(0)
-    runs.create_run(tmp_path / "run", cfg, (task.src_vocab, task.tgt_vocab))
-    runs.save_checkpoint(tmp_path / "run", {"model": build_model(cfg.model).state_dict()}, {"step": 0})
-    loaded = runs.load_run(tmp_path / "run")
-    ins = Inspection(loaded.model, loaded.task)
-    ins.load_example(0)
-    ins.run()
+    ins = inspected_untrained(tmp_path / "run", hard_attention="gumbel")
     grid = attention_grid(ins, ViewOptions())
     assert grid.marks == [int(np.argmax(row)) for row in grid.values] and "hard" in grid.title
     heat = AttentionHeatmap()

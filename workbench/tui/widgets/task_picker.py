@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -41,12 +42,13 @@ DEFAULT_UNIT = "default"  # the tokens selector's value for "the task's natural 
 SETTLE = 0.35  # seconds without typing before the data is read again
 
 
-def task_prompt(name: str) -> Text:
+def task_prompt(name: str) -> Table:
     """'reverse   Reverse a random string: ...' (the description wraps under itself when narrow)."""
-    text = Text()
-    text.append(name.ljust(max(len(n) for n in TASKS) + 1), style="bold")  # every description starts in one column
-    text.append(TASKS[name].description, style="dim")
-    return text
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=max(len(n) for n in TASKS), no_wrap=True)  # every description starts in one column
+    grid.add_column(ratio=1)
+    grid.add_row(Text(name, style="bold"), Text(TASKS[name].description, style="dim"))
+    return grid
 
 
 class TaskPicker(Vertical):
