@@ -29,7 +29,8 @@ def test_textual_only_inside_tui():
     for path in (ROOT / "workbench").rglob("*.py"):
         if "tui" in path.relative_to(ROOT / "workbench").parts:
             continue
-        assert "textual" not in _imports(path), f"{path.relative_to(ROOT)} imports textual"
+        found = _imports(path) & {"textual", "textual_serve"}
+        assert not found, f"{path.relative_to(ROOT)} imports {', '.join(sorted(found))}"
 
 
 def test_cli_help_does_not_import_torch():

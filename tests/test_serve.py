@@ -36,7 +36,7 @@ def test_other_hosts_are_warned_about(host):
 
 
 def _serve_without_listening(monkeypatch, argv: list[str]) -> tuple[int, list]:
-    import workbench.web_server as web_server
+    import workbench.tui.web_server as web_server
 
     served = []
     monkeypatch.setattr(web_server, "serve", lambda opts, command: served.append((opts, command)) or 0)
@@ -114,7 +114,7 @@ FAKE_APP = (f"{sys.executable} -c \"import sys; sys.stdout.write('__GANGLION__\\
 async def client(tmp_path):
     from aiohttp.test_utils import TestClient, TestServer
 
-    from workbench.web_server import SeqbenchServer
+    from workbench.tui.web_server import SeqbenchServer
 
     server = SeqbenchServer(FAKE_APP, resolve_options(root=str(tmp_path), max_sessions=1))
     async with TestClient(TestServer(await server._make_app())) as client:

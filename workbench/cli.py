@@ -276,7 +276,7 @@ def main(argv: Optional[list[str]] = None) -> int:
 
             return print_tasks()
         if args.command == "serve":
-            from .web_server import run_serve
+            from .tui.web_server import run_serve
 
             return run_serve(args)
         if args.command == "data":

@@ -1,6 +1,6 @@
 """`seqbench serve`: the app in a browser, one app process per tab, on this machine only by default.
 
-The web side is the ``textual-serve`` package (``web_server.py``, which also runs the command);
+The web side is the ``textual-serve`` package (``tui/web_server.py``, which also runs the command);
 this module turns the command's options into what it needs: where to listen, how many tabs may run at once, and the
 one directory the app may read data from and write runs to. The root reaches each app process
 as $SEQBENCH_ROOT (the process also starts in it), and ``outside_root`` is the check the

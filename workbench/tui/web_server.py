@@ -19,7 +19,7 @@ from aiohttp import WSCloseCode, web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
-from .serve import ServeOptions, app_command, host_warning, is_loopback, resolve_options
+from ..serve import ServeOptions, app_command, host_warning, is_loopback, resolve_options
 
 log = logging.getLogger("seqbench.serve")
 QUIT_SECONDS = 30  # saving a live run takes a moment; atomic writes make a kill after this harmless
