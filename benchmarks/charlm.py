@@ -63,11 +63,13 @@ def budget(ctx: Context) -> float:
     return 6.0 if ctx.quick else BUDGET
 
 
-def train_lm(ctx: Context, overrides: dict[str, Any]) -> Timeline:
+def train_lm(ctx: Context, overrides: dict[str, Any], seconds: Optional[float] = None) -> Timeline:
+    """The default char-LM plus ``overrides``, trained for ``seconds`` (default: the reference's budget)."""
     extra = {"train.eval_every": 10, "train.eval_examples": 20} if ctx.quick else {}
     if "task.data" not in charlm_overrides():
         raise RuntimeError(f"the char-LM benchmark needs {TINYSHAKESPEARE} (the shared corpus beside the clone)")
-    config = build({**charlm_overrides(), **ctx.train_overrides, **extra, **overrides, "train.max_seconds": budget(ctx)})
+    config = build({**charlm_overrides(), **ctx.train_overrides, **extra, **overrides,
+                    "train.max_seconds": seconds or budget(ctx)})
     return run_trainer(config, ctx.scratch / "runs")
 
 
@@ -147,15 +149,10 @@ def charlm_schedule(ctx: Context) -> None:
     the other, twice (A B A B); reported is each run's final loss over the whole val split.
     """
     seconds = 6.0 if ctx.quick else SCHEDULE_SECONDS
-    extra = {"train.eval_every": 10, "train.eval_examples": 20} if ctx.quick else {}
-    if "task.data" not in charlm_overrides():
-        raise RuntimeError(f"the char-LM benchmark needs {TINYSHAKESPEARE} (the shared corpus beside the clone)")
     finals: dict[str, list[float]] = {"clock": [], "steps": []}
     for _ in range(1 if ctx.quick else 2):
         for schedule in finals:
-            config = build({**charlm_overrides(), **ctx.train_overrides, **extra, "train.max_seconds": seconds,
-                            "train.schedule": schedule})
-            tl = run_trainer(config, ctx.scratch / "runs")
+            tl = train_lm(ctx, {"train.schedule": schedule}, seconds)
             finals[schedule].append(whole_split_loss(tl))
             ctx.log(f"  schedule {schedule}: {tl.steps} steps, whole val {finals[schedule][-1]:.3f} nats/char")
     for schedule, values in finals.items():

@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterator, Optional
 
 from .core import Context, benchmark, interleave, median
 from .trainruns import charlm_overrides
@@ -52,13 +52,15 @@ def busy_neighbour(on: bool) -> Iterator[None]:
         proc.wait()
 
 
-@benchmark("threads", "torch threads / OpenMP wait policy: training tokens/s idle and next to a busy process")
-def threads_policy(ctx: Context) -> None:
-    time_cap = 2.0 if ctx.quick else 8.0
+def sweep(ctx: Context, variants: dict[str, tuple[int, Optional[str]]], time_cap: float,
+          ) -> Iterator[tuple[str, str, dict[str, float]]]:
+    """(task, machine, median tokens/s per variant) for each task default, idle and next to a busy process.
+
+    A variant is (threads, OMP_WAIT_POLICY or None); the variants are interleaved so a change in
+    load hits all alike. Quick mode: one task, no added load, one round.
+    """
     rounds = 1 if ctx.quick else 2
-    tasks = dict(list(TASKS.items())[:1]) if ctx.quick else TASKS
-    rows = []
-    for task_label, overrides in tasks.items():
+    for task_label, overrides in (list(TASKS.items())[:1] if ctx.quick else TASKS.items()):
         for neighbour in ((False,) if ctx.quick else (False, True)):
             where = "+1 busy process" if neighbour else "no added load"
 
@@ -68,16 +70,23 @@ def threads_policy(ctx: Context) -> None:
                         return run_worker(overrides, threads, policy, time_cap)
                 return measure
 
-            runs = interleave({name: variant(*v) for name, v in VARIANTS.items()}, rounds,
+            runs = interleave({name: variant(*v) for name, v in variants.items()}, rounds,
                               log=lambda m: ctx.log(f"  {task_label}, {where}: {m} tokens/s"))
-            for name, values in runs.items():
-                ctx.figure(f"{task_label}, {where}, {name}", median(values), "tok/s")
-                rows.append([task_label, where, name, f"{median(values):,.0f}"])
+            yield task_label, where, {name: median(values) for name, values in runs.items()}
+
+
+@benchmark("threads", "torch threads / OpenMP wait policy: training tokens/s idle and next to a busy process")
+def threads_policy(ctx: Context) -> None:
+    rows = []
+    for task_label, where, medians in sweep(ctx, VARIANTS, 2.0 if ctx.quick else 8.0):
+        for name, value in medians.items():
+            ctx.figure(f"{task_label}, {where}, {name}", value, "tok/s")
+            rows.append([task_label, where, name, f"{value:,.0f}"])
     ctx.detail("tables", {"training tokens/s by thread setting": {
         "columns": ["task", "machine", "threads", "tokens/s (median)"], "rows": rows}})
 
 
-ADAPTIVE = {"automatic (the default)": 0, "1 thread": 1, "2 threads": 2}
+ADAPTIVE = {"automatic (the default)": (0, None), "1 thread": (1, None), "2 threads": (2, None)}
 
 
 @benchmark("threads-adaptive", "the default automatic thread count vs the best fixed count, idle and next to a busy process")
@@ -85,27 +94,12 @@ def threads_adaptive(ctx: Context) -> None:
     """Issue target: the default trains at >= 0.9x the best fixed count under load, >= 0.97x when quiet.
 
     Each run is long enough (30 s) for the tuner's first decision to be a small part of it, as in a
-    real training of minutes; the settings are interleaved so a change in load hits all alike.
+    real training of minutes.
     """
-    time_cap = 3.0 if ctx.quick else 30.0
-    rounds = 1 if ctx.quick else 2
     rows = []
-    for task_label, overrides in (list(TASKS.items())[:1] if ctx.quick else TASKS.items()):
-        for neighbour in ((False,) if ctx.quick else (False, True)):
-            where = "+1 busy process" if neighbour else "no added load"
-
-            def variant(threads):
-                def measure() -> float:
-                    with busy_neighbour(neighbour):
-                        return run_worker(overrides, threads, None, time_cap)
-                return measure
-
-            runs = interleave({name: variant(n) for name, n in ADAPTIVE.items()}, rounds,
-                              log=lambda m: ctx.log(f"  {task_label}, {where}: {m} tokens/s"))
-            medians = {name: median(values) for name, values in runs.items()}
-            best = max(medians["1 thread"], medians["2 threads"])
-            ratio = medians["automatic (the default)"] / best
-            ctx.figure(f"{task_label}, {where}, automatic / best fixed", ratio, "x")
-            rows.append([task_label, where, *(f"{medians[n]:,.0f}" for n in ADAPTIVE), f"{ratio:.2f}"])
+    for task_label, where, medians in sweep(ctx, ADAPTIVE, 3.0 if ctx.quick else 30.0):
+        ratio = medians["automatic (the default)"] / max(medians["1 thread"], medians["2 threads"])
+        ctx.figure(f"{task_label}, {where}, automatic / best fixed", ratio, "x")
+        rows.append([task_label, where, *(f"{medians[n]:,.0f}" for n in ADAPTIVE), f"{ratio:.2f}"])
     ctx.detail("tables", {"automatic threads vs fixed counts": {
         "columns": ["task", "machine", *ADAPTIVE, "automatic / best fixed"], "rows": rows}})

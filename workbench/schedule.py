@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 
 
-
 def progress(step: int, elapsed: float, steps: int, max_seconds: float) -> float:
     """How far through its budget a run is, in [0, 1]: steps done, or training time used if further."""
     done = step / max(steps, 1)
@@ -30,7 +29,7 @@ def lr_at(step: int, cfg, elapsed: float = 0.0) -> float:
     Without a time limit this is the classic step schedule: ``lr * (step + 1) / warmup`` during
     warm-up, then a cosine from ``lr`` to ``lr * min_lr_ratio`` at the last step.
     """
-    if cfg.max_seconds <= 0 or getattr(cfg, "schedule", "clock") == "steps":
+    if cfg.max_seconds <= 0 or cfg.schedule == "steps":
         if cfg.warmup and step < cfg.warmup:
             return cfg.lr * (step + 1) / cfg.warmup
         span = max(1, cfg.steps - cfg.warmup)

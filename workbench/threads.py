@@ -128,7 +128,6 @@ class ThreadTuner:
         """Stay on the most threads without a comparison (the machine is quiet)."""
         self.chosen_rate = rate
         self.since_choice = 0.0
-        return None
 
     def _switch(self, threads: int) -> None:
         """Move to ``threads`` (silently: only the final choice of a comparison is reported)."""

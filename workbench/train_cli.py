@@ -48,6 +48,7 @@ class ConsoleReporter:
         self.muted = False  # the terminal hung up: printing would fail
         self.target: Optional[tuple[str, float]] = None  # the task's solved target, said once when reached
         self.elapsed = 0.0  # training seconds at the last Progress
+        self.task_name = ""  # the task being trained, from TrainStarted
 
     def __call__(self, event) -> None:
         if self.muted:
@@ -128,7 +129,7 @@ class ConsoleReporter:
         how = '--input "The " --length 200' if is_lm else "--example 0 --show attention,beams"
         from .tasks.catalog import TASKS
 
-        info = TASKS.get(getattr(self, "task_name", ""))
+        info = TASKS.get(self.task_name)
         if info is not None and info.family == "encoder":
             how = "--example 0 --show probs,hidden,attention"  # an encoder: tags, a class or masks, no beams
             if info.head == "classify" and e.reason != "diverged":
