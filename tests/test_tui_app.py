@@ -288,3 +288,21 @@ def test_training_runs_on_a_thread_of_its_own_that_ends_with_it():
 
     with pytest.raises(ValueError, match="no data"):
         _on_own_thread(fail)
+
+
+def test_the_palettes_screenshot_lands_in_a_directory_that_exists(tmp_path, monkeypatch):
+    """Textual's palette command saves into ~/Downloads by default; without one it used to fail."""
+    from textual.app import App
+
+    from workbench.tui.screenshot import SavesScreenshots
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # a home with no Downloads directory
+    asked = []
+    monkeypatch.setattr(App, "deliver_screenshot", lambda self, filename=None, path=None, time_format=None:
+                        asked.append(path))
+
+    class Shots(SavesScreenshots, App):
+        pass
+
+    Shots().deliver_screenshot()
+    assert asked == [str(tmp_path.resolve())]

@@ -19,7 +19,15 @@ def screenshot_dir(preferred: Optional[str] = None) -> Path:
 
 
 class SavesScreenshots:
-    """App mixin: the palette's "Save screenshot" falls back to a directory that exists and names the file."""
+    """App mixin: the palette's "Save screenshot" falls back to a directory that exists and names the file.
+
+    The palette's system command calls ``deliver_screenshot`` (Textual saves into ~/Downloads, and
+    fails where there is none); the ``screenshot`` action saves directly. Both land in ``screenshot_dir``.
+    """
+
+    def deliver_screenshot(self, filename: Optional[str] = None, path: Optional[str] = None,
+                           time_format: Optional[str] = None) -> Optional[str]:
+        return super().deliver_screenshot(filename, str(screenshot_dir(path)), time_format)
 
     def action_screenshot(self, filename: Optional[str] = None, path: Optional[str] = None) -> None:
         directory = screenshot_dir(path)
