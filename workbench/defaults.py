@@ -11,9 +11,13 @@ from .tasks.catalog import LM_TASKS, TASK_NAMES  # noqa: F401  (the catalogue de
 
 # task -> {"model": {...}, "train": {...}, "task": {...}}; keys are fields of ModelConfig,
 # TrainConfig and TaskConfig. Anything absent takes the dataclass default.
+# copy, reverse and sort are solved in a classroom's attention span: a 600-step schedule decays in
+# time for val exact match to pass 99 % at step 500 (about 10 s on two cores; 1,500 steps reached it
+# at 750-1,000); evaluations every 100 steps say so as soon as it happens. The longer schedule did
+# better on the `long` split (reverse 42 % against 24 %), not on test.
 _SYNTHETIC = {
     "model": dict(cell="gru", attention="general", bidirectional=True, emb_dim=32, hidden=128, layers=1),
-    "train": dict(steps=1500, batch_size=64, lr=3e-3, warmup=100, eval_every=250),
+    "train": dict(steps=600, batch_size=64, lr=3e-3, warmup=100, eval_every=100),
 }
 
 TASK_DEFAULTS: dict[str, dict[str, dict]] = {
@@ -31,9 +35,9 @@ TASK_DEFAULTS: dict[str, dict[str, dict]] = {
         "model": dict(family="lm", cell="lstm", attention="none", emb_dim=64, hidden=256, layers=2),
         "train": dict(steps=3000, batch_size=32, lr=3e-3, warmup=50, eval_every=100, eval_examples=250, clip=1.0),
     },
-    "dates": {
+    "dates": {  # val passes 99 % at step 300 of 500-700-step schedules
         "model": dict(cell="gru", attention="general", bidirectional=True, emb_dim=32, hidden=128, layers=1),
-        "train": dict(steps=1000, batch_size=64, lr=3e-3, warmup=100, eval_every=250),
+        "train": dict(steps=600, batch_size=64, lr=3e-3, warmup=100, eval_every=100),
     },
     "numbers": {
         "model": dict(cell="gru", attention="general", bidirectional=True, emb_dim=64, hidden=128, layers=1),
