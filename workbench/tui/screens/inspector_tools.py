@@ -16,11 +16,18 @@ from workbench.errors import UserError
 from ..widgets.inspector.hidden import HiddenStrips
 from ..widgets.inspector.intervention import InterventionDialog, InterventionView
 
-TOOL_ACTIONS = ("intervene", "clear_edits", "errors", "compare", "units", "export")
+TOOL_ACTIONS = ("intervene", "clear_edits", "errors", "compare", "units", "export", "save_panel")
+# The panel keys 1-5 show (a tab) or pick (side by side): the panel S saves.
+PANEL_OF_TAB = {"tab-attention": "heatmap", "tab-next": "dist", "tab-beam": "beam", "tab-tree": "tree",
+                "tab-hidden": "hidden"}
+PANEL_NAMES = {"heatmap": "alignment", "dist": "next-token", "beam": "beam", "tree": "tree", "hidden": "hidden",
+               "insp-output": "output"}
 
 
 class ToolKeys:
-    """Actions for e, x, w, c, u and E."""
+    """Actions for e, x, w, c, u, E and S."""
+
+    picked: str = "heatmap"  # the panel S saves when the panels are side by side
 
     # ---- interventions ----------------------------------------------------------------------------
 
@@ -170,6 +177,52 @@ class ToolKeys:
         names = ", ".join(p.name for p in written)
         self.notify(f"wrote {directory}: {names}\nseqbench decode --replay {directory / 'replay.json'} decodes it "
                     "again", title="Exported", timeout=12)
+
+    # ---- one panel as SVG and PNG ---------------------------------------------------------------------
+
+    def pick_panel(self, panel: str) -> None:
+        """Make ``panel`` (a widget id) the one S saves; outlined when the panels are side by side."""
+        self.picked = panel
+        for widget in self.query(".insp-panel"):
+            widget.set_class(widget.id == panel and self.arrangement != "narrow", "-picked")
+
+    def on_click(self, event) -> None:
+        widget = event.widget
+        while widget is not None and widget is not self:
+            if widget.id in PANEL_NAMES:
+                self.pick_panel(widget.id)
+                return
+            widget = widget.parent
+
+    def shown_panel(self) -> str:
+        """The panel S saves: the tab shown when the panels are tabs, else the one picked (1-5 or a click)."""
+        if self.arrangement == "narrow":
+            from textual.widgets import TabbedContent
+
+            active = self.query_one("#insp-body", TabbedContent).active
+            return PANEL_OF_TAB.get(active, self.picked)
+        return self.picked
+
+    def action_save_panel(self) -> None:
+        import time
+        from pathlib import Path
+
+        from ..panel_export import export_panel
+        from ..screenshot import screenshot_dir
+
+        panel = self.shown_panel()
+        base = self.run_dir / "exports" if self.run_dir is not None else screenshot_dir()
+        stem = f"{PANEL_NAMES[panel]}-{time.strftime('%Y%m%d-%H%M%S')}"
+        try:
+            written, note = export_panel(self.query_one(f"#{panel}"), Path(base), stem,
+                                         title=f"{self.heading or self.seq_task.name} · {PANEL_NAMES[panel]}")
+        except UserError as exc:
+            self.notify(str(exc), severity="warning", timeout=6)
+            return
+        self.last_panel_export = written
+        message = f"wrote {', '.join(str(p) for p in written)}" + (f"\n{note}" if note else "")
+        self.notify(message, title=f"Saved the {PANEL_NAMES[panel]} panel", severity="warning" if note else
+                    "information", timeout=10)
 
     def tool_check(self, action: str) -> Optional[bool]:
         """``check_action`` for these keys."""
