@@ -137,7 +137,7 @@ class LockstepScreen(Screen):
                 pos, token, weight = view.attended
                 line.append("  attended to ", style=P.DIM)
                 line.append(P.label(token), style=P.BOLD)
-                line.append(f" at source position {pos + 1} ({weight:.2f})", style=P.DIM)  # 1-based, as the heatmap
+                line.append(f" at source position {pos} ({weight:.2f})", style=P.DIM)
             chose.update(line)
             record = o.records[t]
             panel.show(record.topk(0), {record.candidates[0].token}, o.itos, step=t)
