@@ -100,15 +100,16 @@ class ToolKeys:
 
         runs_dir = getattr(self.app, "runs_dir", None) or (self.run_dir.parent if self.run_dir else Path("runs"))
 
-        def chosen(path) -> None:
-            if path is not None:
-                self._lockstep(path)
+        def chosen(paths) -> None:
+            if paths:
+                self._lockstep(paths)
 
-        self.app.push_screen(RunPickerScreen(runs_dir, note="Step this input through both runs side by side "
-                                             "(greedy); this run itself is fine too.", skip=("damaged",),
-                                             title="Step this input through another run"), chosen)
+        self.app.push_screen(RunPickerScreen(runs_dir, note="Step this input through this run and others side by "
+                                             "side (greedy): Enter picks one; space marks several, then Enter. "
+                                             "This run itself is fine too.", skip=("damaged",),
+                                             title="Step this input through other runs", several=True), chosen)
 
-    def _lockstep(self, path) -> None:
+    def _lockstep(self, paths) -> None:
         from pathlib import Path
         from types import SimpleNamespace
 
@@ -128,11 +129,11 @@ class ToolKeys:
 
             one_thread_here()
             try:
-                self.post_message(LockstepReady(lockstep_runs(first, path, **what), title=title))
+                self.post_message(LockstepReady(lockstep_runs(first, paths, **what), title=title))
             except UserError as exc:
                 self.post_message(LockstepReady(error=str(exc)))
 
-        self.notify(f"decoding this input with {Path(path).name}…", timeout=2)
+        self.notify(f"decoding this input with {', '.join(Path(p).name for p in paths)}…", timeout=2)
         self.run_worker(compare, thread=True, exclusive=True, group="lockstep", exit_on_error=False)
 
     def on_lockstep_ready(self, message) -> None:
