@@ -65,3 +65,19 @@ async def test_a_click_picks_the_panel(runs, tmp_path):
         screen = app.screen
         await pilot.click("#dist")
         assert screen.shown_panel() == "dist" and screen.query_one("#dist").has_class("-picked")
+
+
+async def test_a_notice_over_the_panel_is_not_saved_with_it(runs, tmp_path):
+    run_dir = tmp_path / "gru"
+    shutil.copytree(runs[0], run_dir)
+    app = app_for(run_dir)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await pilot.press("4", "S")  # the tree: the notice of the first save lands on the right-hand side
+        await until(pilot, lambda: getattr(screen, "last_panel_export", None) is not None)
+        first = screen.last_panel_export
+        await pilot.pause(0.3)
+        await pilot.press("S")
+        await until(pilot, lambda: screen.last_panel_export is not first)
+        svg = next(p for p in screen.last_panel_export if p.suffix == ".svg")
+        assert "Saved the" not in svg_text(svg) and "Search tree" in svg_text(svg)

@@ -214,6 +214,8 @@ class ToolKeys:
         panel = self.shown_panel()
         base = self.run_dir / "exports" if self.run_dir is not None else screenshot_dir()
         stem = f"{PANEL_NAMES[panel]}-{time.strftime('%Y%m%d-%H%M%S')}"
+        stem += next((f"-{n}" for n in range(2, 100) if (Path(base) / f"{stem}.svg").exists()
+                      and not (Path(base) / f"{stem}-{n}.svg").exists()), "")  # two saves in one second
         try:
             written, note = export_panel(self.query_one(f"#{panel}"), Path(base), stem,
                                          title=f"{self.heading or self.seq_task.name} · {PANEL_NAMES[panel]}")

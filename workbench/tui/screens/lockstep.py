@@ -151,7 +151,6 @@ class LockstepScreen(Screen):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.query_one("#lock-aligned").border_title = "outputs aligned (greedy)"
         self.redraw()
 
     async def on_resize(self, event) -> None:
@@ -166,7 +165,9 @@ class LockstepScreen(Screen):
                               " vs ".join(run_label(o.label) for o in cmp.outputs),
                               (f" · {self.heading}" if self.heading else "", P.DIM))
         self.query_one("#lock-title", Static).update(title)
-        self.query_one("#lock-aligned", Static).update(aligned_text(cmp, t, self.app.size.width - 4))
+        aligned = self.query_one("#lock-aligned", Static)
+        aligned.border_title = "outputs aligned (greedy)"
+        aligned.update(aligned_text(cmp, t, self.app.size.width - 4))
         if self.layout_name == "side":
             for i, o in enumerate(cmp.outputs):
                 self._draw_run(self.query_one(f"#lock-run-{i}"), o)
