@@ -23,6 +23,17 @@ def app_for(path) -> InspectorApp:
     return InspectorApp(run.model, run.task, run_dir=run.path, title=path.name)
 
 
+def lockstep_drawn(app) -> bool:
+    """The lockstep screen is up, composed, drawn and laid out."""
+    from workbench.tui.screens.lockstep import LockstepScreen
+
+    screen = app.screen
+    if not isinstance(screen, LockstepScreen):
+        return False
+    found = screen.query("#lock-aligned")
+    return bool(found) and bool(str(found.first().content)) and all(b.region.width for b in screen.query(".lock-run"))
+
+
 async def until(pilot, ready, tries: int = 200) -> None:
     for _ in range(tries):
         if ready():
@@ -189,7 +200,7 @@ async def test_a_run_in_lockstep_with_itself_never_parts(runs):
         await until(pilot, lambda: str(runs[0]) in getattr(app.screen, "paths", {}))
         app.screen.query_one(OptionList).highlighted = list(app.screen.paths).index(str(runs[0]))
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, LockstepScreen))
+        await until(pilot, lambda: lockstep_drawn(app))
         assert app.screen.cmp.divergence is None
         assert "no divergence" in str(app.screen.query_one("#lock-aligned").content)
 
@@ -311,7 +322,7 @@ async def test_lockstep_of_three_runs_marked_in_the_picker(runs, size, layout):
             await pilot.press("space")
         assert picker.marked == [str(runs[1]), str(runs[0])]
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, LockstepScreen))
+        await until(pilot, lambda: lockstep_drawn(app))
         lock = app.screen
         loaded = [load_run(runs[0]), load_run(runs[1])]
         want = compare_input([loaded[0], loaded[1], loaded[0]], example=1, show_k=8)
