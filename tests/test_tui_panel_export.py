@@ -81,3 +81,23 @@ async def test_a_notice_over_the_panel_is_not_saved_with_it(runs, tmp_path):
         await until(pilot, lambda: screen.last_panel_export is not first)
         svg = next(p for p in screen.last_panel_export if p.suffix == ".svg")
         assert "Saved the" not in svg_text(svg) and "Search tree" in svg_text(svg)
+
+
+async def test_the_dashboard_saves_the_chart_last_clicked(runs, tmp_path):
+    from workbench.tui.app import SeqbenchApp
+    from workbench.tui.screens.dashboard import DashboardScreen
+
+    root = tmp_path / "runs"
+    shutil.copytree(runs[0], root / "gru")
+    app = SeqbenchApp(runs_dir=str(root))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_run(root / "gru")
+        await until(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        dash = app.screen
+        await pilot.pause()
+        await pilot.click("#ppl-chart")
+        await pilot.press("S")
+        await until(pilot, lambda: getattr(dash, "last_panel_export", None))
+        svg = next(p for p in dash.last_panel_export if p.suffix == ".svg")
+        assert svg.parent == root / "gru" / "exports" and svg.name.startswith("perplexity-")
+        assert "perplexity" in svg_text(svg)

@@ -130,3 +130,23 @@ def export_panel(widget, directory: Path, stem: str, title: str = "") -> tuple[l
     except OSError as exc:
         raise UserError(f"cannot write {directory}: {exc.strerror or exc}") from None
     return written, note
+
+
+def save_panel(screen, widget, directory: Path, name: str, title: str) -> Optional[list[Path]]:
+    """``export_panel`` as a key does it: ``name``-<time>.svg/.png into ``directory`` and a notice saying
+    what was written (or why not); returns the paths written, None when nothing was."""
+    import time
+
+    stem = f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    stem += next((f"-{n}" for n in range(2, 100) if (directory / f"{stem}.svg").exists()
+                  and not (directory / f"{stem}-{n}.svg").exists()), "")  # two saves in one second
+    try:
+        written, note = export_panel(widget, directory, stem, title=title)
+    except UserError as exc:
+        screen.notify(str(exc), severity="warning", timeout=6)
+        return None
+    message = f"wrote {', '.join(str(p) for p in written)}" + (f"\n{note}" if note else "")
+    screen.notify(message, title=f"Saved the {name} panel", severity="warning" if note else "information",
+                  timeout=10)
+    return written
+

@@ -205,27 +205,17 @@ class ToolKeys:
         return self.picked
 
     def action_save_panel(self) -> None:
-        import time
         from pathlib import Path
 
-        from ..panel_export import export_panel
+        from ..panel_export import save_panel
         from ..screenshot import screenshot_dir
 
         panel = self.shown_panel()
         base = self.run_dir / "exports" if self.run_dir is not None else screenshot_dir()
-        stem = f"{PANEL_NAMES[panel]}-{time.strftime('%Y%m%d-%H%M%S')}"
-        stem += next((f"-{n}" for n in range(2, 100) if (Path(base) / f"{stem}.svg").exists()
-                      and not (Path(base) / f"{stem}-{n}.svg").exists()), "")  # two saves in one second
-        try:
-            written, note = export_panel(self.query_one(f"#{panel}"), Path(base), stem,
-                                         title=f"{self.heading or self.seq_task.name} · {PANEL_NAMES[panel]}")
-        except UserError as exc:
-            self.notify(str(exc), severity="warning", timeout=6)
-            return
-        self.last_panel_export = written
-        message = f"wrote {', '.join(str(p) for p in written)}" + (f"\n{note}" if note else "")
-        self.notify(message, title=f"Saved the {PANEL_NAMES[panel]} panel", severity="warning" if note else
-                    "information", timeout=10)
+        written = save_panel(self, self.query_one(f"#{panel}"), Path(base), PANEL_NAMES[panel],
+                             f"{self.heading or self.seq_task.name} · {PANEL_NAMES[panel]}")
+        if written:
+            self.last_panel_export = written
 
     def tool_check(self, action: str) -> Optional[bool]:
         """``check_action`` for these keys."""
