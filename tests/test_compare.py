@@ -49,7 +49,7 @@ def test_divergence_is_the_first_position_where_outputs_differ(runs):
         assert view.chosen == out.token_at(expected)
         assert view.top[0][0] == view.chosen  # greedy chose its most probable token
         pos, token, weight = view.attended
-        assert token == "abcab"[pos] and 0 < weight <= 1
+        assert token == "abcab"[pos - 1] and 0 < weight <= 1  # counted from 1, as the heatmap numbers columns
 
 
 def test_split_comparison_counts_match_each_runs_exact_matches(runs):
@@ -84,3 +84,27 @@ def test_bad_comparisons_are_one_line_errors(capsys, runs, extra, message):
     assert main(["compare", str(gru), *args]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_source_positions_count_from_1_as_the_heatmap_numbers_its_columns(capsys, tmp_path, runs):
+    import re
+
+    from workbench.decoding.render import heatmap
+
+    out = tmp_path / "cmp.json"
+    assert main(["compare", str(runs[0]), str(runs[1]), "--input", "abcdefghij", "--json", str(out)]) == 0
+    printed = " ".join(capsys.readouterr().out.split())  # lines wrap at the console's width
+    data = json.loads(out.read_text())
+    assert data["at_divergence"]
+    for view in data["at_divergence"]:
+        where = view["attended"]
+        assert "abcdefghij"[where["position"] - 1] == where["token"]
+        assert f"attended to source position {where['position']} {where['token']}" in printed
+    assert re.search(r"attended to source position \d+ ", printed)
+    # the CLI heatmap wraps wide sources into blocks named by the same 1-based positions
+    from rich.console import Console
+
+    console = Console(width=40, record=True, file=None)
+    with console.capture() as cap:
+        console.print(heatmap(torch.rand(2, 30), ["x", "y"], list("abcdefghijklmnopqrstuvwxyzabcd"), width=40))
+    assert "source positions 1-" in cap.get() and "source positions 0-" not in cap.get()

@@ -65,3 +65,42 @@ def test_replay_reopens_the_same_decoding(capsys, tmp_path, s2s_run):
     assert "weights are not those recorded" in capsys.readouterr().err
     assert main(["decode", "--replay", str(out / "replay.json"), "--beam", "2"]) == 2
     assert "drop --beam" in capsys.readouterr().err
+
+
+def cast_events(path):
+    """The header and events of an asciicast v2 file (every line JSON)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = json.loads(lines[0])
+    events = [json.loads(line) for line in lines[1:]]
+    return header, events
+
+
+def test_steps_cast_is_an_asciicast_v2_with_one_frame_per_step(capsys, tmp_path, s2s_run):
+    code, _, _ = decode(capsys, s2s_run, "--input", "abc&<d", "--max-len", "7", "--export", str(tmp_path),
+                        "--json", str(tmp_path / "s.json"))
+    assert code == 0
+    steps = json.loads((tmp_path / "s.json").read_text())["steps"]
+    header, events = cast_events(tmp_path / "steps.cast")
+    assert header["version"] == 2 and header["width"] >= 80 and header["height"] >= 5
+    assert all(len(e) == 3 and e[1] == "o" and isinstance(e[0], (int, float)) for e in events)
+    times = [e[0] for e in events]
+    assert times == sorted(times)
+    frames = [e for e in events if "\x1b[2J" in e[2]]  # each frame clears the screen and draws the step
+    assert len(frames) == len(steps) == 7
+    for t, (_, _, text) in enumerate(frames):
+        assert f"step {t}: chose" in text and "\x1b[" in text  # coloured cells
+        assert "abc&<d"[0] in text and "\n" not in text.replace("\r\n", "")
+        assert max(len(line) for line in text.split("\r\n")) > 0
+
+
+def test_steps_cast_plays_in_asciinema(capsys, tmp_path, s2s_run):
+    import shutil
+    import subprocess
+
+    player = shutil.which("asciinema")
+    if player is None:
+        pytest.skip("asciinema is not installed")
+    assert decode(capsys, s2s_run, "--input", "bad", "--export", str(tmp_path))[0] == 0
+    done = subprocess.run([player, "play", "-s", "100", str(tmp_path / "steps.cast")], capture_output=True,
+                          stdin=subprocess.DEVNULL, timeout=60)
+    assert done.returncode == 0 and b"step 0: chose" in done.stdout

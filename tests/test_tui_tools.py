@@ -23,6 +23,17 @@ def app_for(path) -> InspectorApp:
     return InspectorApp(run.model, run.task, run_dir=run.path, title=path.name)
 
 
+def lockstep_drawn(app) -> bool:
+    """The lockstep screen is up, composed, drawn and laid out."""
+    from workbench.tui.screens.lockstep import LockstepScreen
+
+    screen = app.screen
+    if not isinstance(screen, LockstepScreen):
+        return False
+    found = screen.query("#lock-aligned")
+    return bool(found) and bool(str(found.first().content)) and all(b.region.width for b in screen.query(".lock-run"))
+
+
 async def until(pilot, ready, tries: int = 200) -> None:
     for _ in range(tries):
         if ready():
@@ -189,7 +200,7 @@ async def test_a_run_in_lockstep_with_itself_never_parts(runs):
         await until(pilot, lambda: str(runs[0]) in getattr(app.screen, "paths", {}))
         app.screen.query_one(OptionList).highlighted = list(app.screen.paths).index(str(runs[0]))
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, LockstepScreen))
+        await until(pilot, lambda: lockstep_drawn(app))
         assert app.screen.cmp.divergence is None
         assert "no divergence" in str(app.screen.query_one("#lock-aligned").content)
 
@@ -293,3 +304,43 @@ async def test_an_example_beam_breaks_opens_with_that_beam_decoded_to_the_end(ru
         await pilot.pause()
         assert screen.ins.mode == "beam" and screen.ins.config.beam == 3 and screen.ins.done
         assert screen.ins.example == 2 and screen.ins.split == "long"
+
+
+@pytest.mark.parametrize("size, layout", [((120, 40), "side"), ((80, 24), "compact")])
+async def test_lockstep_of_three_runs_marked_in_the_picker(runs, size, layout):
+    from workbench.decoding.compare import compare_input
+    from workbench.tui.screens.lockstep import LockstepScreen
+    from workbench.tui.widgets.inspector.heatmap import AttentionHeatmap
+
+    app = app_for(runs[0])
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("down", "c")
+        await until(pilot, lambda: str(runs[1]) in getattr(app.screen, "paths", {}))
+        picker, options = app.screen, app.screen.query_one(OptionList)
+        for run in (runs[1], runs[0]):  # the transformer, then this run again
+            options.highlighted = list(picker.paths).index(str(run))
+            await pilot.press("space")
+        assert picker.marked == [str(runs[1]), str(runs[0])]
+        await pilot.press("enter")
+        await until(pilot, lambda: lockstep_drawn(app))
+        lock = app.screen
+        loaded = [load_run(runs[0]), load_run(runs[1])]
+        want = compare_input([loaded[0], loaded[1], loaded[0]], example=1, show_k=8)
+        assert [o.tokens for o in lock.cmp.outputs] == [o.tokens for o in want.outputs]
+        assert lock.layout_name == layout
+        aligned = str(lock.query_one("#lock-aligned").content)
+        assert all(name in aligned for name in ("gru", "tf", "gru#2"))
+        await pilot.press("d")
+        assert lock.t == want.divergence
+        if layout == "side":
+            assert len(lock.query(AttentionHeatmap)) == 3
+            assert all(box.region.width >= 38 for box in lock.query(".lock-run"))
+        else:
+            table = str(lock.query_one("#lock-table").content).splitlines()
+            assert len(table) == 3 and table[2].startswith("gru#2")
+            for i in (1, 2, 0):
+                await pilot.press("r")
+                assert lock.shown == i and lock.query_one("#lock-run-shown").border_title == \
+                    ["gru", "tf", "gru#2"][i]
+        for widget in lock.query("Static"):  # nothing drawn past the screen's edge
+            assert widget.region.right <= size[0] and widget.region.bottom <= size[1]

@@ -76,8 +76,8 @@ class StepView:
     label: str
     chosen: str
     top: list[tuple[str, float]]  # most probable next tokens, best first
-    attended: Optional[tuple[int, str, float]] = None  # (source position, its token, weight): argmax of the
-    # last attention layer's mean over heads; None without cross-attention
+    attended: Optional[tuple[int, str, float]] = None  # (source position counted from 1, as the heatmap's
+    # columns, its token, weight): argmax of the last attention layer's mean over heads; None without cross-attention
 
     def to_json(self) -> dict[str, Any]:
         return {"run": self.label, "chosen": self.chosen,
@@ -150,7 +150,7 @@ def step_view(out: RunOutput, t: int) -> StepView:
     if weights is not None:
         pos = int(weights.argmax())
         src = out.src_tokens or []
-        attended = (pos, src[pos] if pos < len(src) else "?", float(weights[pos]))
+        attended = (pos + 1, src[pos] if pos < len(src) else "?", float(weights[pos]))
     return StepView(out.label, itos[record.candidates[0].token], top, attended)
 
 

@@ -47,7 +47,7 @@ def render_input(out: Console, cmp: InputComparison) -> None:
             line.append(f"{token_label(tok)} {p:.2f}  ")
         if view.attended is not None:
             pos, tok, w = view.attended
-            line.append(f"attended to source {pos} ", style="dim")
+            line.append(f"attended to source position {pos} ", style="dim")
             line.append(token_label(tok), style="bold")
             line.append(f" ({w:.2f})", style="dim")
         out.print(line)

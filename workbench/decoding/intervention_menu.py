@@ -70,5 +70,6 @@ def intervention_choices(ins: Inspection, opts: X.ViewOptions, unit_value: Optio
                        f"zero {kind}-attention head {h + 1} of layer {head_layer + 1} from step {step}") for h in heads]
     if caps.cross_attention:
         for pos, token in enumerate(ins.input_tokens):
-            out.append(Choice(f"pin:S{pos}@{step}", f"pin the attention to source {pos} ({token!r}) from step {step}"))
+            out.append(Choice(f"pin:S{pos}@{step}", f"pin the attention to source position {pos + 1} ({token!r}) "
+                              f"from step {step}"))
     return out

@@ -84,7 +84,8 @@ def resolve(specs: Sequence[Intervention], model: Any, task: Any, source_len: Op
     out = []
     for s in specs:
         if s.site == "pin" and source_len is not None and s.index >= source_len:
-            raise UserError(f"--intervene {s.spec}: the input has source positions 0..{source_len - 1}")
+            raise UserError(f"--intervene {s.spec}: the input has {source_len} source positions, S0..S{source_len - 1} "
+                            "(S counts from 0, as L, U and H do)")
         attention = (s.attention or ("cross" if caps.cross_attention else "self")) if s.site == "head" else "cross"
         value = means[s].item() if s.op == "mean" else s.value
         out.append((s.start, Edit(s.site, s.layer, s.index, value, s.gate, attention)))

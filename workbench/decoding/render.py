@@ -83,7 +83,7 @@ def heatmap(matrix: Tensor, rows: Sequence[str], cols: Sequence[str], *, width: 
                 line.append(_shade(v) * (cell - 1) + " ", style=heat_color(v))
             lines.append(line)
         if len(cols) > per_block:
-            lines.insert(0, Text(f"source positions {start}-{stop - 1} of {len(cols)}", style="dim"))
+            lines.insert(0, Text(f"source positions {start + 1}-{stop} of {len(cols)}", style="dim"))
         blocks.extend(lines)
     blocks.append(legend(note))
     return Group(*blocks)

@@ -153,15 +153,20 @@ class Report:
             raise UserError(f"cannot write --json {path}: {exc.strerror or exc}") from None
         self.console.print(Text(f"wrote {target}", style="dim"))
 
-    def steps_svg(self, view) -> str:
-        """The animated step-through (``steps_svg.py``): output so far, alignment row, top candidates per step."""
-        from .steps_svg import steps_svg
-
+    def step_frames(self, view) -> tuple:
+        """The step-through's frames as (outputs, columns, alignment rows, candidates, title), the
+        arguments of ``steps_svg`` and ``steps_cast``: output so far, alignment row, top candidates per step."""
         labels = [token_label(t) for t in self.out_tokens]
         candidates = [[(token_label(self.itos[i]), p) for i, p in record.topk(row)[:3]]
                       for record, row in zip(self.records, self.rows)]
         matrix, cols = (view[0], [token_label(c) for c in view[1]]) if view is not None else (None, [])
-        return steps_svg(labels, cols, matrix, candidates, f"{self.loaded.path.name}: {self.text(self.best.tokens)}")
+        return labels, cols, matrix, candidates, f"{self.loaded.path.name}: {self.text(self.best.tokens)}"
+
+    def steps_svg(self, view) -> str:
+        """The animated step-through (``steps_svg.py``)."""
+        from .steps_svg import steps_svg
+
+        return steps_svg(*self.step_frames(view))
 
     def export(self, directory: str, err: Console) -> None:
         out = Path(directory)
@@ -176,8 +181,14 @@ class Report:
                 written += export_attention(out, kind, full, matrix, self.out_tokens, cols,
                                             f"{kind.replace('_', '-')}: {self.text(self.best.tokens)}")
             if self.out_tokens:
-                atomic_write(out / "steps.svg", self.steps_svg(view))
-                written.append(out / "steps.svg")
+                from .steps_cast import steps_cast
+
+                from .steps_svg import steps_svg
+
+                frames = self.step_frames(view)
+                atomic_write(out / "steps.svg", steps_svg(*frames))
+                atomic_write(out / "steps.cast", steps_cast(*frames))
+                written += [out / "steps.svg", out / "steps.cast"]
             hidden = hidden_stack(self.records, self.best)
             if hidden is not None:
                 write_npy(out / "hidden.npy", hidden)

@@ -83,6 +83,7 @@ class DashboardScreen(Screen):
         Binding("l", "log_scale", "Log y"),
         Binding("c", "compare", "Compare"),
         Binding("w", "errors", "Errors", show=False),  # where decoding goes wrong (opens the inspector under it)
+        Binding("S", "save_panel", "Save panel", show=False),  # the chart or box last clicked, as SVG and PNG
         Binding("left_square_bracket", "cursor(-1)", "Earlier probe", show=False),
         Binding("right_square_bracket", "cursor(1)", "Later probe", show=False),
         Binding("escape", "back", "Back"),
@@ -295,6 +296,29 @@ class DashboardScreen(Screen):
 
     def action_inspect(self) -> None:
         self.app.inspect_session(self.session)
+
+    # The boxes S saves (the one last clicked; the loss chart to start with), by widget id -> file name.
+    PANELS = {"loss-chart": "loss", "ppl-chart": "perplexity", "metric-chart": "metric", "stats": "stats",
+              "samples": "samples", "events": "events"}
+    picked = "loss-chart"
+
+    def on_click(self, event) -> None:
+        widget = event.widget
+        while widget is not None and widget is not self:
+            if widget.id in self.PANELS:
+                self.picked = widget.id
+                return
+            widget = widget.parent
+
+    def action_save_panel(self) -> None:
+        from ..panel_export import save_panel
+        from ..screenshot import screenshot_dir
+
+        run_dir = self.session.run_dir
+        name = self.PANELS[self.picked]
+        self.last_panel_export = save_panel(self, self.query_one(f"#{self.picked}"), Path(
+            run_dir / "exports" if run_dir is not None else screenshot_dir()), name,
+            f"{run_dir.name if run_dir is not None else 'training'} · {name}")
 
     def action_errors(self) -> None:
         self.app.inspect_session(self.session, then="errors")

@@ -93,21 +93,28 @@ class ResumeScreen(ModalScreen[Optional[int]]):
 
 
 class RunPickerScreen(ModalScreen[Optional[Path]]):
-    """Pick a finished run whose curves are overlaid on the dashboard's (or none to clear)."""
+    """Pick a finished run whose curves are overlaid on the dashboard's (or none to clear).
+
+    With ``several=True`` space marks runs and Enter returns the list of marked runs (the highlighted
+    one alone when none is marked)."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="RunPickerScreen") + """
     RunPickerScreen > Vertical { width: 90; }
     RunPickerScreen OptionList { height: auto; max-height: 16; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("space", "mark", "Mark", show=False)]
+    MARK = "✓ "
 
     def __init__(self, runs_dir: Path, exclude: Optional[Path] = None, has_overlay: bool = False,
                  note: str = "Its curves are drawn in grey and pink under this run's.",
-                 skip: tuple[str, ...] = ("running", "new"), title: str = "Compare with a finished run"):
+                 skip: tuple[str, ...] = ("running", "new"), title: str = "Compare with a finished run",
+                 several: bool = False):
         super().__init__()
         self.note, self.skip, self.title = note, skip, title  # skip: statuses not offered (no curves yet, by default)
         self.runs_dir, self.exclude, self.has_overlay = runs_dir, exclude, has_overlay
         self.paths: dict[str, Optional[Path]] = {}
+        self.several, self.marked = several, []  # option ids in the order they were marked
+        self.names: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -138,16 +145,38 @@ class RunPickerScreen(ModalScreen[Optional[Path]]):
                 continue
             key = str(run.path)
             self.paths[key] = run.path
-            items.append(Option(Text(f"{run.path.name}  {run.step:,}/{run.total_steps:,} {run.status}"), id=key))
+            self.names[key] = f"{run.path.name}  {run.step:,}/{run.total_steps:,} {run.status}"
+            items.append(Option(self._prompt(key), id=key))
         if not items:
             items.append(Option(Text("no finished runs yet", style="dim"), id="empty", disabled=True))
         options.add_options(items)
         options.highlighted = 1 if self.has_overlay and len(items) > 1 else 0
         options.focus()
 
+    def _prompt(self, key: str) -> Text:
+        if not self.several:
+            return Text(self.names[key])
+        marked = key in self.marked
+        return Text.assemble((self.MARK if marked else "  ", "bold green"), (self.names[key], "bold" if marked else ""))
+
+    def action_mark(self) -> None:
+        """Space: mark or unmark the highlighted run (``several`` only)."""
+        options = self.query_one(OptionList)
+        if not self.several or options.highlighted is None:
+            return
+        key = options.get_option_at_index(options.highlighted).id
+        if key not in self.names:
+            return
+        self.marked.remove(key) if key in self.marked else self.marked.append(key)
+        options.replace_option_prompt(key, self._prompt(key))
+
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        if event.option.id in self.paths:
+        if event.option.id not in self.paths:
+            return
+        if not self.several:
             self.dismiss(self.paths[event.option.id])
+            return
+        self.dismiss([self.paths[key] for key in self.marked] or [self.paths[event.option.id]])
 
     def action_cancel(self) -> None:
         self.app.pop_screen()  # no result: the overlay stays as it was

@@ -29,7 +29,7 @@ from ..widgets.inspector.beam import BeamPanel
 from ..widgets.inspector.captions import attention_caption, probe_sentence, state_caption, vocabulary_text
 from ..widgets.inspector.teach import explain_input, step_sentence_for
 from .inspector_keys import TeachingKeys
-from .inspector_tools import TOOL_ACTIONS, ToolKeys
+from .inspector_tools import PANEL_OF_TAB, TOOL_ACTIONS, ToolKeys
 from ..widgets.inspector.intervention import InterventionView
 from ..widgets.inspector.beam_tree import BeamTree
 from ..widgets.inspector.distribution import NextTokenPanel, TeacherInfo
@@ -63,6 +63,7 @@ class InspectorScreen(TeachingKeys, ToolKeys, Screen):
     InspectorScreen InputBar { padding: 0 1; }
     InspectorScreen .insp-panel { border: round $primary 40%; border-title-color: $accent; padding: 0 1;
                                   border-title-style: bold; }
+    InspectorScreen .insp-panel.-picked { border: round $accent; }
     InspectorScreen #insp-output { height: auto; }
     InspectorScreen #insp-host, InspectorScreen #insp-body { height: 1fr; }
     InspectorScreen #insp-left { width: 3fr; }
@@ -382,6 +383,7 @@ class InspectorScreen(TeachingKeys, ToolKeys, Screen):
         for tabs in self.query(TabbedContent):
             if tabs.query(f"#{name}"):
                 tabs.active = name
+        self.pick_panel(PANEL_OF_TAB[name])
 
     def action_keys(self) -> None:
         from ..widgets.inspector.key_sheet import KeySheet, off_reason, sheet_text
@@ -415,7 +417,7 @@ class InspectorScreen(TeachingKeys, ToolKeys, Screen):
         if action in ("probe", "scrub", "play"):
             return bool(self.probes) or (self.run_dir is not None and X.view_choices(ins)[:1] == ["cross"])
         if action == "tab":
-            return self.arrangement != "tall" and bool(self.query(f"#{parameters[0]}"))
+            return True  # shows the tab, or picks the panel S saves when the panels are side by side
         if action in TOOL_ACTIONS:
             return self.tool_check(action)
         return True

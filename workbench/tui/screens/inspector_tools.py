@@ -16,11 +16,18 @@ from workbench.errors import UserError
 from ..widgets.inspector.hidden import HiddenStrips
 from ..widgets.inspector.intervention import InterventionDialog, InterventionView
 
-TOOL_ACTIONS = ("intervene", "clear_edits", "errors", "compare", "units", "export")
+TOOL_ACTIONS = ("intervene", "clear_edits", "errors", "compare", "units", "export", "save_panel")
+# The panel keys 1-5 show (a tab) or pick (side by side): the panel S saves.
+PANEL_OF_TAB = {"tab-attention": "heatmap", "tab-next": "dist", "tab-beam": "beam", "tab-tree": "tree",
+                "tab-hidden": "hidden"}
+PANEL_NAMES = {"heatmap": "alignment", "dist": "next-token", "beam": "beam", "tree": "tree", "hidden": "hidden",
+               "insp-output": "output"}
 
 
 class ToolKeys:
-    """Actions for e, x, w, c, u and E."""
+    """Actions for e, x, w, c, u, E and S."""
+
+    picked: str = "heatmap"  # the panel S saves when the panels are side by side
 
     # ---- interventions ----------------------------------------------------------------------------
 
@@ -93,15 +100,16 @@ class ToolKeys:
 
         runs_dir = getattr(self.app, "runs_dir", None) or (self.run_dir.parent if self.run_dir else Path("runs"))
 
-        def chosen(path) -> None:
-            if path is not None:
-                self._lockstep(path)
+        def chosen(paths) -> None:
+            if paths:
+                self._lockstep(paths)
 
-        self.app.push_screen(RunPickerScreen(runs_dir, note="Step this input through both runs side by side "
-                                             "(greedy); this run itself is fine too.", skip=("damaged",),
-                                             title="Step this input through another run"), chosen)
+        self.app.push_screen(RunPickerScreen(runs_dir, note="Step this input through this run and others side by "
+                                             "side (greedy): Enter picks one; space marks several, then Enter. "
+                                             "This run itself is fine too.", skip=("damaged",),
+                                             title="Step this input through other runs", several=True), chosen)
 
-    def _lockstep(self, path) -> None:
+    def _lockstep(self, paths) -> None:
         from pathlib import Path
         from types import SimpleNamespace
 
@@ -121,11 +129,11 @@ class ToolKeys:
 
             one_thread_here()
             try:
-                self.post_message(LockstepReady(lockstep_runs(first, path, **what), title=title))
+                self.post_message(LockstepReady(lockstep_runs(first, paths, **what), title=title))
             except UserError as exc:
                 self.post_message(LockstepReady(error=str(exc)))
 
-        self.notify(f"decoding this input with {Path(path).name}…", timeout=2)
+        self.notify(f"decoding this input with {', '.join(Path(p).name for p in paths)}…", timeout=2)
         self.run_worker(compare, thread=True, exclusive=True, group="lockstep", exit_on_error=False)
 
     def on_lockstep_ready(self, message) -> None:
@@ -170,6 +178,44 @@ class ToolKeys:
         names = ", ".join(p.name for p in written)
         self.notify(f"wrote {directory}: {names}\nseqbench decode --replay {directory / 'replay.json'} decodes it "
                     "again", title="Exported", timeout=12)
+
+    # ---- one panel as SVG and PNG ---------------------------------------------------------------------
+
+    def pick_panel(self, panel: str) -> None:
+        """Make ``panel`` (a widget id) the one S saves; outlined when the panels are side by side."""
+        self.picked = panel
+        for widget in self.query(".insp-panel"):
+            widget.set_class(widget.id == panel and self.arrangement != "narrow", "-picked")
+
+    def on_click(self, event) -> None:
+        widget = event.widget
+        while widget is not None and widget is not self:
+            if widget.id in PANEL_NAMES:
+                self.pick_panel(widget.id)
+                return
+            widget = widget.parent
+
+    def shown_panel(self) -> str:
+        """The panel S saves: the tab shown when the panels are tabs, else the one picked (1-5 or a click)."""
+        if self.arrangement == "narrow":
+            from textual.widgets import TabbedContent
+
+            active = self.query_one("#insp-body", TabbedContent).active
+            return PANEL_OF_TAB.get(active, self.picked)
+        return self.picked
+
+    def action_save_panel(self) -> None:
+        from pathlib import Path
+
+        from ..panel_export import save_panel
+        from ..screenshot import screenshot_dir
+
+        panel = self.shown_panel()
+        base = self.run_dir / "exports" if self.run_dir is not None else screenshot_dir()
+        written = save_panel(self, self.query_one(f"#{panel}"), Path(base), PANEL_NAMES[panel],
+                             f"{self.heading or self.seq_task.name} · {PANEL_NAMES[panel]}")
+        if written:
+            self.last_panel_export = written
 
     def tool_check(self, action: str) -> Optional[bool]:
         """``check_action`` for these keys."""

@@ -58,10 +58,12 @@ SHEET: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("w", "errors", "where decoding goes wrong over a split; Enter opens an example at its first wrong step"),
         ("c", "compare", "step this input through this run and another, side by side"),
         ("u", "units", "where in the validation data the followed hidden unit is most on"),
-        ("E", "export", "write this decoding's steps.svg and replay.json (seqbench decode --replay reopens it)"),
+        ("E", "export", "write this decoding's steps.svg, steps.cast (asciinema) and replay.json (seqbench decode "
+                        "--replay reopens it)"),
+        ("S", "save_panel", "save the panel shown (a tab) or picked (1-5, a click) as SVG and PNG"),
     ]),
     ("Screen", [
-        ("1-5", "tab", "show a panel (when the panels are tabs)"),
+        ("1-5", "tab", "show a panel (when the panels are tabs), or pick the one S saves"),
         ("?", "keys", "this sheet"),
         ("ctrl+p", "palette", "command palette: theme, save a screenshot"),
         ("esc q", "close", "close the inspector"),

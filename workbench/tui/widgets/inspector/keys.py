@@ -11,7 +11,8 @@
     p probe replay (attention over training time)   [ ] training step   1-5 tabs   ? keys   Esc q close
     e intervene (zero / clamp / mean a unit, zero a head, pin the attention) from this step   x clear edits
     w where decoding goes wrong over a split   c lockstep comparison with another run
-    u the followed unit across the validation data   E export steps.svg + replay.json
+    u the followed unit across the validation data   E export steps.svg, steps.cast + replay.json
+    S save the panel shown or picked (1-5, or a click) as SVG and PNG
 """
 
 from textual.binding import Binding
@@ -36,6 +37,7 @@ KEYS = [
     Binding("c", "compare", "Compare", show=False),
     Binding("u", "units", "Unit in corpus", show=False),
     Binding("E", "export", "Export", show=False),
+    Binding("S", "save_panel", "Save panel", show=False),
     Binding("end", "run", "Run", show=False),
     Binding("home", "reset", "Reset", show=False),
     Binding("up", "example(-1)", "Example", show=False),
