@@ -96,8 +96,10 @@ def test_steps_cast_is_an_asciicast_v2_with_one_frame_per_step(capsys, tmp_path,
 def test_steps_cast_plays_in_asciinema(capsys, tmp_path, s2s_run):
     import shutil
     import subprocess
+    import sys
+    from pathlib import Path
 
-    player = shutil.which("asciinema")
+    player = shutil.which("asciinema", path=str(Path(sys.executable).parent)) or shutil.which("asciinema")
     if player is None:
         pytest.skip("asciinema is not installed")
     assert decode(capsys, s2s_run, "--input", "bad", "--export", str(tmp_path))[0] == 0
