@@ -43,8 +43,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      "tokens, 0 = all (default: 0)")
     how.add_argument("--top-p", metavar="P", type=float, help="with --sample: draw only from the smallest set of "
                      "tokens whose probability reaches P, in (0, 1] (default: 1.0)")
-    how.add_argument("--seed", metavar="S", type=int, help="with --sample: random seed; the same seed repeats the "
-                     "same output (default: 0)")
+    how.add_argument("--hard-sample", action="store_true", help="hard attention (model.hard_attention): draw the "
+                     "source position each step reads from the attention distribution instead of taking its argmax "
+                     "(default: off, the argmax, as in evaluation)")
+    how.add_argument("--seed", metavar="S", type=int, help="with --sample or --hard-sample: random seed; the same seed "
+                     "repeats the same output (default: 0)")
     how.add_argument("--max-len", metavar="N", type=int, help="most output tokens, <eos> included (default: twice "
                      "the longest of the input and the task's targets, plus 10; for a language model, --length)")
     how.add_argument("--length", metavar="N", type=int, help="language models: number of tokens to generate after "
@@ -110,9 +113,11 @@ def check_args(args: argparse.Namespace) -> list[str]:
     if args.beam is not None and args.sample:
         raise UserError("choose one of --beam K and --sample")
     if not args.sample:
-        for flag in ("temperature", "top_k", "top_p", "seed"):
+        for flag in ("temperature", "top_k", "top_p"):
             if getattr(args, flag) is not None:
                 raise UserError(f"--{flag.replace('_', '-')} only applies with --sample")
+        if args.seed is not None and not args.hard_sample:
+            raise UserError("--seed only applies with --sample or --hard-sample")
     for flag in ("beam", "max_len", "length"):
         value = getattr(args, flag)
         if value is not None and value < 1:
@@ -128,6 +133,7 @@ def _check_file_args(args: argparse.Namespace) -> list[str]:
     for flag, given in (("input", args.input is not None), ("example", args.example is not None),
                         ("reference", args.reference is not None), ("force", bool(args.force)),
                         ("intervene", bool(getattr(args, "intervene", None))), ("replay", bool(args.replay)),
+                        ("hard-sample", bool(getattr(args, "hard_sample", False))),
                         ("show", bool(args.show)), ("json", bool(args.json)), ("export", bool(args.export))):
         if given:
             raise UserError(f"--{flag} does not combine with --input-file (use --references FILE for scores)"
@@ -254,6 +260,7 @@ def decode_config(job, task, args: argparse.Namespace):
         strategy="beam" if args.beam else "sample" if args.sample else "greedy", beam=args.beam or 1, alpha=args.alpha,
         max_len=job.max_len(task, requested), temperature=1.0 if args.temperature is None else args.temperature,
         top_k=args.top_k or 0, top_p=1.0 if args.top_p is None else args.top_p, seed=args.seed or 0,
+        hard_sample=bool(getattr(args, "hard_sample", False)),
     )
     config.validate()
     return config

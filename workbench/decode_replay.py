@@ -19,7 +19,7 @@ from .errors import UserError
 SCHEMA = "seqbench.replay/1"
 # decode options a replay restores: what to decode and how (not what to show or where to write)
 OPTIONS = ("input", "example", "reference", "beam", "alpha", "sample", "temperature", "top_k", "top_p", "seed",
-           "max_len", "length", "force", "intervene")
+           "hard_sample", "max_len", "length", "force", "intervene")
 
 
 def weights_hash(model: Any) -> str:

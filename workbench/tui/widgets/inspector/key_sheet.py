@@ -35,6 +35,7 @@ SHEET: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("o", "options", "every option: beam, α, temperature, top-k, top-p, seed, max length"),
         ("f", "force", "force a token at the last position (pick or type it), then continue"),
         ("n", "next_hyp", "follow the next hypothesis of the beam"),
+        ("z", "hard_sample", "hard attention: read the argmax position, or draw z ~ a_t each step (seed: o)"),
     ]),
     ("Alignment", [
         ("a", "view", "which attention: cross, decoder self, encoder self"),
@@ -145,6 +146,7 @@ def off_reason(screen, action: str) -> Optional[str]:
         return None
     return {
         "next_hyp": "only with beam search: press s",
+        "hard_sample": "this model has no hard attention (model.hard_attention)",
         "adjust": "only for beam search or sampling: press s",
         "view": "this model has one kind of attention (or none)",
         "overview": "this model has one layer and one head",

@@ -12,6 +12,7 @@
     e intervene (zero / clamp / mean a unit, zero a head, pin the attention) from this step   x clear edits
     w where decoding goes wrong over a split   c lockstep comparison with another run
     u the followed unit across the validation data   E export steps.svg + replay.json
+    z hard attention: the argmax position, or z_t drawn from the attention each step (seeded: o)
 """
 
 from textual.binding import Binding
@@ -43,6 +44,7 @@ KEYS = [
     Binding("plus,equals_sign", "adjust(1)", "Beam/T", show=False),
     Binding("minus", "adjust(-1)", "Beam/T -", show=False),
     Binding("n", "next_hyp", "Next hypothesis", show=False),
+    Binding("z", "hard_sample", "Sample hard attention", show=False),
     Binding("a", "view", "Attention view", show=False),
     Binding("m", "overview", "All heads", show=False),
     Binding("l", "layer", "Layer", show=False),
