@@ -246,3 +246,51 @@ async def test_the_inspector_samples_hard_attention_with_z():
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert "no hard attention" in off_reason(app.screen, "hard_sample")
+
+
+def test_the_estimator_is_recorded_and_read_back_over_training(tmp_path):
+    import math
+
+    from workbench.live import Curves
+    from workbench.records import TrainRecord, append_record, read_records
+
+    append_record(tmp_path, TrainRecord(1, 2.0, shown={"baseline": -2.0, "advantage var": math.nan}))
+    append_record(tmp_path, TrainRecord(2, 1.5, shown={"baseline": -1.8, "advantage var": 0.7}))
+    append_record(tmp_path, TrainRecord(3, 1.2))
+    records = read_records(tmp_path).records
+    assert [r.shown for r in records][1:] == [{"baseline": -1.8, "advantage var": 0.7}, {}]
+    curves = Curves.from_records(records)
+    assert curves.model == {"baseline": [(1, -2.0), (2, -1.8)], "advantage var": [(2, 0.7)]}  # NaN: no point
+
+
+@pytest.mark.parametrize("shown,title", [({"temperature": 0.5}, "Gumbel temperature"),
+                                         ({"baseline": -0.3, "advantage var": 0.2}, "REINFORCE variance"),
+                                         ({}, None)])
+async def test_the_dashboard_charts_the_estimator_over_training(shown, title, tmp_path, monkeypatch):
+    from workbench import events as ev
+    from workbench.live import TrainingSession
+    from workbench.tui.app import SeqbenchApp
+    from workbench.tui.screens.dashboard import DashboardScreen
+    from workbench.tui.widgets.line_chart import LineChart
+
+    monkeypatch.chdir(tmp_path)
+    session = TrainingSession(title="reverse")
+    session.apply(ev.TrainStarted("runs/reverse-gru-hard", "reverse", "GRU enc-dec + hard general attention",
+                                  "CPU (1 thread)", 1000, 0, 300))
+    for step in (100, 200, 300):
+        values = {k: v * step / 100 for k, v in shown.items()}
+        session.apply(ev.Progress(step, 300, 1.0, 0.5, 1e-3, 0.5, 1000.0, 1.0, 1.0, shown=values))
+    app = SeqbenchApp(runs_dir="runs")
+    for size in ((120, 40), (80, 24)):
+        async with app.run_test(size=size) as pilot:
+            app.push_screen(DashboardScreen(session))
+            await pilot.pause()
+            await pilot.pause(0.3)
+            chart = app.screen.query_one("#estimator-chart", LineChart)
+            assert chart.display == (title is not None)
+            if title is not None:
+                assert chart.title == title and chart.region.width >= 24 and chart.region.height >= 7
+                key = "temperature" if "temperature" in shown else "advantage var"
+                assert [s.points for s in chart._series] == [[(step, shown[key] * step / 100)
+                                                              for step in (100, 200, 300)]]
+        app = SeqbenchApp(runs_dir="runs")

@@ -37,6 +37,10 @@ PERCENT = (("accuracy", "token acc", "#5fd75f"), ("exact_match", "exact", VAL), 
            ("unigram_accuracy", "unigram", OTHER_TRAIN))  # a masked LM's baseline
 
 
+# the model's own training values worth a curve (Progress.shown): name -> (legend, colour)
+ESTIMATOR = {"temperature": ("Gumbel τ", "#af87ff"), "advantage var": ("var(r − b)", "#ff5f87")}
+
+
 def _ppl(points):
     return [(s, perplexity(v)) for s, v in points]
 
@@ -69,6 +73,16 @@ def metric_series(curves: Curves, other: Curves | None) -> tuple[str, list[Serie
             scale = 1 if key == "bleu" else 100
             series.append(Series(label, [(s, scale * v) for s, v in curves.val[key]], colour))
     return "val %", series
+
+
+def estimator_series(curves: Curves) -> tuple[str, str, list[Series]]:
+    """(title, axes, series) of hard attention's estimator over training: the Gumbel temperature, or the
+    variance of REINFORCE's advantage (the spread of its score-function gradient); no series for other models."""
+    series = [Series(label, curves.model[name], colour) for name, (label, colour) in ESTIMATOR.items()
+              if curves.model.get(name)]
+    if "advantage var" in curves.model:
+        return "REINFORCE variance", "y var(r_t − b), nats² · x step", series
+    return "Gumbel temperature", "y τ (annealed) · x step", series
 
 
 class DashboardScreen(Screen):
@@ -113,6 +127,7 @@ class DashboardScreen(Screen):
                 yield LineChart("perplexity", id="ppl-chart", axes="y e^loss · x step")
                 yield LineChart("val %", empty="waiting for the first evaluation…", id="metric-chart",
                                 axes="y % of val · x step")
+                yield LineChart("estimator", id="estimator-chart")  # hard attention only (shown when it reports)
             yield Static(id="time-marks")  # what the charts' markers mean; shown once the run has probes
             with Horizontal(id="details"):
                 yield RunStats(id="stats")
@@ -268,6 +283,12 @@ class DashboardScreen(Screen):
         chart = self.query_one("#metric-chart", LineChart)
         chart.title = title
         chart.set_series(series)
+        estimator = self.query_one("#estimator-chart", LineChart)
+        title, axes, series = estimator_series(s.curves)
+        estimator.display = bool(series)
+        if series:
+            estimator.title, estimator.border_subtitle = title, axes
+            estimator.set_series(series, self.log_scale)
 
     # ----- keys -----
     def check_action(self, action: str, parameters) -> bool | None:
