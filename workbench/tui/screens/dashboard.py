@@ -97,6 +97,7 @@ class DashboardScreen(Screen):
         Binding("l", "log_scale", "Log y"),
         Binding("c", "compare", "Compare"),
         Binding("w", "errors", "Errors", show=False),  # where decoding goes wrong (opens the inspector under it)
+        Binding("L", "lengths", "Lengths", show=False),  # exact match and entropy by source length (ditto)
         Binding("left_square_bracket", "cursor(-1)", "Earlier probe", show=False),
         Binding("right_square_bracket", "cursor(1)", "Later probe", show=False),
         Binding("escape", "back", "Back"),
@@ -297,7 +298,7 @@ class DashboardScreen(Screen):
             return s.can_control
         if action == "resume":
             return not s.live and s.run_dir is not None
-        if action in ("inspect", "errors"):
+        if action in ("inspect", "errors", "lengths"):
             return s.trainer is not None or s.run_dir is not None
         return True
 
@@ -319,6 +320,9 @@ class DashboardScreen(Screen):
 
     def action_errors(self) -> None:
         self.app.inspect_session(self.session, then="errors")
+
+    def action_lengths(self) -> None:
+        self.app.inspect_session(self.session, then="lengths")
 
     def action_resume(self) -> None:
         self.app.ask_resume(self.session.run_dir)

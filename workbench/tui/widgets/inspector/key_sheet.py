@@ -59,6 +59,8 @@ SHEET: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("w", "errors", "where decoding goes wrong over a split; Enter opens an example at its first wrong step"),
         ("c", "compare", "step this input through this run and another, side by side"),
         ("u", "units", "where in the validation data the followed hidden unit is most on"),
+        ("L", "lengths", "exact match and attention entropy by source length (test, long): how far it "
+                         "carries past its training lengths; c adds runs to compare"),
         ("E", "export", "write this decoding's steps.svg and replay.json (seqbench decode --replay reopens it)"),
     ]),
     ("Screen", [
@@ -158,5 +160,6 @@ def off_reason(screen, action: str) -> Optional[str]:
         "tab": "the panels are side by side (tabs below 100 columns or 30 rows)",
         "clear_edits": "no interventions: press e to add one",
         "errors": "language models have no reference to leave: use an encoder-decoder run",
+        "lengths": "a language model has no source lengths: use an encoder-decoder run",
         "export": "teacher forcing is not a decoding to replay: press t",
     }.get(action, "not available now")

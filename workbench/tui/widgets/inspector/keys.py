@@ -13,6 +13,7 @@
     w where decoding goes wrong over a split   c lockstep comparison with another run
     u the followed unit across the validation data   E export steps.svg + replay.json
     z hard attention: the argmax position, or z_t drawn from the attention each step (seeded: o)
+    L exact match and attention entropy by source length (test and long splits), other runs beside it
 """
 
 from textual.binding import Binding
@@ -37,6 +38,7 @@ KEYS = [
     Binding("c", "compare", "Compare", show=False),
     Binding("u", "units", "Unit in corpus", show=False),
     Binding("E", "export", "Export", show=False),
+    Binding("L", "lengths", "Lengths", show=False),
     Binding("end", "run", "Run", show=False),
     Binding("home", "reset", "Reset", show=False),
     Binding("up", "example(-1)", "Example", show=False),
