@@ -98,14 +98,14 @@ async def test_the_app_charts_the_profile_and_adds_a_run(two_runs):
             assert [x for x, _ in entropy._series[0].points] == list(expected)
             for (_, got), s in zip(entropy._series[0].points, expected.values()):
                 assert got == pytest.approx(s.entropy, abs=1e-5)
-            assert entropy._series[-1].label == "log S (uniform)" and exact._markers[0].label == f"trained ≤ {profile.trained_up_to}"
+            assert entropy._series[-1].label == "log S" and exact._markers[0].label == f"trained ≤ {profile.trained_up_to}"
             for chart in (exact, entropy):
                 assert chart.region.width >= 30 and chart.region.height >= 7
             screen._measure(None, None, "rev-none", root / "rev-none")  # what c then a pick does
             await app.workers.wait_for_complete()
             await pilot.pause()
             assert [s.label for s in exact._series] == ["rev-general", "rev-none"]
-            assert [s.label for s in entropy._series] == ["rev-general", "log S (uniform)"]  # no attention: no line
+            assert [s.label for s in entropy._series] == ["rev-general", "log S"]  # no attention: no line
             assert "rev-none" in str(screen.query_one("#len-notes").render())
             await pilot.press("x")
             assert [s.label for s in exact._series] == ["rev-general"]

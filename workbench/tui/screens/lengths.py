@@ -50,7 +50,7 @@ def chart_series(profiles: list) -> tuple[list[Series], list[Series]]:
             entropy.append(Series(profile.label, [(k, s.entropy) for k, s in rows.items()], colour))
     lengths = sorted({k for p in profiles for k in p.by_length()})
     if entropy and lengths:
-        entropy.append(Series("log S (uniform)", [(k, math.log(k)) for k in lengths if k > 0], UNIFORM))
+        entropy.append(Series("log S", [(k, math.log(k)) for k in lengths if k > 0], UNIFORM))
     return exact, entropy
 
 
@@ -80,10 +80,10 @@ class LengthsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(id="len-title")
         with Horizontal(id="len-charts"):
-            yield LineChart("exact match by source length", id="len-exact", axes="y % exact · x source length",
+            yield LineChart("exact match", id="len-exact", axes="y % exact · x source length",
                             empty="decoding the test and long splits…")
-            yield LineChart("attention entropy by source length", id="len-entropy",
-                            axes="y nats (low: sharp) · x source length", empty="decoding the test and long splits…")
+            yield LineChart("attention entropy", id="len-entropy",
+                            axes="y nats (low: sharp; log S: uniform) · x source length", empty="decoding the test and long splits…")
         yield Static(id="len-notes")
         yield Footer(compact=True, show_command_palette=False)
 
@@ -149,9 +149,9 @@ class LengthsScreen(Screen):
         if self.profiles:
             trained = self.profiles[0].trained_up_to
             markers.append(Marker(trained + 0.5, UNIFORM, "┊", f"trained ≤ {trained}", f"≤{trained}"))
-        for chart, series in ((self.query_one("#len-exact", LineChart), exact),
-                              (self.query_one("#len-entropy", LineChart), entropy)):
-            chart.set_series(series)
+        for chart, series, y_range in ((self.query_one("#len-exact", LineChart), exact, (0.0, 100.0)),
+                                       (self.query_one("#len-entropy", LineChart), entropy, (0.0, 0.0))):
+            chart.set_series(series, y_range=y_range)
             chart.set_markers(markers, legend=True)
         entropy_chart = self.query_one("#len-entropy", LineChart)
         if self.profiles and not entropy:
