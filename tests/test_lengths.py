@@ -112,3 +112,22 @@ async def test_the_app_charts_the_profile_and_adds_a_run(two_runs):
             await pilot.press("escape")
             assert not isinstance(app.screen, LengthsScreen)
         app = InspectorApp(ins.model, ins.task, run_dir=str(root / "rev-general"))
+
+
+async def test_the_dashboards_L_opens_the_length_chart_of_its_run(two_runs, tmp_path, monkeypatch):
+    from test_tui_app import until
+    from workbench.replay import replay_session
+    from workbench.tui.app import SeqbenchApp
+    from workbench.tui.screens.dashboard import DashboardScreen
+    from workbench.tui.screens.lengths import LengthsScreen
+
+    root, _ = two_runs
+    monkeypatch.chdir(tmp_path)
+    app = SeqbenchApp(runs_dir=str(root))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.push_screen(DashboardScreen(replay_session(root / "rev-general")))
+        await pilot.pause()
+        await pilot.press("L")
+        await until(pilot, lambda: isinstance(app.screen, LengthsScreen), what="the length chart")
+        await until(pilot, lambda: bool(app.screen.profiles), what="its profile")
+        assert app.screen.profiles[0].label == "rev-general"
