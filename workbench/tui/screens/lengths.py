@@ -8,6 +8,7 @@ chart the ``log S`` a uniform attention would score. The profiles are the engine
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Optional
 
@@ -40,8 +41,6 @@ class ProfileReady(Message):
 
 def chart_series(profiles: list) -> tuple[list[Series], list[Series]]:
     """(exact match % by length, attention entropy by length) series, one per profile, plus log S."""
-    import math
-
     exact, entropy = [], []
     for profile, colour in zip(profiles, COLOURS * 4):
         rows = profile.by_length()
