@@ -263,8 +263,8 @@ def test_the_estimator_is_recorded_and_read_back_over_training(tmp_path):
     assert curves.model == {"baseline": [(1, -2.0), (2, -1.8)], "advantage var": [(2, 0.7)]}  # NaN: no point
 
 
-@pytest.mark.parametrize("shown,title", [({"temperature": 0.5}, "Gumbel temperature"),
-                                         ({"baseline": -0.3, "advantage var": 0.2}, "REINFORCE variance"),
+@pytest.mark.parametrize("shown,title", [({"temperature": 0.5}, "Gumbel"),
+                                         ({"baseline": -0.3, "advantage var": 0.2}, "REINFORCE"),
                                          ({}, None)])
 async def test_the_dashboard_charts_the_estimator_over_training(shown, title, tmp_path, monkeypatch):
     from workbench import events as ev

@@ -38,7 +38,7 @@ PERCENT = (("accuracy", "token acc", "#5fd75f"), ("exact_match", "exact", VAL), 
 
 
 # the model's own training values worth a curve (Progress.shown): name -> (legend, colour)
-ESTIMATOR = {"temperature": ("Gumbel τ", "#af87ff"), "advantage var": ("var(r − b)", "#ff5f87")}
+ESTIMATOR = {"temperature": ("τ", "#af87ff"), "advantage var": ("var(r − b)", "#ff5f87")}
 
 
 def _ppl(points):
@@ -81,8 +81,8 @@ def estimator_series(curves: Curves) -> tuple[str, str, list[Series]]:
     series = [Series(label, curves.model[name], colour) for name, (label, colour) in ESTIMATOR.items()
               if curves.model.get(name)]
     if "advantage var" in curves.model:
-        return "REINFORCE variance", "y var(r_t − b), nats² · x step", series
-    return "Gumbel temperature", "y τ (annealed) · x step", series
+        return "REINFORCE", "y var(r_t − b) · x step", series
+    return "Gumbel", "y temperature · x step", series
 
 
 class DashboardScreen(Screen):
