@@ -23,13 +23,15 @@ gradient, so training needs an estimator (``config.hard_attention``):
 
 In eval mode both pick z_t = argmax_s a_t(s): deterministic, so ``step`` equals ``forward``. The
 traced weights are a_t itself and ``Attended.chosen`` is z_t: the inspector marks the position read
-on top of the distribution it was drawn from.
+on top of the distribution it was drawn from. Drawing z_t ~ a_t at decode time instead is an option
+(``sampling_positions``: ``seqbench decode --hard-sample``), seeded so that it repeats.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Optional
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 import torch
 import torch.nn.functional as F
@@ -55,6 +57,7 @@ class HardAttention(Scorer):
         self.register_buffer("baseline", torch.zeros(()))  # reinforce: moving average of r_t, kept in checkpoints
         self.variance = math.nan  # reinforce: var(r_t - b) of the last training step
         self._log_choice: list[Tensor] = []  # reinforce, training: log a_t(z_t) per attend call, (B, [T])
+        self.sampler: Optional[torch.Generator] = None  # eval: draw z_t ~ a_t with it instead of the argmax
 
     def prepare(self, memory: Tensor) -> tuple[Tensor, Tensor]:
         self._log_choice = []  # a new source: a new forward pass begins
@@ -65,7 +68,7 @@ class HardAttention(Scorer):
         probs = soft.weights.squeeze(2)  # (B, T, 1, S) -> (B, T, S): a_t
         S = probs.shape[-1]
         if not self.training:
-            chosen = probs.argmax(-1)  # (B, T)
+            chosen = probs.argmax(-1) if self.sampler is None else self._draw(probs)  # (B, T)
             y = F.one_hot(chosen, S).to(values.dtype)  # (B, T, S)
         elif self.estimator == "gumbel":
             log_p = probs.clamp_min(_TINY).log().masked_fill(probs == 0, float("-inf"))  # (B, T, S)
@@ -79,6 +82,11 @@ class HardAttention(Scorer):
             self._log_choice.append(probs.gather(-1, chosen.unsqueeze(-1)).squeeze(-1).clamp_min(_TINY).log())
         context = torch.bmm(y, values)  # (B, T, S) @ (B, S, Dv) -> (B, T, Dv)
         return Attended(context, soft.weights, soft.center, chosen)
+
+    def _draw(self, probs: Tensor) -> Tensor:
+        """z ~ a per row of ``probs`` (B, T, S) with the decode-time generator (on the CPU: its device)."""
+        flat = probs.detach().reshape(-1, probs.shape[-1]).float().cpu()  # (B*T, S)
+        return torch.multinomial(flat, 1, generator=self.sampler).view(probs.shape[:-1]).to(probs.device)
 
     def schedule(self, progress: float) -> dict[str, float]:
         """Set the temperature for training ``progress`` (0 at the first step, 1 at the last); what to show."""
@@ -102,3 +110,20 @@ class HardAttention(Scorer):
             self.baseline.mul_(BASELINE_DECAY).add_((1 - BASELINE_DECAY) * reward[keep].mean())
             self.variance = float(advantage.var()) if advantage.numel() > 1 else 0.0
         return -(advantage * log_choice[keep]).sum() / keep.sum().clamp_min(1)
+
+
+@contextmanager
+def sampling_positions(model: torch.nn.Module, generator: torch.Generator) -> Iterator[torch.nn.Module]:
+    """Within the block, an eval-mode model's hard attention draws z_t ~ a_t with ``generator`` (a CPU
+    generator) instead of taking the argmax; ValueError if the model has no hard attention."""
+    layers = [m for m in model.modules() if isinstance(m, HardAttention)]
+    if not layers:
+        raise ValueError("this model has no hard attention whose positions could be sampled")
+    before = [m.sampler for m in layers]
+    for m in layers:
+        m.sampler = generator
+    try:
+        yield model
+    finally:
+        for m, old in zip(layers, before):
+            m.sampler = old

@@ -24,6 +24,9 @@ async def test_each_option_appears_where_it_applies_with_its_equation(tmp_path):
         picker.query_one("#hard_attention", Select).value = "gumbel"
         await pilot.pause()
         assert picker.values()["hard_attention"] == "gumbel" and "Gumbel" not in notes() and "argmax" in notes()
+        picker.query_one("#hard_attention", Select).value = "reinforce"
+        await pilot.pause()
+        assert "(r_t − b)·∇log a_t(z)" in notes()
 
         picker.query_one("#cell", Select).value = "transformer"
         await pilot.pause()
@@ -31,12 +34,16 @@ async def test_each_option_appears_where_it_applies_with_its_equation(tmp_path):
         picker.query_one("#positions", Select).value = "rotary"
         await pilot.pause()
         assert picker.values()["positions"] == "rotary" and picker.values()["hard_attention"] == "off"
-        assert "i − j" in notes()
+        assert "i − j" in notes() and "sin(" not in notes()  # one positional scheme's equation, the chosen one
+        picker.query_one("#positions", Select).value = "sinusoidal"
+        await pilot.pause()
+        assert "sin(p / 10000^(2i/D))" in notes()
 
         picker.query_one("#cell", Select).value = "gru"
         await pilot.pause()
         picker.query_one("#attention", Select).value = "none"
         await pilot.pause()
+        assert "c = h_last" in notes()  # where c comes from, the default too
         picker.query_one("#context_from", Select).value = "mean"
         await pilot.pause()
         assert picker.values()["context_from"] == "mean" and "(1/S) Σ_s h_s" in notes()

@@ -200,6 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
     from .units_cli import add_arguments as add_units
 
     add_units(p)
+    p = sub.add_parser("lengths", help="exact match and attention sharpness by source length, runs side by side",
+                       description="How far each run carries past the lengths it trained on: greedy exact match and "
+                                   "the cross-attention's entropy for every source length of the test and long "
+                                   "splits, one column pair per run (compare positional schemes, say).")
+    from .lengths_cli import add_arguments as add_lengths
+
+    add_lengths(p)
     p = sub.add_parser("inspect", help="open the inspector on a run: step through decoding in the terminal",
                        description="Open the inspector on a saved run: step through decoding token by token with "
                                    "the alignment heatmap, hidden states and gates, beam candidates and next-token "
@@ -244,7 +251,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             from .decode_cli import run
 
             return run(args)
-        if args.command in ("compare", "errors", "ablate", "units"):
+        if args.command in ("compare", "errors", "ablate", "units", "lengths"):
             _refuse_encoder_runs(args)
         if args.command == "compare":
             from .compare_cli import run as run_compare
@@ -262,6 +269,10 @@ def main(argv: Optional[list[str]] = None) -> int:
             from .units_cli import run as run_units
 
             return run_units(args)
+        if args.command == "lengths":
+            from .lengths_cli import run as run_lengths
+
+            return run_lengths(args)
         if args.command == "inspect":
             from .runs import check_run_dir
             from .tui.screens.inspector import run_inspector

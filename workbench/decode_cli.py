@@ -47,8 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      "tokens, 0 = all (default: 0)")
     how.add_argument("--top-p", metavar="P", type=float, help="with --sample: draw only from the smallest set of "
                      "tokens whose probability reaches P, in (0, 1] (default: 1.0)")
-    how.add_argument("--seed", metavar="S", type=int, help="with --sample: random seed; the same seed repeats the "
-                     "same output (default: 0)")
+    how.add_argument("--hard-sample", action="store_true", help="hard attention (model.hard_attention): draw the "
+                     "source position each step reads from the attention distribution instead of taking its argmax "
+                     "(default: off, the argmax, as in evaluation)")
+    how.add_argument("--seed", metavar="S", type=int, help="with --sample or --hard-sample: random seed; the same seed "
+                     "repeats the same output (default: 0)")
     how.add_argument("--max-len", metavar="N", type=int, help="most output tokens, <eos> included (default: twice "
                      "the longest of the input and the task's targets, plus 10; for a language model, --length)")
     how.add_argument("--length", metavar="N", type=int, help="language models: number of tokens to generate after "
@@ -113,9 +116,11 @@ def check_args(args: argparse.Namespace) -> list[str]:
         raise UserError("nothing to decode: give --input TEXT, --example N or --input-file FILE")
     _check_strategy(args)
     if not args.sample:
-        for flag in ("temperature", "top_k", "top_p", "seed"):
+        for flag in ("temperature", "top_k", "top_p"):
             if getattr(args, flag) is not None:
                 raise UserError(f"--{flag.replace('_', '-')} only applies with --sample")
+        if args.seed is not None and not args.hard_sample:
+            raise UserError("--seed only applies with --sample or --hard-sample")
     for flag in ("beam", "max_len", "length"):
         value = getattr(args, flag)
         if value is not None and value < 1:
@@ -138,6 +143,7 @@ def _check_file_args(args: argparse.Namespace) -> list[str]:
     for flag, given in (("input", args.input is not None), ("example", args.example is not None),
                         ("reference", args.reference is not None), ("force", bool(args.force)),
                         ("intervene", bool(getattr(args, "intervene", None))), ("replay", bool(args.replay)),
+                        ("hard-sample", bool(getattr(args, "hard_sample", False))),
                         ("show", bool(args.show)), ("json", bool(args.json)), ("export", bool(args.export))):
         if given:
             raise UserError(f"--{flag} does not combine with --input-file (use --references FILE for scores)"
@@ -283,6 +289,7 @@ def decode_config(job, task, args: argparse.Namespace, train_config=None):
     config = DecodeConfig(
         **strategy(args, train_config), max_len=job.max_len(task, requested), temperature=1.0 if args.temperature is None else args.temperature,
         top_k=args.top_k or 0, top_p=1.0 if args.top_p is None else args.top_p, seed=args.seed or 0,
+        hard_sample=bool(getattr(args, "hard_sample", False)),
     )
     config.validate()
     return config

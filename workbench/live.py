@@ -44,13 +44,17 @@ class Curves:
     label: str = ""
     train: list[tuple[int, float]] = field(default_factory=list)  # (step, mean train loss)
     val: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # metric -> [(step, value)]
+    # the model's own training values per Progress (Progress.shown): Gumbel temperature, REINFORCE variance
+    model: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
 
-    def add_train(self, step: int, loss: float) -> None:
+    def add_train(self, step: int, loss: float, shown: Optional[dict[str, float]] = None) -> None:
         self.train.append((step, loss))
-        if len(self.train) > MAX_TRAIN_POINTS:  # halve the resolution of the whole history
-            pairs = zip(self.train[0::2], self.train[1::2])
-            merged = [(b[0], (a[1] + b[1]) / 2) for a, b in pairs]
-            self.train = merged + (self.train[-1:] if len(self.train) % 2 else [])
+        self.train = _thinned(self.train)
+        for name, value in (shown or {}).items():
+            if math.isfinite(value):
+                points = self.model.setdefault(name, [])
+                points.append((step, float(value)))
+                self.model[name] = _thinned(points)
 
     def add_val(self, step: int, metrics: dict[str, float]) -> None:
         for name, value in metrics.items():
@@ -66,10 +70,18 @@ class Curves:
         curves = cls(label=label)
         for rec in records:
             if isinstance(rec, TrainRecord) and math.isfinite(rec.loss):
-                curves.add_train(rec.step, rec.loss)
+                curves.add_train(rec.step, rec.loss, rec.shown)
             elif isinstance(rec, EvalRecord) and rec.split == "val":
                 curves.add_val(rec.step, rec.metrics)
         return curves
+
+
+def _thinned(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """Past MAX_TRAIN_POINTS, neighbouring points merge: the whole history at half the resolution."""
+    if len(points) <= MAX_TRAIN_POINTS:
+        return points
+    merged = [(b[0], (a[1] + b[1]) / 2) for a, b in zip(points[0::2], points[1::2])]
+    return merged + (points[-1:] if len(points) % 2 else [])
 
 
 class TrainingSession:
@@ -134,7 +146,7 @@ class TrainingSession:
     def _on_Progress(self, e: ev.Progress) -> None:
         self.progress, self.step, self.total_steps = e, e.step, e.total_steps
         if math.isfinite(e.loss):
-            self.curves.add_train(e.step, e.loss)
+            self.curves.add_train(e.step, e.loss, e.shown)
 
     def _on_Evaluated(self, e: ev.Evaluated) -> None:
         if e.split != "val":

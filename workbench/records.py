@@ -2,7 +2,7 @@
 
 One JSON object per line, told apart by ``kind``::
 
-    {"kind": "train", "step", "loss", "lr", "grad_norm", "tokens_per_s", "elapsed", "skipped"}
+    {"kind": "train", "step", "loss", "lr", "grad_norm", "tokens_per_s", "elapsed", "skipped"[, "shown": {name: value}]}
     {"kind": "eval", "split", "step", "elapsed", <metric>: value, ...}
     {"kind": "diverged", "step", "message"}
 
@@ -33,6 +33,8 @@ class TrainRecord:
     tokens_per_s: float = 0.0
     elapsed: float = 0.0
     skipped: int = 0  # steps so far whose loss or gradients were not finite (not applied)
+    shown: dict[str, float] = field(default_factory=dict)  # the model's own training values (hard attention's
+    # Gumbel temperature, REINFORCE's baseline and advantage variance), absent for most models
 
 
 @dataclass
@@ -61,11 +63,17 @@ def to_json(rec: Record) -> dict:
     """The JSON object one record is written as."""
     if isinstance(rec, TrainRecord):
         return {"kind": "train", "step": rec.step, "loss": rec.loss, "lr": rec.lr, "grad_norm": rec.grad_norm,
-                "tokens_per_s": rec.tokens_per_s, "elapsed": rec.elapsed, "skipped": rec.skipped}
+                "tokens_per_s": rec.tokens_per_s, "elapsed": rec.elapsed, "skipped": rec.skipped,
+                **({"shown": {k: _json_number(v) for k, v in rec.shown.items()}} if rec.shown else {})}
     if isinstance(rec, EvalRecord):
         return {"kind": "eval", "split": rec.split, "step": rec.step, "elapsed": rec.elapsed, **rec.metrics,
                 **({"signatures": rec.signatures} if rec.signatures else {})}
     return {"kind": "diverged", "step": rec.step, "message": rec.message}
+
+
+def _json_number(value: float) -> Optional[float]:
+    """A float JSON can hold: NaN (REINFORCE's variance before its first step) is written as null."""
+    return float(value) if math.isfinite(value) else None
 
 
 def _number(value) -> float:
@@ -82,8 +90,11 @@ def from_json(data) -> Optional[Record]:
     if isinstance(step, bool) or not isinstance(step, int) or step < 0:
         raise ValueError("no step")
     if kind == "train":
+        shown = data.get("shown") if isinstance(data.get("shown"), dict) else {}
         return TrainRecord(step, _number(data.get("loss")), *(_number(data.get(k, 0.0)) for k in
-                           ("lr", "grad_norm", "tokens_per_s", "elapsed")), skipped=int(_number(data.get("skipped", 0))))
+                           ("lr", "grad_norm", "tokens_per_s", "elapsed")), skipped=int(_number(data.get("skipped", 0))),
+                           shown={str(k): _number(math.nan if v is None else v) for k, v in shown.items()
+                                  if v is None or isinstance(v, (int, float)) and not isinstance(v, bool)})
     if kind == "eval":
         metrics = {k: float(v) for k, v in data.items() if k not in ("kind", "split", "step", "elapsed")
                    and isinstance(v, (int, float)) and not isinstance(v, bool)}

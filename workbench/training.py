@@ -332,10 +332,13 @@ class Trainer:
                          self.optimizer.param_groups[0]["lr"], grad_norm, tps, self.elapsed,
                          self._session.eta(self.step, tc.steps, tc.max_seconds), self.tuner.chosen,
                          shown=dict(self.shown))
-        append_record(self.run_dir, TrainRecord(self.step, loss, event.lr, grad_norm, tps, self.elapsed, self.skipped))
+        append_record(self.run_dir, TrainRecord(self.step, loss, event.lr, grad_norm, tps, self.elapsed, self.skipped,
+                                                dict(self.shown)))
         if self.tb:
             self.tb.add_scalar("train/loss", loss, self.step)
             self.tb.add_scalar("train/lr", event.lr, self.step)
+            for name, value in self.shown.items():
+                self.tb.add_scalar(f"train/{name.replace(' ', '_')}", value, self.step)
         self.emit(event)
 
     @property

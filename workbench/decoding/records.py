@@ -53,7 +53,7 @@ JSON (``StepRecord.to_json(itos)``; ``DecodeSession.to_json()`` wraps the whole 
               "topk": [[{"id", "token", "prob"}, ...] per row],
               "candidates": [candidate, ...], "live": [hypothesis, ...], "finished": [hypothesis, ...],
               "trace": {"cross_attention", "self_attention", "hidden", "cell", "context",
-                        "local_center": nested lists | null, "chosen": nested lists | null,
+                        "local_center": nested lists | null, "chosen": [int] per row | null,
                         "gates": {name: nested lists} | null}}
     hypothesis: {"id", "parent", "tokens": [ids], "text": [str], "logprob", "score", "status"}
     candidate:  {"parent", "token", "text", "token_logprob", "logprob", "score", "rank", "survived", "id"}
@@ -176,6 +176,8 @@ def tensor_to_json(x: Optional[Tensor]) -> Any:
     """A tensor as nested lists of Python numbers (None stays None)."""
     if x is None:
         return None
+    if not (x.is_floating_point() or x.is_complex()):  # positions and ids stay integers
+        return x.detach().cpu().tolist()
     return _clean(x.detach().float().cpu().tolist())
 
 

@@ -60,7 +60,8 @@ class Report:
                "sample": f"sample T={cfg.temperature:g} top-k={cfg.top_k} top-p={cfg.top_p:g} seed={cfg.seed}"}
         ended = {"eos": "ended by <eos>", "max_len": f"cut at --max-len {self.session.max_len}",
                  "live": "unfinished"}[best.status]
-        out.print(Text.assemble(("        ", ""), (f"{how[cfg.strategy]} · log-prob {best.logprob:.4f} · "
+        hard = f" · hard attention sampled (seed {cfg.seed})" if cfg.hard_sample else ""
+        out.print(Text.assemble(("        ", ""), (f"{how[cfg.strategy]}{hard} · log-prob {best.logprob:.4f} · "
                                 f"{len(best.tokens)} tokens · {ended}", "dim")))
         if self.session.forced:
             forced = ", ".join(f"{t}:{token_label(self.itos[tok])}" for t, tok in sorted(self.session.forced.items()))

@@ -28,6 +28,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Optional, Sequence
 
@@ -35,6 +36,7 @@ import torch
 from torch import Tensor
 
 from models.base import EncoderTrace, SeqModel, State, intervening
+from models.hard_attention import sampling_positions
 
 from ..errors import UserError
 from .records import Candidate, Hypothesis, StepRecord, encoder_to_json
@@ -55,7 +57,8 @@ class DecodeConfig:
     temperature: float = 1.0  # sampling temperature T (0: greedy)
     top_k: int = 0  # sample only among the k most probable tokens (0: all)
     top_p: float = 1.0  # sample only within the smallest set covering probability p (1: all)
-    seed: int = 0  # seed of the sampling generator
+    seed: int = 0  # seed of the sampling generator (and of hard_sample's)
+    hard_sample: bool = False  # hard attention: draw each step's source position z_t ~ a_t, not the argmax
     show_k: int = 5  # size of the next-token distribution kept in each record
 
     def validate(self) -> None:
@@ -86,7 +89,7 @@ class _Frame:
     cum: Tensor  # (R,) cumulative log-probability of each live hypothesis
     finished: list[Hypothesis] = field(default_factory=list)  # best score first
     next_id: int = 1
-    rng: Optional[Tensor] = None  # sampling generator state before this step
+    rng: tuple[Tensor, ...] = ()  # states of the session's generators (token and position sampling) before this step
 
 
 class DecodeSession:
@@ -123,7 +126,11 @@ class DecodeSession:
         for step, token in self.forced.items():
             self._check_forcing(step, token)
         self._ban = torch.tensor(sorted(set(ban)), dtype=torch.long, device=model.device)
+        if self.config.hard_sample and not model.capabilities.hard_attention:
+            raise UserError("sampling hard attention's positions needs a model with hard attention "
+                            "(model.hard_attention = gumbel or reinforce)")
         self._generator = torch.Generator().manual_seed(self.config.seed) if self.config.strategy == "sample" else None
+        self._positions = torch.Generator().manual_seed(self.config.seed) if self.config.hard_sample else None
         self.reset(src=src, prompt=prompt)
 
     # ---- the session's input -------------------------------------------------------------------
@@ -146,8 +153,8 @@ class DecodeSession:
             raise UserError("a language model decodes from a prompt, an encoder-decoder from a source")
         if self.src is not None and not self.src:
             raise UserError("the source is empty")
-        if self._generator is not None:
-            self._generator.manual_seed(self.config.seed)
+        for generator in self._generators():
+            generator.manual_seed(self.config.seed)
         self.records: list[StepRecord] = []
         self._frames = [self._first_frame()]
 
@@ -162,13 +169,16 @@ class DecodeSession:
             self.encoder = EncoderTrace.from_state(state)
             fed = [self.bos_id] + self.prompt
             for token in fed[:-1]:
-                state = self.model.step(state, torch.tensor([token], device=device)).state
+                state = self._model_step(-1, state, torch.tensor([token], device=device)).state
         root = Hypothesis(0, None, (), 0.0, 0.0)
         return _Frame(state, [root], torch.tensor([fed[-1]], device=device), torch.zeros(1, device=device),
                       rng=self._rng_state())
 
-    def _rng_state(self) -> Optional[Tensor]:
-        return self._generator.get_state() if self._generator is not None else None
+    def _generators(self) -> list[torch.Generator]:
+        return [g for g in (self._generator, self._positions) if g is not None]
+
+    def _rng_state(self) -> tuple[Tensor, ...]:
+        return tuple(g.get_state() for g in self._generators())
 
     # ---- stepping -------------------------------------------------------------------------------
 
@@ -183,7 +193,7 @@ class DecodeSession:
         frame = self._frames[-1]
         t = len(self.records)
         with torch.no_grad():
-            out = self._model_step(t, frame)
+            out = self._model_step(t, frame.state, frame.inputs)
             lprobs = out.logits.float().log_softmax(dim=-1)  # (R, V)
             allowed = mask_tokens(lprobs, self._ban, None)
             forced = self.forced.get(t)
@@ -206,12 +216,15 @@ class DecodeSession:
             del self._frames[:-1]
         return record
 
-    def _model_step(self, t: int, frame: _Frame):
+    def _model_step(self, t: int, state: State, inputs: Tensor):
+        """``model.step`` with the edits active from output step ``t`` and hard attention sampled if asked."""
         edits = [edit for start, edit in self.interventions if t >= start]
-        if not edits:
-            return self.model.step(frame.state, frame.inputs)
-        with intervening(self.model, edits):
-            return self.model.step(frame.state, frame.inputs)
+        with contextlib.ExitStack() as stack:
+            if edits:
+                stack.enter_context(intervening(self.model, edits))
+            if self._positions is not None:
+                stack.enter_context(sampling_positions(self.model, self._positions))
+            return self.model.step(state, inputs)
 
     def _select(self, frame: _Frame, lprobs: Tensor) -> Selection:
         cfg = self.config
@@ -276,8 +289,8 @@ class DecodeSession:
             raise UserError("this decoding session keeps no history to go back to (history=False)")
         self.records.pop()
         self._frames.pop()
-        if self._generator is not None:
-            self._generator.set_state(self._frames[-1].rng)
+        for generator, rng in zip(self._generators(), self._frames[-1].rng):
+            generator.set_state(rng)
         return self.records[-1] if self.records else None
 
     def run(self) -> list[StepRecord]:

@@ -32,8 +32,7 @@ CELLS = {
 TRANSFORMER = ("Transformer (Vaswani et al. 2017)", [
     "Attention(Q, K, V) = softmax(Q Kᵀ / √d) V, split into H heads",
     "each layer: x + SelfAttn(x), then x + FFN(x), each followed by layer norm",
-    "sinusoidal positions added to the embeddings",
-])
+])  # the positional scheme's line follows (``option_lines``)
 
 SCORES = {
     "additive": ("Bahdanau et al. 2015", "score(s, h_s) = vᵀ tanh(W_q s_{t−1} + W_k h_s)"),
@@ -131,6 +130,7 @@ HARD_LINES = {
 CONTEXT_FROM_NAMES = {"last": "last state", "transform": "tanh(W · last)", "mean": "mean of all states",
                       "max": "max over all states"}
 CONTEXT_FROM_LINES = {
+    "last": "c = h_last   (the final state; bidirectional: [→h_S; ←h_1])",
     "transform": "c = tanh(W h_last + b)   (Bahdanau et al. 2015 start their decoder from tanh(W ←h_1))",
     "mean": "c = (1/S) Σ_s h_s",
     "max": "c_i = max_s h_s,i   (max pooling over time)",
@@ -148,6 +148,7 @@ def option_lines(values: dict[str, str]) -> list[str]:
         out.append(POSITION_LINES[values["positions"]])
     if values.get("hard_attention", "off") != "off":
         out.append(HARD_LINES[values["hard_attention"]])
-    if values.get("context_from", "last") != "last":
+    # an RNN encoder-decoder ("context" is offered) without attention: c is fixed, and where it comes from matters
+    if "context" in values and values.get("attention") == "none" and values.get("encoder", "rnn") == "rnn":
         out.append(CONTEXT_FROM_LINES[values["context_from"]])
     return out

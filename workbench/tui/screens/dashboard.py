@@ -37,6 +37,10 @@ PERCENT = (("accuracy", "token acc", "#5fd75f"), ("exact_match", "exact", VAL), 
            ("unigram_accuracy", "unigram", OTHER_TRAIN))  # a masked LM's baseline
 
 
+# the model's own training values worth a curve (Progress.shown): name -> (legend, colour)
+ESTIMATOR = {"temperature": ("τ", "#af87ff"), "advantage var": ("var(r − b)", "#ff5f87")}
+
+
 def _ppl(points):
     return [(s, perplexity(v)) for s, v in points]
 
@@ -71,6 +75,16 @@ def metric_series(curves: Curves, other: Curves | None) -> tuple[str, list[Serie
     return "val %", series
 
 
+def estimator_series(curves: Curves) -> tuple[str, str, list[Series]]:
+    """(title, axes, series) of hard attention's estimator over training: the Gumbel temperature, or the
+    variance of REINFORCE's advantage (the spread of its score-function gradient); no series for other models."""
+    series = [Series(label, curves.model[name], colour) for name, (label, colour) in ESTIMATOR.items()
+              if curves.model.get(name)]
+    if "advantage var" in curves.model:
+        return "REINFORCE", "y var(r_t − b) · x step", series
+    return "Gumbel", "y temperature · x step", series
+
+
 class DashboardScreen(Screen):
     """Live view of one ``TrainingSession``; leaving it leaves the run training."""
 
@@ -84,6 +98,7 @@ class DashboardScreen(Screen):
         Binding("c", "compare", "Compare"),
         Binding("w", "errors", "Errors", show=False),  # where decoding goes wrong (opens the inspector under it)
         Binding("S", "save_panel", "Save panel", show=False),  # the chart or box last clicked, as SVG and PNG
+        Binding("L", "lengths", "Lengths", show=False),  # exact match and entropy by source length (ditto)
         Binding("left_square_bracket", "cursor(-1)", "Earlier probe", show=False),
         Binding("right_square_bracket", "cursor(1)", "Later probe", show=False),
         Binding("escape", "back", "Back"),
@@ -114,6 +129,7 @@ class DashboardScreen(Screen):
                 yield LineChart("perplexity", id="ppl-chart", axes="y e^loss · x step")
                 yield LineChart("val %", empty="waiting for the first evaluation…", id="metric-chart",
                                 axes="y % of val · x step")
+                yield LineChart("estimator", id="estimator-chart")  # hard attention only (shown when it reports)
             yield Static(id="time-marks")  # what the charts' markers mean; shown once the run has probes
             with Horizontal(id="details"):
                 yield RunStats(id="stats")
@@ -269,6 +285,12 @@ class DashboardScreen(Screen):
         chart = self.query_one("#metric-chart", LineChart)
         chart.title = title
         chart.set_series(series)
+        estimator = self.query_one("#estimator-chart", LineChart)
+        title, axes, series = estimator_series(s.curves)
+        estimator.display = bool(series)
+        if series:
+            estimator.title, estimator.border_subtitle = title, axes
+            estimator.set_series(series, self.log_scale)
 
     # ----- keys -----
     def check_action(self, action: str, parameters) -> bool | None:
@@ -277,7 +299,7 @@ class DashboardScreen(Screen):
             return s.can_control
         if action == "resume":
             return not s.live and s.run_dir is not None
-        if action in ("inspect", "errors"):
+        if action in ("inspect", "errors", "lengths"):
             return s.trainer is not None or s.run_dir is not None
         return True
 
@@ -322,6 +344,9 @@ class DashboardScreen(Screen):
 
     def action_errors(self) -> None:
         self.app.inspect_session(self.session, then="errors")
+
+    def action_lengths(self) -> None:
+        self.app.inspect_session(self.session, then="lengths")
 
     def action_resume(self) -> None:
         self.app.ask_resume(self.session.run_dir)

@@ -287,6 +287,13 @@ class InspectorScreen(TeachingKeys, ToolKeys, Screen):
         elif self.ins.mode == "sample":
             self._do(lambda: self.ins.set_options(temperature=round(max(0.0, c.temperature + 0.1 * delta), 2)))
 
+    def action_hard_sample(self) -> None:
+        """Hard attention: the argmax position (as evaluated) or z_t drawn from a_t at each step, seeded."""
+        sample = not self.ins.config.hard_sample
+        self._do(lambda: self.ins.set_options(hard_sample=sample))
+        self.notify(f"hard attention draws each position from the attention (seed {self.ins.config.seed}; o changes it)"
+                    if sample else "hard attention reads the argmax position again", timeout=4)
+
     def action_options(self) -> None:
         self.query_one(SettingsBar).open(self.ins.config, self.ins.auto_max_len)
 
@@ -404,6 +411,8 @@ class InspectorScreen(TeachingKeys, ToolKeys, Screen):
             return not isinstance(self.focused, Input) and not self.query_one(ForceBar).is_open
         if action == "next_hyp":
             return ins.mode == "beam"
+        if action == "hard_sample":
+            return self.model.capabilities.hard_attention
         if action == "adjust":
             return ins.mode in ("beam", "sample")
         if action == "view":

@@ -1,6 +1,7 @@
 """The inspector's keys for the issue-17 tools: intervene on a unit, head or the attention (e / x),
 where decoding goes wrong over a split (w), lockstep comparison with another run (c), the followed
-unit across the validation data (u) and the step-through export (E).
+unit across the validation data (u), the step-through export (E) and, from issue 15, exact match and
+attention entropy by source length (L).
 
 A mixin of ``InspectorScreen`` (it reads ``ins``, ``opts``, ``model``, ``seq_task``, ``run_dir``);
 every computation is the engine's (``workbench.decoding``), the screens only draw it.
@@ -16,7 +17,7 @@ from workbench.errors import UserError
 from ..widgets.inspector.hidden import HiddenStrips
 from ..widgets.inspector.intervention import InterventionDialog, InterventionView
 
-TOOL_ACTIONS = ("intervene", "clear_edits", "errors", "compare", "units", "export", "save_panel")
+TOOL_ACTIONS = ("intervene", "clear_edits", "errors", "compare", "units", "export", "save_panel", "lengths")
 # The panel keys 1-5 show (a tab) or pick (side by side): the panel S saves.
 PANEL_OF_TAB = {"tab-attention": "heatmap", "tab-next": "dist", "tab-beam": "beam", "tab-tree": "tree",
                 "tab-hidden": "hidden"}
@@ -25,7 +26,7 @@ PANEL_NAMES = {"heatmap": "alignment", "dist": "next-token", "beam": "beam", "tr
 
 
 class ToolKeys:
-    """Actions for e, x, w, c, u, E and S."""
+    """Actions for e, x, w, c, u, E, S and L."""
 
     picked: str = "heatmap"  # the panel S saves when the panels are side by side
 
@@ -157,6 +158,17 @@ class ToolKeys:
                         timeout=4)
         self.app.push_screen(UnitsScreen(self.model, self.seq_task, UnitRef(layer, self.opts.unit)))
 
+    # ---- length extrapolation -----------------------------------------------------------------------
+
+    def action_lengths(self) -> None:
+        from pathlib import Path
+
+        from .lengths import LengthsScreen
+
+        runs_dir = getattr(self.app, "runs_dir", None) or (self.run_dir.parent if self.run_dir else Path("runs"))
+        label = self.run_dir.name if self.run_dir is not None else "this model"
+        self.app.push_screen(LengthsScreen(self.model, self.seq_task, label, runs_dir))
+
     # ---- the step-through export ----------------------------------------------------------------------
 
     def action_export(self) -> None:
@@ -221,7 +233,7 @@ class ToolKeys:
         """``check_action`` for these keys."""
         if action == "clear_edits":
             return bool(self.ins.interventions)
-        if action == "errors":
+        if action in ("errors", "lengths"):
             return not self.ins.is_lm
         if action == "export":
             return self.ins.mode != "teacher-forced"

@@ -114,6 +114,7 @@ class LineChart(Widget):
         self._markers: list[Marker] = []
         self._legend_markers = False
         self._x_range: Optional[tuple[float, float]] = None  # of the last drawing: clicks are read against it
+        self._y_fixed: Optional[tuple[float, float]] = None  # a y range the data never widens (e.g. 0-100 %)
         self._update_title()
 
     class Picked(Message):
@@ -128,10 +129,12 @@ class LineChart(Widget):
             return self.chart
 
     # ----- data -----
-    def set_series(self, series: list[Series], log: bool = False) -> None:
-        """Replace the data; the canvas is redrawn on the next paint."""
+    def set_series(self, series: list[Series], log: bool = False,
+                   y_range: Optional[tuple[float, float]] = None) -> None:
+        """Replace the data (``y_range``: a fixed y axis, for a linear scale); redrawn on the next paint."""
         self._series = [s for s in series if s.points]
         self._log = log
+        self._y_fixed = y_range if not log else None
         self._strips = None
         self._update_title()
         self.refresh()
@@ -216,7 +219,9 @@ class LineChart(Widget):
         ys = [y for pts in data for _, y in pts]
         x0, x1 = min(xs), max(xs)
         y0, y1 = min(ys), max(ys)
-        if y1 - y0 < 1e-12:
+        if self._y_fixed is not None:
+            y0, y1 = min(y0, self._y_fixed[0]), max(y1, self._y_fixed[1])
+        elif y1 - y0 < 1e-12:
             pad = abs(y0) * 0.1 or 1.0
             y0, y1 = y0 - pad, y1 + pad
         else:

@@ -35,6 +35,7 @@ SHEET: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("o", "options", "every option: beam, α, temperature, top-k, top-p, seed, max length"),
         ("f", "force", "force a token at the last position (pick or type it), then continue"),
         ("n", "next_hyp", "follow the next hypothesis of the beam"),
+        ("z", "hard_sample", "hard attention: read the argmax position, or draw z ~ a_t each step (seed: o)"),
     ]),
     ("Alignment", [
         ("a", "view", "which attention: cross, decoder self, encoder self"),
@@ -58,6 +59,8 @@ SHEET: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("w", "errors", "where decoding goes wrong over a split; Enter opens an example at its first wrong step"),
         ("c", "compare", "step this input through this run and another, side by side"),
         ("u", "units", "where in the validation data the followed hidden unit is most on"),
+        ("L", "lengths", "exact match and attention entropy by source length (test, long): how far it "
+                         "carries past its training lengths; c adds runs to compare"),
         ("E", "export", "write this decoding's steps.svg, steps.cast (asciinema) and replay.json (seqbench decode "
                         "--replay reopens it)"),
         ("S", "save_panel", "save the panel shown (a tab) or picked (1-5, a click) as SVG and PNG"),
@@ -147,6 +150,7 @@ def off_reason(screen, action: str) -> Optional[str]:
         return None
     return {
         "next_hyp": "only with beam search: press s",
+        "hard_sample": "this model has no hard attention (model.hard_attention)",
         "adjust": "only for beam search or sampling: press s",
         "view": "this model has one kind of attention (or none)",
         "overview": "this model has one layer and one head",
@@ -158,5 +162,6 @@ def off_reason(screen, action: str) -> Optional[str]:
         "tab": "the panels are side by side (tabs below 100 columns or 30 rows)",
         "clear_edits": "no interventions: press e to add one",
         "errors": "language models have no reference to leave: use an encoder-decoder run",
+        "lengths": "a language model has no source lengths: use an encoder-decoder run",
         "export": "teacher forcing is not a decoding to replay: press t",
     }.get(action, "not available now")

@@ -13,6 +13,8 @@
     w where decoding goes wrong over a split   c lockstep comparison with another run
     u the followed unit across the validation data   E export steps.svg, steps.cast + replay.json
     S save the panel shown or picked (1-5, or a click) as SVG and PNG
+    z hard attention: the argmax position, or z_t drawn from the attention each step (seeded: o)
+    L exact match and attention entropy by source length (test and long splits), other runs beside it
 """
 
 from textual.binding import Binding
@@ -38,6 +40,7 @@ KEYS = [
     Binding("u", "units", "Unit in corpus", show=False),
     Binding("E", "export", "Export", show=False),
     Binding("S", "save_panel", "Save panel", show=False),
+    Binding("L", "lengths", "Lengths", show=False),
     Binding("end", "run", "Run", show=False),
     Binding("home", "reset", "Reset", show=False),
     Binding("up", "example(-1)", "Example", show=False),
@@ -45,6 +48,7 @@ KEYS = [
     Binding("plus,equals_sign", "adjust(1)", "Beam/T", show=False),
     Binding("minus", "adjust(-1)", "Beam/T -", show=False),
     Binding("n", "next_hyp", "Next hypothesis", show=False),
+    Binding("z", "hard_sample", "Sample hard attention", show=False),
     Binding("a", "view", "Attention view", show=False),
     Binding("m", "overview", "All heads", show=False),
     Binding("l", "layer", "Layer", show=False),

@@ -11,14 +11,16 @@ from . import palette as P
 
 
 def mode_text(ins: Any) -> str:
-    """"beam k=5 α=0.6", "sample T=0.8 top-p=0.9 seed=0", "greedy", "teacher-forced"."""
+    """"beam k=5 α=0.6", "sample T=0.8 top-p=0.9 seed=0", "greedy", "teacher-forced"; hard attention's
+    positions drawn rather than the argmax add " · z~a seed=0"."""
     c = ins.config
+    hard = f" · z~a seed={c.seed}" if c.hard_sample and ins.mode != "teacher" else ""
     if ins.mode == "beam":
-        return f"beam k={c.beam}" + (f" α={c.alpha:g}" if c.alpha else "")
+        return f"beam k={c.beam}" + (f" α={c.alpha:g}" if c.alpha else "") + hard
     if ins.mode == "sample":
         return (f"sample T={c.temperature:g}" + (f" top-k={c.top_k}" if c.top_k else "")
-                + (f" top-p={c.top_p:g}" if c.top_p < 1 else "") + f" seed={c.seed}")
-    return ins.mode
+                + (f" top-p={c.top_p:g}" if c.top_p < 1 else "") + f" seed={c.seed}" + hard)
+    return ins.mode + hard
 
 
 class StatusLine(Static):
