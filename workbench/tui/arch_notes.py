@@ -32,8 +32,7 @@ CELLS = {
 TRANSFORMER = ("Transformer (Vaswani et al. 2017)", [
     "Attention(Q, K, V) = softmax(Q Kᵀ / √d) V, split into H heads",
     "each layer: x + SelfAttn(x), then x + FFN(x), each followed by layer norm",
-    "sinusoidal positions added to the embeddings",
-])
+])  # the positions line comes from the chosen scheme (POSITION_LINES)
 
 SCORES = {
     "additive": ("Bahdanau et al. 2015", "score(s, h_s) = vᵀ tanh(W_q s_{t−1} + W_k h_s)"),
