@@ -114,3 +114,22 @@ def test_encoder_tasks_train_end_to_end(tmp_path, task):
                                              "train.eval_every": 3, "train.threads": 1})
     end = Trainer(cfg, tmp_path / "run").run()
     assert 0 <= end.final["test"]["accuracy"] <= 1 and end.best["name"] == "accuracy"
+
+
+def test_metric_labels_say_what_each_encoder_head_counts():
+    from workbench.tasks.catalog import task_head
+    from workbench.train_cli import format_metrics
+    from workbench.tui.screens.dashboard import metric_series
+    from workbench.live import Curves
+
+    m = {"loss": 0.1, "ppl": 1.1, "accuracy": 0.5, "exact_match": 0.25, "unigram_accuracy": 0.2}
+    assert format_metrics(m).count("token acc 50.0%") == 1  # seq2seq and LMs keep their label
+    assert "tag acc 50.0%" in format_metrics(m, task_head("later")) and "sentence exact 25.0%" in format_metrics(m, "tag")
+    classify = format_metrics(m, task_head("majority"))
+    assert "accuracy 50.0%" in classify and "token" not in classify
+    mlm = format_metrics(m, task_head("mlm"))
+    assert "masked acc 50.0%" in mlm and "masked ppl 1.1" in mlm and "unigram acc 20.0%" in mlm
+    curves = Curves(label="this run")
+    curves.add_val(10, {"accuracy": 0.5, "loss": 0.1})
+    assert [s.label for s in metric_series(curves, None, "classify")[1]] == ["accuracy"]
+    assert [s.label for s in metric_series(curves, None, "mlm")[1]] == ["masked acc"]

@@ -32,6 +32,20 @@ METRIC_INFO = {
 }
 
 
+# what an encoder head's metrics count, where the shared label would mislead: a classifier's accuracy is
+# over sequences (not tokens), a masked LM's accuracy and perplexity are over the masked positions only
+HEAD_LABELS = {
+    "tag": {"accuracy": "tag acc", "exact_match": "sentence exact"},
+    "classify": {"accuracy": "accuracy"},
+    "mlm": {"accuracy": "masked acc", "ppl": "masked ppl"},
+}
+
+
+def metric_label(name: str, head: str | None = None) -> str:
+    """The label a user reads for metric ``name``; ``head`` (an encoder task's) names what it counts."""
+    return HEAD_LABELS.get(head or "", {}).get(name, METRIC_INFO[name][0])
+
+
 def best_metric_name(task) -> str:
     """The metric that decides the best checkpoint: exact match for seq2seq, val loss for LMs, accuracy for encoders."""
     return {"lm": "loss", "encoder": "accuracy"}.get(task.family, "exact_match")

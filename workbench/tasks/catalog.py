@@ -60,3 +60,9 @@ def solved_target(task_name: str) -> tuple[str, float] | None:
     """The (val metric, value) at which ``task_name`` counts as solved; None for unknown tasks and open-ended ones."""
     info = TASKS.get(task_name)
     return info.solved_at if info is not None else None
+
+
+def task_head(task_name: str) -> str | None:
+    """An encoder task's head ("tag", "classify", "mlm"); None for other and unknown tasks (metric labels use it)."""
+    info = TASKS.get(task_name)
+    return info.head if info is not None else None

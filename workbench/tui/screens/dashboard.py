@@ -20,7 +20,7 @@ from textual.widgets import Footer, ProgressBar, Static
 
 from workbench.live import Curves, TrainingSession
 from workbench.perplexity import perplexity
-from workbench.tasks.catalog import solved_target
+from workbench.tasks.catalog import solved_target, task_head
 from ..widgets.error_panel import ErrorPanel
 from ..widgets.event_log import EventLog
 from ..widgets.line_chart import LineChart, Marker, Series
@@ -35,6 +35,8 @@ CHART_SECONDS = 0.5  # curves redraw at most twice a second: they are the costly
 TRAIN, VAL, OTHER_TRAIN, OTHER_VAL = "#5fafff", "#ffaf00", "#808080", "#d787d7"
 PERCENT = (("accuracy", "token acc", "#5fd75f"), ("exact_match", "exact", VAL), ("bleu", "BLEU", "#d7875f"),
            ("unigram_accuracy", "unigram", OTHER_TRAIN))  # a masked LM's baseline
+HEAD_LEGENDS = {"tag": {"accuracy": "tag acc", "exact_match": "sentence"}, "classify": {"accuracy": "accuracy"},
+                "mlm": {"accuracy": "masked acc"}}  # encoder tasks: what each curve counts
 
 
 def _ppl(points):
@@ -58,15 +60,17 @@ def loss_series(curves: Curves, other: Curves | None, kind: str) -> list[Series]
     return out
 
 
-def metric_series(curves: Curves, other: Curves | None) -> tuple[str, list[Series]]:
+def metric_series(curves: Curves, other: Curves | None, head: str | None = None) -> tuple[str, list[Series]]:
     """(title, series) of the task's quality metrics in %. Bits/char is the loss ÷ ln 2, the same curve as
-    the loss: a language model shows next-token accuracy here instead (bits/char is in the numbers)."""
+    the loss: a language model shows next-token accuracy here instead (bits/char is in the numbers).
+    ``head`` (an encoder task's) names what the accuracy counts: tags, sequences or masked tokens."""
     series = []
     if other is not None and "exact_match" in other.val:
         series.append(Series(run_label(other.label), [(s, 100 * v) for s, v in other.val["exact_match"]], OTHER_VAL))
     for key, label, colour in PERCENT:
         if key in curves.val:
             scale = 1 if key == "bleu" else 100
+            label = HEAD_LEGENDS.get(head or "", {}).get(key, label)
             series.append(Series(label, [(s, scale * v) for s, v in curves.val[key]], colour))
     return "val %", series
 
@@ -264,7 +268,7 @@ class DashboardScreen(Screen):
             loss.border_subtitle = "y nats/char (÷ ln 2: bits/char) · x step"
         loss.set_series(loss_series(s.curves, s.overlay, "loss"), self.log_scale)
         self.query_one("#ppl-chart", LineChart).set_series(loss_series(s.curves, s.overlay, "ppl"), self.log_scale)
-        title, series = metric_series(s.curves, s.overlay)
+        title, series = metric_series(s.curves, s.overlay, task_head(self._task_name()))
         chart = self.query_one("#metric-chart", LineChart)
         chart.title = title
         chart.set_series(series)
