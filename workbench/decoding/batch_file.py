@@ -245,9 +245,10 @@ def run_file(args: Any, config: DecodeConfig) -> int:
     lines = read_lines(args.input_file)
     references = read_references(args.references, len(lines)) if args.references else None
     loaded = load_run(args.run, device=args.device)
-    if loaded.task.family == "encoder":
-        raise UserError("--input-file decodes with a decoder; an encoder run (tags, classes, masks) reads one "
-                        "--input at a time for now")
+    if loaded.task.family == "encoder":  # tags, a class or masks filled per line: no decoding steps
+        from .encoder_file import run_encoder_file
+
+        return run_encoder_file(args, loaded, lines, err)
     decoder = FileDecoder(loaded.task, loaded.model, config, batch_size=args.batch_size,
                           max_len=args.length if loaded.task.family == "lm" and args.length else args.max_len)
     prepared = decoder.prepare(lines)
@@ -256,23 +257,27 @@ def run_file(args: Any, config: DecodeConfig) -> int:
     start = time.perf_counter()
     results = _decode_with_progress(decoder, lines, prepared, err)
     seconds = time.perf_counter() - start
-    text = format_results(results, args.format)
-    if args.output:
-        from ..fileio import atomic_write
-
-        try:
-            atomic_write(Path(args.output), text)
-        except OSError as exc:
-            raise UserError(f"cannot write --output {args.output}: {exc.strerror or exc}") from None
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+    write_output(args.output, format_results(results, args.format))
     how = f"beam {config.beam}" if config.strategy == "beam" else config.strategy
     err.print(Text(f"decoded {len(lines):,} lines in {seconds:.1f} s ({how})"
                    + (f", wrote {args.output}" if args.output else ""), style="dim"))
     if references is not None:
         _print_scores(err, [r.output for r in results], references)
     return 0
+
+
+def write_output(path: Optional[str], text: str) -> None:
+    """The outputs to ``path`` (written atomically), or to standard output."""
+    if path:
+        from ..fileio import atomic_write
+
+        try:
+            atomic_write(Path(path), text)
+        except OSError as exc:
+            raise UserError(f"cannot write --output {path}: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
 
 
 def _warnings(prepared: Prepared, decoder: FileDecoder) -> list[str]:
@@ -290,7 +295,7 @@ def _warnings(prepared: Prepared, decoder: FileDecoder) -> list[str]:
     return out
 
 
-def _decode_with_progress(decoder: FileDecoder, lines: list[str], prepared: Prepared, err) -> list[Decoded]:
+def _decode_with_progress(decoder: Any, lines: list[str], prepared: Any, err) -> list[Any]:
     """Decode, with a progress bar on stderr when it is a terminal."""
     if not err.is_terminal:
         return decoder.decode(lines, prepared)
