@@ -111,3 +111,38 @@ async def test_the_launcher_trains_a_classifier_and_opens_the_encoder_inspector(
         await until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="back on the dashboard")
         await pilot.press("x")
         await until(pilot, lambda: session.status == "stopped", what="the stop")
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_f_forces_a_token_at_the_next_mask_and_unmasking_continues_from_it(size):
+    from workbench.tui.widgets.inspector.force_bar import ForceBar
+
+    model, task = untrained("mlm", **{"task.block": 16, "model.heads": 2, "model.layers": 2})
+    app = InspectorApp(model, task, initial_input="def _(x): return _")
+    async with app.run_test(size=size) as pilot:
+        screen = app.screen
+        first = screen.steps[0]
+        await pilot.press("right")  # step 1 stays as the model chose it
+        nxt = screen.steps[1].position
+        await pilot.press("f")
+        bar = screen.query_one(ForceBar)
+        assert bar.is_open and f"input position {nxt}" in text(bar, "#force-title")
+        await pilot.press("x", "enter")
+        assert not bar.is_open and screen.shown == 2
+        assert screen.steps[0] == first and screen.steps[1].position == nxt
+        assert screen.steps[1].token == "x" and screen.steps[1].forced and "forced" in text(screen, "#enc-pred")
+        await pilot.press("left", "left", "f", "down", "enter")  # back to the start: the second candidate
+        assert screen.steps[0].token == first.candidates[1][0] and screen.steps[0].position == first.position
+        assert len(screen.steps) == 2 and not screen.steps[1].forced  # the later force is dropped
+        await pilot.press("left", "f", *f"{nxt}:y", "enter")  # another mask than the next one, as --force P:TOKEN
+        assert screen.steps[0].position == nxt and screen.steps[0].token == "y"
+        await pilot.press("right", "f")
+        assert "every mask is filled" in " ".join(n.message for n in app._notifications)
+
+
+async def test_f_is_no_key_for_a_tagger():
+    model, task = untrained("later")
+    app = InspectorApp(model, task)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f")
+        assert not app.screen.query_one("#enc-force").is_open

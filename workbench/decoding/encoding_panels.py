@@ -85,7 +85,8 @@ def _unmasking(view: EncoderView, steps: list[UnmaskStep], shown: int) -> Render
             text.append("▒", style="bold magenta")
         else:
             text.append(token_label(tok))
-    lines: list[RenderableType] = [text, Text(f"unmasking step {shown}/{len(steps)} (→ next, ← back)", style="dim")]
+    lines: list[RenderableType] = [text, Text(f"unmasking step {shown}/{len(steps)} (→ next, ← back, f force a token at the next mask)",
+                                                 style="dim")]
     if shown:
         s = steps[shown - 1]
         lines.append(Text(f"filled position {s.position} with {token_label(s.token)!s} (p {s.prob:.2f})"
