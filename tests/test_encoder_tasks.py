@@ -133,3 +133,54 @@ def test_metric_labels_say_what_each_encoder_head_counts():
     curves.add_val(10, {"accuracy": 0.5, "loss": 0.1})
     assert [s.label for s in metric_series(curves, None, "classify")[1]] == ["accuracy"]
     assert [s.label for s in metric_series(curves, None, "mlm")[1]] == ["masked acc"]
+
+
+# ---- the word-level masked LM (task.tokens = word) ------------------------------------------------
+
+def test_word_level_masked_lm_masks_real_words_of_padded_sentences():
+    task = build_task(TaskConfig(name="mlm", tokens="word", **{**SMALL, "long_size": 0}))
+    assert task.head == "mlm" and task.src_vocab is task.tgt_vocab and task.src_vocab.itos[4] == MASK
+    assert {"fish", "can", "."} <= set(task.src_vocab.itos)  # words, not characters
+    batch = task.train_batch(64, torch.Generator().manual_seed(0))
+    real = torch.arange(batch.src.shape[1]).unsqueeze(0) < batch.src_lengths.unsqueeze(1)  # (B, S)
+    chosen = batch.tgt_out != 0
+    assert chosen.any(1).all() and not (chosen & ~real).any() and (batch.src[~real] == 0).all()
+    first = [b.tgt_out for b in task.eval_batches("val", 16)]
+    again = [b.tgt_out for b in task.eval_batches("val", 16)]
+    assert all(torch.equal(a, b) for a, b in zip(first, again))  # every evaluation scores the same masks
+    assert task.unigram.exp()[task.src_vocab.stoi["."]] > 0.1  # every sentence ends with one
+    assert task.detokenize_src(["we", "can", "fish", "."]) == "we can fish."
+
+
+def test_word_level_masked_lm_reads_a_sentence_per_line_and_refuses_other_units(tmp_path):
+    text = tmp_path / "sentences.txt"
+    text.write_text("".join(f"The cat number {i} sat on the mat, twice.\n\n" for i in range(40)), encoding="utf-8")
+    task = build_task(TaskConfig(name="mlm", tokens="word", data=str(text), block=6))
+    assert all(len(ex.src) == 6 for split in task.split_names for ex in task.examples(split))
+    assert task.examples("train")[0].src[:2] == ["The", "cat"]
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n \n", encoding="utf-8")
+    with pytest.raises(DataError, match="empty|no sentences"):
+        build_task(TaskConfig(name="mlm", tokens="word", data=str(empty)))
+    from workbench.errors import UserError
+
+    with pytest.raises(UserError, match="task.tokens"):
+        build_task(TaskConfig(name="mlm", tokens="subword"))
+
+
+def test_word_level_masked_lm_trains_saves_and_fills_typed_masks(tmp_path):
+    from workbench.decoding.encoding import prepare_encoder, unmask
+    from workbench.runs import load_run
+    from workbench.training import Trainer
+
+    cfg = build_config(task="mlm", overrides={"task.tokens": "word", "task.train_size": 300, "task.val_size": 20,
+                                              "task.test_size": 20, "model.hidden": 16, "model.layers": 1,
+                                              "model.heads": 2, "train.steps": 4, "train.eval_every": 4,
+                                              "train.threads": 1})
+    end = Trainer(cfg, tmp_path / "run").run()
+    assert {"accuracy", "ppl", "unigram_accuracy", "unigram_ppl"} <= set(end.final["val"])
+    loaded = load_run(tmp_path / "run")
+    job = prepare_encoder(loaded.task, loaded.model.capabilities, text="we _ fish [MASK]")
+    assert job.tokens == ["we", MASK, "fish", MASK] and job.masks == [1, 3]
+    steps = unmask(loaded.model, loaded.task, job)
+    assert sorted(s.position for s in steps) == [1, 3] and all(s.token in loaded.task.src_vocab.stoi for s in steps)
