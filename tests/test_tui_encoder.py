@@ -105,7 +105,8 @@ async def test_the_launcher_trains_a_classifier_and_opens_the_encoder_inspector(
         await until(pilot, lambda: session.progress is not None, what="the first progress event")
         assert session.trainer.config.model.pooling == "max" and session.trainer.config.model.head == "classify"
         await pilot.press("i")
-        await until(pilot, lambda: isinstance(app.screen, EncoderInspectorScreen), what="the encoder inspector")
+        await until(pilot, lambda: isinstance(app.screen, EncoderInspectorScreen) and app.screen.view is not None,
+                    what="the encoder inspector, its input encoded")  # a busy machine mounts it later
         assert "class" in text(app.screen, "#enc-pred")
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="back on the dashboard")
@@ -146,3 +147,16 @@ async def test_f_is_no_key_for_a_tagger():
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f")
         assert not app.screen.query_one("#enc-force").is_open
+
+
+async def test_a_word_level_masked_lm_shows_words_apart_and_the_trace_follows_the_steps():
+    model, task = untrained("mlm", **{"task.tokens": "word", "model.heads": 2, "model.layers": 1})
+    app = InspectorApp(model, task, initial_input="we _ fish [MASK]")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert text(screen, "#enc-pred").startswith("we ▒ fish ▒")
+        await pilot.press("right")
+        filled = screen.steps[0]
+        assert f"<mask>" in text(screen, "#enc-trace") and screen._trace_view().tokens[filled.position] == filled.token
+        await pilot.press("left")
+        assert screen._trace_view() is screen.view

@@ -208,3 +208,9 @@ def force_mask(model: Any, task: Any, job: EncoderJob, steps: list[UnmaskStep], 
     job.forced = {s.position: task.tgt_vocab.stoi[s.token] for s in kept if s.forced}
     job.forced[position] = token_id
     return unmask(model, task, job, k, start=kept)
+
+
+def view_after(model: Any, task: Any, job: EncoderJob, steps: list[UnmaskStep], shown: int, k: int = 5) -> EncoderView:
+    """The encoding the model computes once ``shown`` unmasking steps are filled in (0: the job's input)."""
+    ids = job.ids if not shown else [task.src_vocab.stoi.get(t, task.src_vocab.unk_id) for t in steps[shown - 1].tokens]
+    return inspect_encoder(model, task, job, ids, k)

@@ -48,7 +48,8 @@ _INFOS = (
      False, False, ("accuracy", 0.98), "classify"),
     ("labels", "encoder", "Your labelled file: 'text<TAB>label' per line (--data); accuracy and confusion matrix.",
      True, False, None, "classify"),
-    ("mlm", "encoder", "Masked language model (BERT's 80/10/10 masking) on a text (default: Python's docs).",
+    ("mlm", "encoder", "Masked LM (BERT's 80/10/10 masking): a text's characters (Python's docs) or words "
+     "(--tokens word).",
      False, False, None, "mlm"),
 )
 TASKS: dict[str, TaskInfo] = {row[0]: TaskInfo(*row) for row in _INFOS}

@@ -20,7 +20,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from workbench.decoding.encoding import force_mask, inspect_encoder, prepare_encoder, unmask
+from workbench.decoding.encoding import force_mask, inspect_encoder, prepare_encoder, unmask, view_after
 from workbench.decoding.encoding_panels import TraceOptions, predictions, trace_panel, trace_views
 from workbench.errors import UserError
 
@@ -38,13 +38,13 @@ class EncoderInspectorScreen(Screen):
     EncoderInspectorScreen #enc-input { border: none; height: 1; margin: 0 1; background: $boost; }
     EncoderInspectorScreen .enc-panel { border: round $primary 40%; border-title-color: $accent; padding: 0 1;
                                         border-title-style: bold; height: auto; }
-    EncoderInspectorScreen #enc-trace-box { height: 1fr; }
+    EncoderInspectorScreen #enc-trace-box { height: 1fr; width: 100%; }
     EncoderInspectorScreen #enc-status { height: 1; padding: 0 1; color: $text-muted; }
     """
     BINDINGS = [
-        Binding("slash", "type", "Type input"),
-        Binding("n", "example(1)", "Next example"),
-        Binding("p", "example(-1)", "Prev example"),
+        Binding("slash", "type", "Type"),  # short labels: every key fits an 80-column footer
+        Binding("n", "example(1)", "Next"),
+        Binding("p", "example(-1)", "Prev"),
         Binding("right", "unmask(1)", "Unmask →", show=False),
         Binding("left", "unmask(-1)", "← Back", show=False),
         Binding("f", "force", "Force", priority=True),  # at once: keys typed right behind it are the bar's
@@ -104,13 +104,22 @@ class EncoderInspectorScreen(Screen):
             return
         width = max(20, self.size.width - 6)
         self.query_one("#enc-pred", Static).update(predictions(self.view, self.caps.head, self.steps, self.shown, width))
-        self.query_one("#enc-trace", Static).update(trace_panel(self.view, self.caps, self.opts, width))
+        self.query_one("#enc-trace", Static).update(trace_panel(self._trace_view(), self.caps, self.opts, width))
         layer = self.opts.layer % self.caps.layers + 1
         head = "mean" if self.opts.head is None else str(self.opts.head + 1)
         self.query_one("#enc-status", Static).update(
             f"view {self.opts.view} · layer {layer}/{self.caps.layers}"
             + (f" · head {head}/{self.caps.heads}" if self.caps.heads > 1 else "")
             + ("" if self.caps.directions == 1 else " · forward and backward directions"))
+
+    def _trace_view(self):
+        """The encoding behind the shown unmasking step: the trace follows the steps (cached per step)."""
+        if not self.shown or self.job is None:
+            return self.view
+        key = (self.shown, tuple(self.steps[self.shown - 1].tokens))
+        if getattr(self, "_step_view", (None, None))[0] != key:
+            self._step_view = (key, view_after(self.model, self.seq_task, self.job, self.steps, self.shown))
+        return self._step_view[1]
 
     def on_resize(self) -> None:
         self.redraw()
@@ -143,7 +152,7 @@ class EncoderInspectorScreen(Screen):
         choices = [(stoi[t], t, p) for t, p in nxt.candidates]
         self.query_one(ForceBar).open(nxt.position, choices, what="the mask at input position",
                                       then="unmasking continues from it",
-                                      hint="type a token (or P:TOKEN for the mask at position P), Enter forces it")
+                                      hint="a token, or P:TOKEN for mask P; Enter forces it")
 
     def on_key(self, event) -> None:
         """Keys queued behind ``f`` reach the screen before the force bar has the focus: they are the bar's."""
@@ -170,6 +179,7 @@ class EncoderInspectorScreen(Screen):
     def action_view(self) -> None:
         views = trace_views(self.caps)
         self.opts.view = views[(views.index(self.opts.view) + 1) % len(views)] if self.opts.view in views else views[0]
+        self.query_one("#enc-trace-box", VerticalScroll).scroll_home(animate=False)  # a new view starts at its top
         self.redraw()
 
     def action_layer(self) -> None:
