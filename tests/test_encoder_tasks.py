@@ -133,6 +133,9 @@ def test_metric_labels_say_what_each_encoder_head_counts():
     curves.add_val(10, {"accuracy": 0.5, "loss": 0.1})
     assert [s.label for s in metric_series(curves, None, "classify")[1]] == ["accuracy"]
     assert [s.label for s in metric_series(curves, None, "mlm")[1]] == ["masked acc"]
+    from workbench.metric_names import metric_label  # the app's solved banner and the CLI's solved line
+
+    assert metric_label("accuracy", "tag") == "tag acc" and metric_label("exact_match") == "exact match"
 
 
 # ---- the word-level masked LM (task.tokens = word) ------------------------------------------------

@@ -101,7 +101,8 @@ class ConsoleReporter:
                                         ("" if ok else f"   (want {ref})", "dim")))
         if self.target and e.split == "val" and e.metrics.get(self.target[0], -1.0) >= self.target[1]:
             metric, value = self.target
-            console.print(Text(f"solved at step {e.step:,} after {self.elapsed:.0f} s: val {metric.replace('_', ' ')} "
+            label = metric_label(metric, task_head(self.task_name))
+            console.print(Text(f"solved at step {e.step:,} after {self.elapsed:.0f} s: val {label} "
                                f"{100 * e.metrics[metric]:.1f}% ≥ {100 * value:g}%", style="bold green"))
             self.target = None  # once: the moment it is reached
 
@@ -253,7 +254,8 @@ def print_runs(root: Optional[str]) -> int:
     for col in ("run", "task", "architecture", "steps", "status", "best (val)"):
         table.add_column(col, justify="right" if col == "steps" else "left", no_wrap=col == "run")
     for r in found:
-        best = format_metrics({r.best_name: r.best_value}, task_head(r.task)) if r.best_name and r.best_value is not None else ""
+        best = (format_metrics({r.best_name: r.best_value}, task_head(r.task))
+                if r.best_name and r.best_value is not None else "")
         style = {"damaged": "red", "diverged": "red", "failed": "red", "interrupted": "yellow"}.get(r.status, "")
         table.add_row(r.path.name, r.task, r.architecture, f"{r.step}/{r.total_steps}", Text(r.status, style=style),
                       best or Text(r.problem, style="dim"))

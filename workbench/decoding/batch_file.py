@@ -14,7 +14,6 @@ rule (an automatic ``--max-len`` follows the longest target the run saw and the 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable, Optional
@@ -23,6 +22,7 @@ import torch
 
 from ..errors import DataError, UserError
 from .batch import greedy_decode_batch
+from .file_output import decode_with_progress, write_output
 from .job import INPUT_FACTOR, MIN_INPUT_LIMIT
 from .session import DecodeConfig, DecodeSession
 
@@ -255,7 +255,7 @@ def run_file(args: Any, config: DecodeConfig) -> int:
     for warning in _warnings(prepared, decoder):
         err.print(Text.assemble(("warning: ", "bold yellow"), warning))
     start = time.perf_counter()
-    results = _decode_with_progress(decoder, lines, prepared, err)
+    results = decode_with_progress(decoder, lines, prepared, err)
     seconds = time.perf_counter() - start
     write_output(args.output, format_results(results, args.format))
     how = f"beam {config.beam}" if config.strategy == "beam" else config.strategy
@@ -264,20 +264,6 @@ def run_file(args: Any, config: DecodeConfig) -> int:
     if references is not None:
         _print_scores(err, [r.output for r in results], references)
     return 0
-
-
-def write_output(path: Optional[str], text: str) -> None:
-    """The outputs to ``path`` (written atomically), or to standard output."""
-    if path:
-        from ..fileio import atomic_write
-
-        try:
-            atomic_write(Path(path), text)
-        except OSError as exc:
-            raise UserError(f"cannot write --output {path}: {exc.strerror or exc}") from None
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
 
 
 def _warnings(prepared: Prepared, decoder: FileDecoder) -> list[str]:
@@ -293,18 +279,6 @@ def _warnings(prepared: Prepared, decoder: FileDecoder) -> list[str]:
     if empty:
         out.append(f"{empty:,} empty lines give empty outputs")
     return out
-
-
-def _decode_with_progress(decoder: Any, lines: list[str], prepared: Any, err) -> list[Any]:
-    """Decode, with a progress bar on stderr when it is a terminal."""
-    if not err.is_terminal:
-        return decoder.decode(lines, prepared)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    columns = (TextColumn("decoding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True) as progress:
-        bar = progress.add_task("decode", total=len(lines))
-        return decoder.decode(lines, prepared, advance=lambda n: progress.advance(bar, n))
 
 
 def _print_scores(err, hyps: list[str], references: list[tuple[str, ...]]) -> None:

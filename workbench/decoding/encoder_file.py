@@ -132,7 +132,8 @@ class EncoderFileDecoder:
             out.append((" ".join(labels), best[row, :n].tolist()))
         return out
 
-    def _unmask(self, src: torch.Tensor, lengths: torch.Tensor, masks: list[list[int]]) -> list[tuple[str, list[float]]]:
+    def _unmask(self, src: torch.Tensor, lengths: torch.Tensor,
+                masks: list[list[int]]) -> list[tuple[str, list[float]]]:
         """Iterative unmasking of every row at once: each fills its most confident open mask per round."""
         left = torch.zeros(src.shape, dtype=torch.bool)  # (B, S) masks not yet filled
         for row, positions in enumerate(masks):
@@ -201,7 +202,7 @@ def run_encoder_file(args: Any, loaded: Any, lines: list[str], err: Any) -> int:
 
     from rich.text import Text
 
-    from .batch_file import _decode_with_progress, write_output
+    from .file_output import decode_with_progress, write_output
 
     gives = {"tag": "tags", "classify": "a label", "mlm": "its masks filled"}[loaded.model.capabilities.head]
     for flag in ("references", "beam", "sample", "max_len", "length"):
@@ -212,10 +213,10 @@ def run_encoder_file(args: Any, loaded: Any, lines: list[str], err: Any) -> int:
     for warning in encoder_warnings(prepared, decoder.limit):
         err.print(Text.assemble(("warning: ", "bold yellow"), warning))
     start = time.perf_counter()
-    results = _decode_with_progress(decoder, lines, prepared, err)
+    results = decode_with_progress(decoder, lines, prepared, err)
     seconds = time.perf_counter() - start
     write_output(args.output, format_encoded(results, args.format, decoder.head))
     what = {"tag": "tagged", "classify": "classified", "mlm": "filled in"}[decoder.head]
-    err.print(Text(f"{what} {len(lines):,} lines in {seconds:.1f} s" + (f", wrote {args.output}" if args.output else ""),
-                   style="dim"))
+    wrote = f", wrote {args.output}" if args.output else ""
+    err.print(Text(f"{what} {len(lines):,} lines in {seconds:.1f} s{wrote}", style="dim"))
     return 0

@@ -168,7 +168,8 @@ def inspect_encoder(model: Any, task: Any, job: EncoderJob, ids: Optional[list[i
     return EncoderView(tokens, top, enc, job.reference)
 
 
-def unmask(model: Any, task: Any, job: EncoderJob, k: int = 5, start: Optional[list[UnmaskStep]] = None) -> list[UnmaskStep]:
+def unmask(model: Any, task: Any, job: EncoderJob, k: int = 5,
+           start: Optional[list[UnmaskStep]] = None) -> list[UnmaskStep]:
     """Fill the masks one at a time, the most confident first (a forced position when its token is
     fixed); each step re-encodes the input with every earlier fill in place. ``start``: steps already
     taken (kept as they are; unmasking continues after them)."""
@@ -204,7 +205,8 @@ def force_mask(model: Any, task: Any, job: EncoderJob, steps: list[UnmaskStep], 
     kept = steps[:shown]
     open_masks = [p for p in job.masks if p not in {s.position for s in kept}]
     if position not in open_masks:
-        raise UserError(f"input position {position} is not an open mask (open: {', '.join(map(str, open_masks)) or 'none'})")
+        raise UserError(f"input position {position} is not an open mask "
+                        f"(open: {', '.join(map(str, open_masks)) or 'none'})")
     job.forced = {s.position: task.tgt_vocab.stoi[s.token] for s in kept if s.forced}
     job.forced[position] = token_id
     return unmask(model, task, job, k, start=kept)

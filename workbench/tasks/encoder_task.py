@@ -213,7 +213,8 @@ def sentence_mlm_task(cfg: TaskConfig, vocab: Vocab | None) -> SentenceMaskedLMT
     from workbench.tasks import encoder_data
 
     if cfg.data is None:  # the grammar's words are what the word tokeniser makes of its sentences ("fish.")
-        splits = {name: [Example(ex.src, ex.src) for ex in rows] for name, rows in encoder_data.grammar_splits(cfg).items()}
+        splits = {name: [Example(ex.src, ex.src) for ex in rows]
+                  for name, rows in encoder_data.grammar_splits(cfg).items()}
     else:
         splits = encoder_data.hold_out(encoder_data.read_sentences(cfg.data, cfg.block), cfg)
     if vocab is None:

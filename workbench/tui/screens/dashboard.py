@@ -206,7 +206,7 @@ class DashboardScreen(Screen):
                 if s.live:
                     self.notify(f"solved at step {solved.step:,}: x stops training, i inspects the model", timeout=8)
             self._solved = solved
-        self.query_one(SolvedBanner).show(solved, s.live)
+        self.query_one(SolvedBanner).show(solved, s.live, task_head(self._task_name()))
 
     def _task_name(self) -> str:
         """The session's task: announced by a live trainer, else read from the saved run."""
