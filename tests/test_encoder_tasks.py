@@ -134,6 +134,12 @@ def test_metric_labels_say_what_each_encoder_head_counts():
     assert [s.label for s in metric_series(curves, None, "classify")[1]] == ["accuracy"]
     assert [s.label for s in metric_series(curves, None, "mlm")[1]] == ["masked acc"]
     from workbench.metric_names import metric_label  # the app's solved banner and the CLI's solved line
+    from types import SimpleNamespace
+
+    from workbench.tui.widgets.runs_table import best_text
+
+    assert best_text(SimpleNamespace(best_name="accuracy", best_value=0.5, task="mlm")) == "masked acc 50.0%"
+    assert best_text(SimpleNamespace(best_name="exact_match", best_value=0.5, task="copy")) == "exact match 50.0%"
 
     assert metric_label("accuracy", "tag") == "tag acc" and metric_label("exact_match") == "exact match"
 

@@ -98,6 +98,7 @@ async def test_the_launcher_trains_a_classifier_and_opens_the_encoder_inspector(
         launcher.query_one("#pooling", Select).value = "max"
         await pilot.pause()
         assert "max over positions" in text(launcher, "#arch-notes")
+        assert "enc + dec" not in text(launcher, "#msg-layers")  # an encoder's layers are its own
         fill_form(launcher, TINY)
         await pilot.press("ctrl+t")
         await until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="the dashboard")
