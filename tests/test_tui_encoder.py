@@ -161,3 +161,16 @@ async def test_a_word_level_masked_lm_shows_words_apart_and_the_trace_follows_th
         assert f"<mask>" in text(screen, "#enc-trace") and screen._trace_view().tokens[filled.position] == filled.token
         await pilot.press("left")
         assert screen._trace_view() is screen.view
+
+
+def test_a_mask_cannot_be_forced_to_a_special_token_or_a_filled_position():
+    from workbench.decoding.encoding import force_mask, prepare_encoder, unmask
+    from workbench.errors import UserError
+
+    model, task = untrained("mlm", **{"task.block": 16, "model.heads": 2, "model.layers": 1})
+    job = prepare_encoder(task, model.capabilities, text="def _(x): return _")
+    steps = unmask(model, task, job)
+    with pytest.raises(UserError, match="not a token a mask can become"):
+        force_mask(model, task, job, steps, 0, f"{job.masks[0]}:<mask>")
+    with pytest.raises(UserError, match="not an open mask"):
+        force_mask(model, task, job, steps, 1, f"{steps[0].position}:x")

@@ -4,11 +4,13 @@ Shared by ``seqbench decode`` and the app's inspector (``workbench/tui`` only dr
 returns). An encoder has no decoding steps; what a user steps through instead is, for a masked LM,
 **iterative unmasking**: encode, fill the mask the model is most confident about, encode again,
 until no mask is left (``unmask``). ``--force P:TOKEN`` fixes what a mask at input position P
-becomes when its turn comes.
+becomes (forced masks are filled first); the app forces one after the steps already shown
+(``force_mask``).
 
     job = prepare_encoder(task, caps, text="the _at sat")       # or example=N
     view = inspect_encoder(model, task, job)                      # EncoderView: top-k per position, trace
     steps = unmask(model, task, job)                              # masked LM: one UnmaskStep per filled mask
+    steps = force_mask(model, task, job, steps, 1, "7:y")         # keep step 1, fill mask 7 with y, go on
 """
 
 from __future__ import annotations
@@ -201,7 +203,11 @@ def force_mask(model: Any, task: Any, job: EncoderJob, steps: list[UnmaskStep], 
     """The unmasking after forcing ``spec`` (``"P:TOKEN"``, as ``--force``) once ``shown`` steps are taken:
     those steps stay, the mask at input position P becomes TOKEN next, and the rest is unmasked again.
     The job's forced tokens become those of the steps kept plus this one. UserError for a bad spec."""
+    from ..tasks.vocab import SPECIALS
+
     (position, token_id), = parse_forced([spec], task.tokenize_src, task.tgt_vocab).items()
+    if token_id <= len(SPECIALS):  # the specials and [MASK] itself: nothing a mask can be filled with
+        raise UserError(f"{task.tgt_vocab.itos[token_id]!r} is not a token a mask can become")
     kept = steps[:shown]
     open_masks = [p for p in job.masks if p not in {s.position for s in kept}]
     if position not in open_masks:
@@ -212,7 +218,9 @@ def force_mask(model: Any, task: Any, job: EncoderJob, steps: list[UnmaskStep], 
     return unmask(model, task, job, k, start=kept)
 
 
-def view_after(model: Any, task: Any, job: EncoderJob, steps: list[UnmaskStep], shown: int, k: int = 5) -> EncoderView:
+def view_after(model: Any, task: Any, job: EncoderJob, steps: list[UnmaskStep], shown: int,
+               k: int = 5) -> EncoderView:
     """The encoding the model computes once ``shown`` unmasking steps are filled in (0: the job's input)."""
-    ids = job.ids if not shown else [task.src_vocab.stoi.get(t, task.src_vocab.unk_id) for t in steps[shown - 1].tokens]
+    vocab = task.src_vocab
+    ids = job.ids if not shown else [vocab.stoi.get(t, vocab.unk_id) for t in steps[shown - 1].tokens]
     return inspect_encoder(model, task, job, ids, k)
