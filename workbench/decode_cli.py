@@ -76,8 +76,8 @@ def add_file_arguments(parser: argparse.ArgumentParser) -> None:
     many = parser.add_argument_group("many lines at once (with --input-file)")
     many.add_argument("--output", metavar="FILE", help="write the outputs to FILE (default: standard output)")
     many.add_argument("--format", choices=("text", "tsv", "jsonl"), default="text", help="text: one output per "
-                      "line; tsv: line, source, output, log-prob, tokens, status; jsonl: the same as JSON lines "
-                      "(default: text)")
+                      "line; tsv: line, source, output, log-prob, tokens, status (an encoder run: tags, label or "
+                      "filled text, and probabilities); jsonl: the same as JSON lines (default: text)")
     many.add_argument("--references", metavar="FILE", nargs="+", help="reference files, one line per input line "
                       "(several files: several references per line); prints sacreBLEU BLEU and chrF and exact "
                       "match (default: none)")
