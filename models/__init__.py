@@ -143,7 +143,8 @@ def arch_slug(cfg: ModelConfig) -> str:
     """A short file-name-safe architecture name, e.g. ``gru-general``, ``lstm-ctx-init`` or ``bigru-tag``."""
     if cfg.family == "encoder":
         bi = "bi" if cfg.bidirectional and cfg.cell != "transformer" else ""
-        return f"{bi}{cfg.cell}-{cfg.head}" + (f"-{cfg.pooling}" if cfg.head == "classify" else "")
+        where = f"-{cfg.positions}" if cfg.cell == "transformer" and cfg.positions != "sinusoidal" else ""
+        return f"{bi}{cfg.cell}{where}-{cfg.head}" + (f"-{cfg.pooling}" if cfg.head == "classify" else "")
     if cfg.family == "lm" or cfg.cell == "transformer":
         return cfg.cell + ("" if cfg.positions == "sinusoidal" else f"-{cfg.positions}")
     hard = "" if cfg.hard_attention == "off" else f"-hard-{cfg.hard_attention}"
@@ -187,7 +188,8 @@ def _describe_encoder(cfg: ModelConfig, cell: str) -> str:
     what = {"tag": "tagging head", "classify": f"classifier ({cfg.pooling} pooling)", "mlm": "masked-LM head"}[cfg.head]
     size = f"{cfg.layers} layer{'s' if cfg.layers > 1 else ''}"
     if cfg.cell == "transformer":
-        return f"Transformer encoder + {what} ({size}, {cfg.heads} heads)"
+        where = "" if cfg.positions == "sinusoidal" else f", {cfg.positions} positions"
+        return f"Transformer encoder + {what} ({size}, {cfg.heads} heads{where})"
     return f"{'Bi' if cfg.bidirectional else ''}{cell} encoder + {what} ({size})"
 
 
@@ -253,4 +255,10 @@ def encoder_variants(src_vocab: int = 11, tgt_vocab: int = 13) -> list[tuple[str
         vocab = src_vocab if head == "mlm" else tgt_vocab
         out.append((f"enc-transformer-L2-{head}" + (f"-{pooling}" if head == "classify" else ""),
                     ModelConfig(cell="transformer", layers=2, head=head, pooling=pooling, **{**tiny, "tgt_vocab": vocab})))
+    for positions in POSITIONS[1:]:  # every head, and [CLS] (position 0) under every scheme
+        for head, pooling in (("tag", "mean"), ("mlm", "mean"), ("classify", "mean"), ("classify", "cls")):
+            vocab = src_vocab if head == "mlm" else tgt_vocab
+            out.append((f"enc-transformer-L2-{head}" + (f"-{pooling}" if head == "classify" else "") + f"-{positions}",
+                        ModelConfig(cell="transformer", layers=2, head=head, pooling=pooling, positions=positions,
+                                    **{**tiny, "tgt_vocab": vocab})))
     return out

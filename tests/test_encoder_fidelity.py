@@ -114,3 +114,32 @@ def test_the_masked_lm_head_shares_the_input_embedding():
             model = build_model(cfg)
             embedding = getattr(model, "encoder", model).embed
             assert model.head.embedding.weight is getattr(embedding, "tokens", embedding).weight, name
+
+
+TRANSFORMERS = [v for v in ENCODERS if v[1].cell == "transformer"]
+
+
+def test_every_offered_position_scheme_is_registered_for_the_transformer_encoder():
+    from models import POSITIONS
+
+    for head in ("tag", "mlm", "classify"):
+        assert {c.positions for _, c in TRANSFORMERS if c.head == head} == set(POSITIONS), head
+    assert {c.positions for _, c in TRANSFORMERS if c.pooling == "cls" and c.head == "classify"} == set(POSITIONS)
+
+
+@pytest.mark.parametrize("name,cfg", TRANSFORMERS, ids=[n for n, _ in TRANSFORMERS])
+def test_the_transformer_encoder_knows_where_each_token_is(name, cfg):
+    """Without positions self-attention is order-blind; every scheme must make swapping two tokens visible
+    at a third, unchanged position, in the fused path and the inspector's path alike."""
+    torch.manual_seed(0)
+    model = build_model(cfg).eval()
+    src = torch.tensor([[4, 5, 6, 7, 8, 9]])
+    swapped = torch.tensor([[5, 4, 6, 7, 8, 9]])
+    lengths = torch.tensor([6])
+    with torch.no_grad():
+        a, b = model(src, lengths, None), model(swapped, lengths, None)
+        ea, eb = model.encode(src, lengths), model.encode(swapped, lengths)
+    at = 0 if cfg.head == "classify" else 3  # a classifier: its one row; otherwise an untouched position
+    assert (a[0, at] - b[0, at]).abs().max() > 1e-4
+    torch.testing.assert_close(ea.logits, a, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(eb.logits, b, atol=1e-5, rtol=1e-5)

@@ -114,3 +114,82 @@ def test_encoder_tasks_train_end_to_end(tmp_path, task):
                                              "train.eval_every": 3, "train.threads": 1})
     end = Trainer(cfg, tmp_path / "run").run()
     assert 0 <= end.final["test"]["accuracy"] <= 1 and end.best["name"] == "accuracy"
+
+
+def test_metric_labels_say_what_each_encoder_head_counts():
+    from workbench.tasks.catalog import task_head
+    from workbench.train_cli import format_metrics
+    from workbench.tui.screens.dashboard import metric_series
+    from workbench.live import Curves
+
+    m = {"loss": 0.1, "ppl": 1.1, "accuracy": 0.5, "exact_match": 0.25, "unigram_accuracy": 0.2}
+    assert format_metrics(m).count("token acc 50.0%") == 1  # seq2seq and LMs keep their label
+    assert "tag acc 50.0%" in format_metrics(m, task_head("later")) and "sentence exact 25.0%" in format_metrics(m, "tag")
+    classify = format_metrics(m, task_head("majority"))
+    assert "accuracy 50.0%" in classify and "token" not in classify
+    mlm = format_metrics(m, task_head("mlm"))
+    assert "masked acc 50.0%" in mlm and "masked ppl 1.1" in mlm and "unigram acc 20.0%" in mlm
+    curves = Curves(label="this run")
+    curves.add_val(10, {"accuracy": 0.5, "loss": 0.1})
+    assert [s.label for s in metric_series(curves, None, "classify")[1]] == ["accuracy"]
+    assert [s.label for s in metric_series(curves, None, "mlm")[1]] == ["masked acc"]
+    from workbench.metric_names import metric_label  # the app's solved banner and the CLI's solved line
+    from types import SimpleNamespace
+
+    from workbench.tui.widgets.runs_table import best_text
+
+    assert best_text(SimpleNamespace(best_name="accuracy", best_value=0.5, task="mlm")) == "masked acc 50.0%"
+    assert best_text(SimpleNamespace(best_name="exact_match", best_value=0.5, task="copy")) == "exact match 50.0%"
+
+    assert metric_label("accuracy", "tag") == "tag acc" and metric_label("exact_match") == "exact match"
+
+
+# ---- the word-level masked LM (task.tokens = word) ------------------------------------------------
+
+def test_word_level_masked_lm_masks_real_words_of_padded_sentences():
+    task = build_task(TaskConfig(name="mlm", tokens="word", **{**SMALL, "long_size": 0}))
+    assert task.head == "mlm" and task.src_vocab is task.tgt_vocab and task.src_vocab.itos[4] == MASK
+    assert {"fish", "can", "."} <= set(task.src_vocab.itos)  # words, not characters
+    batch = task.train_batch(64, torch.Generator().manual_seed(0))
+    real = torch.arange(batch.src.shape[1]).unsqueeze(0) < batch.src_lengths.unsqueeze(1)  # (B, S)
+    chosen = batch.tgt_out != 0
+    assert chosen.any(1).all() and not (chosen & ~real).any() and (batch.src[~real] == 0).all()
+    first = [b.tgt_out for b in task.eval_batches("val", 16)]
+    again = [b.tgt_out for b in task.eval_batches("val", 16)]
+    assert all(torch.equal(a, b) for a, b in zip(first, again))  # every evaluation scores the same masks
+    assert task.unigram.exp()[task.src_vocab.stoi["."]] > 0.1  # every sentence ends with one
+    assert task.detokenize_src(["we", "can", "fish", "."]) == "we can fish."
+
+
+def test_word_level_masked_lm_reads_a_sentence_per_line_and_refuses_other_units(tmp_path):
+    text = tmp_path / "sentences.txt"
+    text.write_text("".join(f"The cat number {i} sat on the mat, twice.\n\n" for i in range(40)), encoding="utf-8")
+    task = build_task(TaskConfig(name="mlm", tokens="word", data=str(text), block=6))
+    assert all(len(ex.src) == 6 for split in task.split_names for ex in task.examples(split))
+    assert task.examples("train")[0].src[:2] == ["The", "cat"]
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n \n", encoding="utf-8")
+    with pytest.raises(DataError, match="empty|no sentences"):
+        build_task(TaskConfig(name="mlm", tokens="word", data=str(empty)))
+    from workbench.errors import UserError
+
+    with pytest.raises(UserError, match="task.tokens"):
+        build_task(TaskConfig(name="mlm", tokens="subword"))
+
+
+def test_word_level_masked_lm_trains_saves_and_fills_typed_masks(tmp_path):
+    from workbench.decoding.encoding import prepare_encoder, unmask
+    from workbench.runs import load_run
+    from workbench.training import Trainer
+
+    cfg = build_config(task="mlm", overrides={"task.tokens": "word", "task.train_size": 300, "task.val_size": 20,
+                                              "task.test_size": 20, "model.hidden": 16, "model.layers": 1,
+                                              "model.heads": 2, "train.steps": 4, "train.eval_every": 4,
+                                              "train.threads": 1})
+    end = Trainer(cfg, tmp_path / "run").run()
+    assert {"accuracy", "ppl", "unigram_accuracy", "unigram_ppl"} <= set(end.final["val"])
+    loaded = load_run(tmp_path / "run")
+    job = prepare_encoder(loaded.task, loaded.model.capabilities, text="we _ fish [MASK]")
+    assert job.tokens == ["we", MASK, "fish", MASK] and job.masks == [1, 3]
+    steps = unmask(loaded.model, loaded.task, job)
+    assert sorted(s.position for s in steps) == [1, 3] and all(s.token in loaded.task.src_vocab.stoi for s in steps)

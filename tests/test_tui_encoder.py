@@ -98,6 +98,7 @@ async def test_the_launcher_trains_a_classifier_and_opens_the_encoder_inspector(
         launcher.query_one("#pooling", Select).value = "max"
         await pilot.pause()
         assert "max over positions" in text(launcher, "#arch-notes")
+        assert "enc + dec" not in text(launcher, "#msg-layers")  # an encoder's layers are its own
         fill_form(launcher, TINY)
         await pilot.press("ctrl+t")
         await until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="the dashboard")
@@ -105,9 +106,71 @@ async def test_the_launcher_trains_a_classifier_and_opens_the_encoder_inspector(
         await until(pilot, lambda: session.progress is not None, what="the first progress event")
         assert session.trainer.config.model.pooling == "max" and session.trainer.config.model.head == "classify"
         await pilot.press("i")
-        await until(pilot, lambda: isinstance(app.screen, EncoderInspectorScreen), what="the encoder inspector")
+        await until(pilot, lambda: isinstance(app.screen, EncoderInspectorScreen) and app.screen.view is not None,
+                    what="the encoder inspector, its input encoded")  # a busy machine mounts it later
         assert "class" in text(app.screen, "#enc-pred")
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="back on the dashboard")
         await pilot.press("x")
         await until(pilot, lambda: session.status == "stopped", what="the stop")
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_f_forces_a_token_at_the_next_mask_and_unmasking_continues_from_it(size):
+    from workbench.tui.widgets.inspector.force_bar import ForceBar
+
+    model, task = untrained("mlm", **{"task.block": 16, "model.heads": 2, "model.layers": 2})
+    app = InspectorApp(model, task, initial_input="def _(x): return _")
+    async with app.run_test(size=size) as pilot:
+        screen = app.screen
+        first = screen.steps[0]
+        await pilot.press("right")  # step 1 stays as the model chose it
+        nxt = screen.steps[1].position
+        await pilot.press("f")
+        bar = screen.query_one(ForceBar)
+        assert bar.is_open and f"input position {nxt}" in text(bar, "#force-title")
+        await pilot.press("x", "enter")
+        assert not bar.is_open and screen.shown == 2
+        assert screen.steps[0] == first and screen.steps[1].position == nxt
+        assert screen.steps[1].token == "x" and screen.steps[1].forced and "forced" in text(screen, "#enc-pred")
+        await pilot.press("left", "left", "f", "down", "enter")  # back to the start: the second candidate
+        assert screen.steps[0].token == first.candidates[1][0] and screen.steps[0].position == first.position
+        assert len(screen.steps) == 2 and not screen.steps[1].forced  # the later force is dropped
+        await pilot.press("left", "f", *f"{nxt}:y", "enter")  # another mask than the next one, as --force P:TOKEN
+        assert screen.steps[0].position == nxt and screen.steps[0].token == "y"
+        await pilot.press("right", "f")
+        assert "every mask is filled" in " ".join(n.message for n in app._notifications)
+
+
+async def test_f_is_no_key_for_a_tagger():
+    model, task = untrained("later")
+    app = InspectorApp(model, task)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f")
+        assert not app.screen.query_one("#enc-force").is_open
+
+
+async def test_a_word_level_masked_lm_shows_words_apart_and_the_trace_follows_the_steps():
+    model, task = untrained("mlm", **{"task.tokens": "word", "model.heads": 2, "model.layers": 1})
+    app = InspectorApp(model, task, initial_input="we _ fish [MASK]")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert text(screen, "#enc-pred").startswith("we ▒ fish ▒")
+        await pilot.press("right")
+        filled = screen.steps[0]
+        assert f"<mask>" in text(screen, "#enc-trace") and screen._trace_view().tokens[filled.position] == filled.token
+        await pilot.press("left")
+        assert screen._trace_view() is screen.view
+
+
+def test_a_mask_cannot_be_forced_to_a_special_token_or_a_filled_position():
+    from workbench.decoding.encoding import force_mask, prepare_encoder, unmask
+    from workbench.errors import UserError
+
+    model, task = untrained("mlm", **{"task.block": 16, "model.heads": 2, "model.layers": 1})
+    job = prepare_encoder(task, model.capabilities, text="def _(x): return _")
+    steps = unmask(model, task, job)
+    with pytest.raises(UserError, match="not a token a mask can become"):
+        force_mask(model, task, job, steps, 0, f"{job.masks[0]}:<mask>")
+    with pytest.raises(UserError, match="not an open mask"):
+        force_mask(model, task, job, steps, 1, f"{steps[0].position}:x")

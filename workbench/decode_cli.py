@@ -25,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       "(val for a language model: its first half is the prompt); its target becomes the --reference "
                       "(default: none)")
     what.add_argument("--input-file", metavar="FILE", help="decode every line of FILE (- for standard input) with "
-                      "the run loaded once, in batches; writes one output per line (default: none)")
+                      "the run loaded once, in batches; writes one output per line (an encoder run: the tags, the label, or the "
+                      "text with its _ masks filled) (default: none)")
     what.add_argument("--reference", metavar="TEXT", help="score this target under teacher forcing: log-prob and rank "
                       "of each token and the step where free-running greedy decoding leaves it (default: none)")
     what.add_argument("--replay", metavar="FILE", help="decode again as a replay.json from --export recorded: the "
@@ -82,8 +83,8 @@ def add_file_arguments(parser: argparse.ArgumentParser) -> None:
     many = parser.add_argument_group("many lines at once (with --input-file)")
     many.add_argument("--output", metavar="FILE", help="write the outputs to FILE (default: standard output)")
     many.add_argument("--format", choices=("text", "tsv", "jsonl"), default="text", help="text: one output per "
-                      "line; tsv: line, source, output, log-prob, tokens, status; jsonl: the same as JSON lines "
-                      "(default: text)")
+                      "line; tsv: line, source, output, log-prob, tokens, status (an encoder run: tags, label or "
+                      "filled text, and probabilities); jsonl: the same as JSON lines (default: text)")
     many.add_argument("--references", metavar="FILE", nargs="+", help="reference files, one line per input line "
                       "(several files: several references per line); prints sacreBLEU BLEU and chrF and exact "
                       "match (default: none)")

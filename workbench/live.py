@@ -122,6 +122,13 @@ class TrainingSession:
     def can_control(self) -> bool:
         return self.live and self.trainer is not None and self.status != "stopping"
 
+    @property
+    def head(self) -> Optional[str]:
+        """The encoder task's head (tag, classify, mlm) once training announced its task; else None."""
+        from workbench.tasks.catalog import task_head
+
+        return task_head(self.started.task) if self.started is not None else None
+
     def note(self, text: str, style: str = "") -> None:
         self.log.append((style, text))
         self.log_total += 1
@@ -150,17 +157,17 @@ class TrainingSession:
 
     def _on_Evaluated(self, e: ev.Evaluated) -> None:
         if e.split != "val":
-            self.note(f"step {e.step} {e.split}: {format_metrics(e.metrics)}", "magenta")
+            self.note(f"step {e.step} {e.split}: {format_metrics(e.metrics, self.head)}", "magenta")
             return
         self.last_eval = e
         self.curves.add_val(e.step, e.metrics)
-        if e.best:  # the trainer's choice of metric: exact match for seq2seq, loss for language models
-            name = "exact_match" if "exact_match" in e.metrics else "loss"
+        if e.best:  # the trainer's choice: exact match for seq2seq, loss for language models, accuracy for encoders
+            name = "accuracy" if self.head else "exact_match" if "exact_match" in e.metrics else "loss"
             self.best = {"name": name, "value": e.metrics.get(name, float("nan")), "step": e.step}
         if e.samples:
             self.samples = list(e.samples)
         star = "  ★ best" if e.best else ""
-        self.note(f"step {e.step} val: {format_metrics(e.metrics)}{star}", "green" if e.best else "")
+        self.note(f"step {e.step} val: {format_metrics(e.metrics, self.head)}{star}", "green" if e.best else "")
 
     def _on_CheckpointSaved(self, e: ev.CheckpointSaved) -> None:
         self.checkpoint_step = e.step
@@ -269,8 +276,9 @@ class TrainingSession:
             return "aborted"
 
 
-def format_metrics(metrics: dict[str, float]) -> str:
-    """'loss 0.123 · perplexity 1.13 · token acc 98.1%' in METRIC_INFO order (needs the engine loaded)."""
+def format_metrics(metrics: dict[str, float], head: Optional[str] = None) -> str:
+    """'loss 0.123 · perplexity 1.13 · token acc 98.1%' in METRIC_INFO order (needs the engine loaded);
+    ``head`` (an encoder task's) labels what its accuracy counts."""
     from workbench.train_cli import format_metrics as fmt
 
-    return fmt(metrics)
+    return fmt(metrics, head)

@@ -15,21 +15,9 @@ import torch
 import torch.nn.functional as F
 
 from .events import Sample
+from .metric_names import HEAD_LABELS, METRIC_INFO, metric_label  # noqa: F401  (re-exported)
 from .perplexity import bits_per_char, perplexity
 from .teacher_forcing import teacher_forced_logits
-
-# metric name -> (label, higher is better)
-METRIC_INFO = {
-    "loss": ("loss", False),
-    "ppl": ("perplexity", False),
-    "accuracy": ("token acc", True),
-    "exact_match": ("exact match", True),
-    "bleu": ("BLEU", True),
-    "chrf": ("chrF", True),
-    "bpc": ("bits/char", False),
-    "unigram_accuracy": ("unigram acc", True),  # masked LM: the baseline of guessing the most frequent token
-    "unigram_ppl": ("unigram ppl", False),
-}
 
 
 def final_decoding(train_config) -> str:

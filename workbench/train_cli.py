@@ -12,19 +12,21 @@ from rich.table import Table
 from rich.text import Text
 
 from . import events as ev
-from .metrics import METRIC_INFO
+from .metrics import METRIC_INFO, metric_label
+from .tasks.catalog import task_head
 
 console = Console(highlight=False)
 
 
-def format_metrics(metrics: dict[str, float]) -> str:
-    """'loss 0.123 · ppl 1.13 · token acc 98.1% · exact match 91.0%' in a fixed order."""
+def format_metrics(metrics: dict[str, float], head: str | None = None) -> str:
+    """'loss 0.123 · ppl 1.13 · token acc 98.1% · exact match 91.0%' in a fixed order; ``head`` (an encoder
+    task's) labels what its accuracy counts ('tag acc', 'accuracy', 'masked acc')."""
     parts = []
-    for key, (label, _) in METRIC_INFO.items():
+    for key in METRIC_INFO:
         if key not in metrics:
             continue
-        value = metrics[key]
-        if key in ("accuracy", "exact_match"):
+        value, label = metrics[key], metric_label(key, head)
+        if key in ("accuracy", "exact_match", "unigram_accuracy"):
             parts.append(f"{label} {100 * value:.1f}%")
         elif key in ("bleu", "chrf"):
             parts.append(f"{label} {value:.1f}")
@@ -91,7 +93,7 @@ class ConsoleReporter:
     def on_Evaluated(self, e: ev.Evaluated) -> None:
         star = " *" if e.best else ""
         console.print(Text.assemble((f"step {e.step:>6} ", "bold"), (f"{e.split} ", "magenta"),
-                                    format_metrics(e.metrics), (star, "yellow")))
+                                    format_metrics(e.metrics, task_head(self.task_name)), (star, "yellow")))
         for s in e.samples:
             ok = s.prediction == s.reference
             src, pred, ref = (_one_line(x) for x in (s.source[:40], s.prediction[:60], s.reference[:40]))
@@ -99,7 +101,8 @@ class ConsoleReporter:
                                         ("" if ok else f"   (want {ref})", "dim")))
         if self.target and e.split == "val" and e.metrics.get(self.target[0], -1.0) >= self.target[1]:
             metric, value = self.target
-            console.print(Text(f"solved at step {e.step:,} after {self.elapsed:.0f} s: val {metric.replace('_', ' ')} "
+            label = metric_label(metric, task_head(self.task_name))
+            console.print(Text(f"solved at step {e.step:,} after {self.elapsed:.0f} s: val {label} "
                                f"{100 * e.metrics[metric]:.1f}% ≥ {100 * value:g}%", style="bold green"))
             self.target = None  # once: the moment it is reached
 
@@ -118,7 +121,7 @@ class ConsoleReporter:
         table.add_column("split")
         keys = [k for k in METRIC_INFO if any(k in m for m in e.final.values())]
         for k in keys:
-            table.add_column(METRIC_INFO[k][0], justify="right")
+            table.add_column(metric_label(k, task_head(self.task_name)), justify="right")
         for split, metrics in e.final.items():
             table.add_row(split, *[format_metrics({k: metrics[k]}).split(" ")[-1] if k in metrics else "" for k in keys])
         if e.decoding != "greedy" and any(split != "val" for split in e.final):
@@ -254,7 +257,8 @@ def print_runs(root: Optional[str]) -> int:
     for col in ("run", "task", "architecture", "steps", "status", "best (val)"):
         table.add_column(col, justify="right" if col == "steps" else "left", no_wrap=col == "run")
     for r in found:
-        best = format_metrics({r.best_name: r.best_value}) if r.best_name and r.best_value is not None else ""
+        best = (format_metrics({r.best_name: r.best_value}, task_head(r.task))
+                if r.best_name and r.best_value is not None else "")
         style = {"damaged": "red", "diverged": "red", "failed": "red", "interrupted": "yellow"}.get(r.status, "")
         table.add_row(r.path.name, r.task, r.architecture, f"{r.step}/{r.total_steps}", Text(r.status, style=style),
                       best or Text(r.problem, style="dim"))

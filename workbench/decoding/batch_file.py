@@ -14,7 +14,6 @@ rule (an automatic ``--max-len`` follows the longest target the run saw and the 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable, Optional
@@ -23,6 +22,7 @@ import torch
 
 from ..errors import DataError, UserError
 from .batch import greedy_decode_batch
+from .file_output import decode_with_progress, write_output
 from .job import INPUT_FACTOR, MIN_INPUT_LIMIT
 from .session import DecodeConfig, DecodeSession
 
@@ -245,28 +245,19 @@ def run_file(args: Any, config: DecodeConfig) -> int:
     lines = read_lines(args.input_file)
     references = read_references(args.references, len(lines)) if args.references else None
     loaded = load_run(args.run, device=args.device)
-    if loaded.task.family == "encoder":
-        raise UserError("--input-file decodes with a decoder; an encoder run (tags, classes, masks) reads one "
-                        "--input at a time for now")
+    if loaded.task.family == "encoder":  # tags, a class or masks filled per line: no decoding steps
+        from .encoder_file import run_encoder_file
+
+        return run_encoder_file(args, loaded, lines, err)
     decoder = FileDecoder(loaded.task, loaded.model, config, batch_size=args.batch_size,
                           max_len=args.length if loaded.task.family == "lm" and args.length else args.max_len)
     prepared = decoder.prepare(lines)
     for warning in _warnings(prepared, decoder):
         err.print(Text.assemble(("warning: ", "bold yellow"), warning))
     start = time.perf_counter()
-    results = _decode_with_progress(decoder, lines, prepared, err)
+    results = decode_with_progress(decoder, lines, prepared, err)
     seconds = time.perf_counter() - start
-    text = format_results(results, args.format)
-    if args.output:
-        from ..fileio import atomic_write
-
-        try:
-            atomic_write(Path(args.output), text)
-        except OSError as exc:
-            raise UserError(f"cannot write --output {args.output}: {exc.strerror or exc}") from None
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+    write_output(args.output, format_results(results, args.format))
     how = f"beam {config.beam}" if config.strategy == "beam" else config.strategy
     err.print(Text(f"decoded {len(lines):,} lines in {seconds:.1f} s ({how})"
                    + (f", wrote {args.output}" if args.output else ""), style="dim"))
@@ -288,18 +279,6 @@ def _warnings(prepared: Prepared, decoder: FileDecoder) -> list[str]:
     if empty:
         out.append(f"{empty:,} empty lines give empty outputs")
     return out
-
-
-def _decode_with_progress(decoder: FileDecoder, lines: list[str], prepared: Prepared, err) -> list[Decoded]:
-    """Decode, with a progress bar on stderr when it is a terminal."""
-    if not err.is_terminal:
-        return decoder.decode(lines, prepared)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    columns = (TextColumn("decoding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True) as progress:
-        bar = progress.add_task("decode", total=len(lines))
-        return decoder.decode(lines, prepared, advance=lambda n: progress.advance(bar, n))
 
 
 def _print_scores(err, hyps: list[str], references: list[tuple[str, ...]]) -> None:

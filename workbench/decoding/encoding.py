@@ -4,11 +4,13 @@ Shared by ``seqbench decode`` and the app's inspector (``workbench/tui`` only dr
 returns). An encoder has no decoding steps; what a user steps through instead is, for a masked LM,
 **iterative unmasking**: encode, fill the mask the model is most confident about, encode again,
 until no mask is left (``unmask``). ``--force P:TOKEN`` fixes what a mask at input position P
-becomes when its turn comes.
+becomes (forced masks are filled first); the app forces one after the steps already shown
+(``force_mask``).
 
     job = prepare_encoder(task, caps, text="the _at sat")       # or example=N
     view = inspect_encoder(model, task, job)                      # EncoderView: top-k per position, trace
     steps = unmask(model, task, job)                              # masked LM: one UnmaskStep per filled mask
+    steps = force_mask(model, task, job, steps, 1, "7:y")         # keep step 1, fill mask 7 with y, go on
 """
 
 from __future__ import annotations
@@ -168,12 +170,16 @@ def inspect_encoder(model: Any, task: Any, job: EncoderJob, ids: Optional[list[i
     return EncoderView(tokens, top, enc, job.reference)
 
 
-def unmask(model: Any, task: Any, job: EncoderJob, k: int = 5) -> list[UnmaskStep]:
+def unmask(model: Any, task: Any, job: EncoderJob, k: int = 5,
+           start: Optional[list[UnmaskStep]] = None) -> list[UnmaskStep]:
     """Fill the masks one at a time, the most confident first (a forced position when its token is
-    fixed); each step re-encodes the input with every earlier fill in place."""
+    fixed); each step re-encodes the input with every earlier fill in place. ``start``: steps already
+    taken (kept as they are; unmasking continues after them)."""
+    steps: list[UnmaskStep] = list(start or [])
     ids = list(job.ids)
-    left = list(job.masks)
-    steps: list[UnmaskStep] = []
+    for s in steps:
+        ids[s.position] = task.tgt_vocab.stoi[s.token]
+    left = [p for p in job.masks if p not in {s.position for s in steps}]
     while left:
         view = inspect_encoder(model, task, job, ids, k)
         forced = [p for p in left if p in job.forced]
@@ -190,3 +196,31 @@ def unmask(model: Any, task: Any, job: EncoderJob, k: int = 5) -> list[UnmaskSte
         steps.append(UnmaskStep(position, token, prob, view.top[position], bool(forced),
                                 [task.src_vocab.itos[i] for i in ids]))
     return steps
+
+
+def force_mask(model: Any, task: Any, job: EncoderJob, steps: list[UnmaskStep], shown: int, spec: str,
+               k: int = 5) -> list[UnmaskStep]:
+    """The unmasking after forcing ``spec`` (``"P:TOKEN"``, as ``--force``) once ``shown`` steps are taken:
+    those steps stay, the mask at input position P becomes TOKEN next, and the rest is unmasked again.
+    The job's forced tokens become those of the steps kept plus this one. UserError for a bad spec."""
+    from ..tasks.vocab import SPECIALS
+
+    (position, token_id), = parse_forced([spec], task.tokenize_src, task.tgt_vocab).items()
+    if token_id <= len(SPECIALS):  # the specials and [MASK] itself: nothing a mask can be filled with
+        raise UserError(f"{task.tgt_vocab.itos[token_id]!r} is not a token a mask can become")
+    kept = steps[:shown]
+    open_masks = [p for p in job.masks if p not in {s.position for s in kept}]
+    if position not in open_masks:
+        raise UserError(f"input position {position} is not an open mask "
+                        f"(open: {', '.join(map(str, open_masks)) or 'none'})")
+    job.forced = {s.position: task.tgt_vocab.stoi[s.token] for s in kept if s.forced}
+    job.forced[position] = token_id
+    return unmask(model, task, job, k, start=kept)
+
+
+def view_after(model: Any, task: Any, job: EncoderJob, steps: list[UnmaskStep], shown: int,
+               k: int = 5) -> EncoderView:
+    """The encoding the model computes once ``shown`` unmasking steps are filled in (0: the job's input)."""
+    vocab = task.src_vocab
+    ids = job.ids if not shown else [vocab.stoi.get(t, vocab.unk_id) for t in steps[shown - 1].tokens]
+    return inspect_encoder(model, task, job, ids, k)

@@ -76,7 +76,10 @@ def _unmasking(view: EncoderView, steps: list[UnmaskStep], shown: int) -> Render
     tokens = steps[shown - 1].tokens if shown else view.tokens
     filled = {s.position for s in steps[:shown]}
     text = Text()
+    words = any(len(t) > 1 for t in view.tokens if t != "<mask>")  # a word-level model: tokens spaced apart
     for i, tok in enumerate(tokens):
+        if i and words:
+            text.append(" ")
         if shown and i == steps[shown - 1].position:
             text.append(token_label(tok), style="bold black on yellow")
         elif i in filled:
@@ -85,7 +88,8 @@ def _unmasking(view: EncoderView, steps: list[UnmaskStep], shown: int) -> Render
             text.append("▒", style="bold magenta")
         else:
             text.append(token_label(tok))
-    lines: list[RenderableType] = [text, Text(f"unmasking step {shown}/{len(steps)} (→ next, ← back)", style="dim")]
+    lines: list[RenderableType] = [text, Text(f"unmasking step {shown}/{len(steps)} (→ next, ← back, f force a token at the next mask)",
+                                                 style="dim")]
     if shown:
         s = steps[shown - 1]
         lines.append(Text(f"filled position {s.position} with {token_label(s.token)!s} (p {s.prob:.2f})"

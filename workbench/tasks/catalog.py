@@ -48,7 +48,8 @@ _INFOS = (
      False, False, ("accuracy", 0.98), "classify"),
     ("labels", "encoder", "Your labelled file: 'text<TAB>label' per line (--data); accuracy and confusion matrix.",
      True, False, None, "classify"),
-    ("mlm", "encoder", "Masked language model (BERT's 80/10/10 masking) on a text (default: Python's docs).",
+    ("mlm", "encoder", "Masked LM (BERT's 80/10/10 masking): a text's characters (Python's docs) or words "
+     "(--tokens word).",
      False, False, None, "mlm"),
 )
 TASKS: dict[str, TaskInfo] = {row[0]: TaskInfo(*row) for row in _INFOS}
@@ -60,3 +61,9 @@ def solved_target(task_name: str) -> tuple[str, float] | None:
     """The (val metric, value) at which ``task_name`` counts as solved; None for unknown tasks and open-ended ones."""
     info = TASKS.get(task_name)
     return info.solved_at if info is not None else None
+
+
+def task_head(task_name: str) -> str | None:
+    """An encoder task's head ("tag", "classify", "mlm"); None for other and unknown tasks (metric labels use it)."""
+    info = TASKS.get(task_name)
+    return info.head if info is not None else None

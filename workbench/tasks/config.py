@@ -109,7 +109,9 @@ class TaskConfig:
 
     def _check_together(self) -> None:
         """Rules between fields, each naming the key it refuses."""
-        if self.name in SYNTHETIC + ("charlm", "mlm", "later", "majority") and self.tokens not in (None, "char"):
+        if self.name == "mlm" and self.tokens not in (None, "char", "word"):
+            raise refusal("task.tokens", self.tokens, "char, word or none: task mlm masks characters or words")
+        if self.name in SYNTHETIC + ("charlm", "later", "majority") and self.tokens not in (None, "char"):
             raise refusal("task.tokens", self.tokens, f"char or none: task {self.name} is character-level only")
         if self.name in ("nounverb", "conll") and self.tokens not in (None, "word"):
             raise refusal("task.tokens", self.tokens, f"word or none: task {self.name} tags words")

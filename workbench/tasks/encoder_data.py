@@ -11,6 +11,8 @@
               the answer needs the whole sequence.
     conll     the user's file, one ``token<TAB>tag`` per line, a blank line between sentences.
     labels    the user's file, one ``text<TAB>label`` per line.
+    mlm       with ``task.tokens = word``: the nounverb grammar's sentences as plain text ("we can fish."),
+              or the user's file, one sentence per line.
 """
 
 from __future__ import annotations
@@ -142,6 +144,18 @@ def read_conll(path: str) -> list[Example]:
 def read_labelled(path: str, tokenize) -> list[Example]:
     """Examples of a ``text<TAB>label`` file: the text's tokens and the label as one token."""
     return [Example(tokenize(text), [label]) for text, label in read_tsv(path, ("text", "label"))]
+
+
+def read_sentences(path: str, longest: int) -> list[Example]:
+    """A word-level masked LM's sentences: each non-blank line of ``path``, word-tokenised and cut to
+    ``longest`` words (input and target are the same words; the task masks them)."""
+    from workbench.tasks.tokenizer import word_tokens
+
+    sentences = [words[:longest] for words in (word_tokens(line.strip()) for line in read_text(path).split("\n"))
+                 if words]
+    if not sentences:
+        raise DataError(f"{path}: no sentences (one per line)")
+    return [Example(words, words) for words in sentences]
 
 
 def hold_out(examples: list[Example], cfg: TaskConfig) -> dict[str, list[Example]]:

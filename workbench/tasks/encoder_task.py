@@ -1,4 +1,5 @@
-"""Tasks of the encoder family: tagging and classification (LabelTask) and the masked LM (MaskedLMTask).
+"""Tasks of the encoder family: tagging and classification (LabelTask) and the masked LM, on characters
+(MaskedLMTask) or on sentences word by word (SentenceMaskedLMTask).
 
 Batches keep the trainer's one shape: ``model(src, src_lengths, tgt_in)`` against ``tgt_out`` with
 padding ignored. ``src`` is the input, ``tgt_in`` repeats it (an encoder ignores it) and
@@ -106,13 +107,17 @@ class LabelTask(Seq2SeqTask):
 
 
 def bert_mask(ids: Tensor, prob: float, mask_id: int, vocab_size: int,
-              generator: torch.Generator) -> tuple[Tensor, Tensor]:
+              generator: torch.Generator, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """BERT's corruption of ids (B, T): (input, targets). Each position is chosen with ``prob`` (at
     least one per row); a chosen one becomes [MASK] 80% of the time, a random token 10%, itself 10%.
-    Targets hold the original id at chosen positions and padding (0) elsewhere."""
+    Targets hold the original id at chosen positions and padding (0) elsewhere. With ``lengths`` (B,)
+    only the real positions of each padded row are chosen."""
     B, T = ids.shape
     chosen = torch.rand(B, T, generator=generator) < prob  # (B, T)
     forced = torch.randint(T, (B,), generator=generator)  # (B,) a row with no choice takes this one
+    if lengths is not None:
+        chosen &= torch.arange(T).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T) never padding
+        forced = forced % lengths.clamp(min=1)  # (B,) a real position
     none = ~chosen.any(1)
     chosen[none, forced[none]] = True
     roll = torch.rand(B, T, generator=generator)  # (B, T)
@@ -126,6 +131,14 @@ def bert_mask(ids: Tensor, prob: float, mask_id: int, vocab_size: int,
 def mlm_vocab(text: str) -> Vocab:
     """The corpus's characters, with [MASK] right after the specials."""
     return Vocab(list(SPECIALS) + [MASK] + sorted(set(text) - {MASK}))
+
+
+def unigram_log_probs(ids: Tensor, vocab_size: int) -> Tensor:
+    """(V,) log-frequencies of the ids (padding and specials carry none): the baseline a masked LM must beat."""
+    counts = torch.bincount(ids.flatten(), minlength=vocab_size).double()  # (V,)
+    counts[: len(SPECIALS)] = 0.0
+    counts += 1e-3
+    return (counts / counts.sum()).log().float()
 
 
 class MaskedLMTask(LMTask):
@@ -142,8 +155,7 @@ class MaskedLMTask(LMTask):
         super().__init__(config, text, source, vocab if vocab is not None else mlm_vocab(text))
         self.src_vocab = self.tgt_vocab
         self.mask_id = self.tgt_vocab.stoi[MASK]
-        counts = torch.bincount(self._streams["train"], minlength=len(self.tgt_vocab)).double() + 1e-3
-        self.unigram = (counts / counts.sum()).log().float()  # (V,)
+        self.unigram = unigram_log_probs(self._streams["train"], len(self.tgt_vocab))  # (V,)
 
     def examples(self, split: str) -> list[Example]:
         return [Example(ex.tgt, ex.tgt) for ex in super().examples(split)]
@@ -164,12 +176,61 @@ class MaskedLMTask(LMTask):
             yield self.masked(batch.tgt_in, generator)
 
 
+class SentenceMaskedLMTask(LabelTask):
+    """Masked-token prediction on sentences, one per line, word by word (``task.tokens = word``).
+
+    Each sentence is one example, padded in its batch: the masks fall on real words only, and the
+    model reads the sentence from both sides. Validation masks come from a fixed generator, as for the
+    character-level ``MaskedLMTask``; ``unigram`` (V,) holds the training words' log-frequencies.
+    """
+
+    def __init__(self, config: TaskConfig, splits: dict[str, list[Example]], vocab: Vocab) -> None:
+        super().__init__(config, splits, vocab, vocab, Tokenizer("word"), "mlm")
+        self.mask_id = vocab.stoi[MASK]
+        self.unigram = unigram_log_probs(self._encoded_split("train").src, len(vocab))  # (V,)
+
+    def masked(self, batch: Batch, generator: torch.Generator) -> Batch:
+        """``batch``'s sentences corrupted by ``bert_mask`` (targets: the chosen words, padding elsewhere)."""
+        src, tgt = bert_mask(batch.src, self.config.mask_prob, self.mask_id, len(self.tgt_vocab), generator,
+                             batch.src_lengths)
+        out = Batch(src, batch.src_lengths, src, tgt, int((tgt != 0).sum()))
+        out.index = batch.index
+        return out
+
+    def train_batch(self, batch_size: int, generator: torch.Generator, by_length: bool = False) -> Batch:
+        return self.masked(super().train_batch(batch_size, generator, by_length), generator)
+
+    def eval_batches(self, split: str, batch_size: int, limit: int | None = None,
+                     by_length: bool = False) -> Iterator[Batch]:
+        generator = torch.Generator().manual_seed(self.config.seed + {"val": 1, "test": 2}.get(split, 3))
+        for batch in super().eval_batches(split, batch_size, limit, by_length):
+            yield self.masked(batch, generator)
+
+
+def sentence_mlm_task(cfg: TaskConfig, vocab: Vocab | None) -> SentenceMaskedLMTask:
+    """The word-level masked LM: the user's file (a sentence per line) or the generated grammar's sentences,
+    each cut to ``task.block`` words."""
+    from workbench.tasks import encoder_data
+
+    if cfg.data is None:  # the grammar's words are what the word tokeniser makes of its sentences ("fish.")
+        splits = {name: [Example(ex.src, ex.src) for ex in rows]
+                  for name, rows in encoder_data.grammar_splits(cfg).items()}
+    else:
+        splits = encoder_data.hold_out(encoder_data.read_sentences(cfg.data, cfg.block), cfg)
+    if vocab is None:
+        built = Vocab.build((ex.src for ex in splits["train"]), cfg.min_freq, max(cfg.vocab_size - 1, 0))
+        vocab = Vocab(list(SPECIALS) + [MASK] + [t for t in built.itos[len(SPECIALS):] if t != MASK])
+    return SentenceMaskedLMTask(cfg, splits, vocab)
+
+
 def build_encoder_task(cfg: TaskConfig, vocabs: tuple[Vocab | None, Vocab] | None, read_data: bool = True) -> Task:
     """The encoder task ``cfg`` names; a saved run passes its vocabularies (and may skip reading its file)."""
     from workbench.tasks import encoder_data
     from workbench.tasks.catalog import TASKS
     from workbench.tasks.file_tasks import lm_text
 
+    if cfg.name == "mlm" and cfg.tokens == "word":
+        return sentence_mlm_task(cfg, None if vocabs is None else vocabs[1])
     if cfg.name == "mlm":
         text, source = lm_text(cfg)
         return MaskedLMTask(cfg, text, source, vocab=None if vocabs is None else vocabs[1])

@@ -20,7 +20,7 @@ from textual.widgets import Footer, ProgressBar, Static
 
 from workbench.live import Curves, TrainingSession
 from workbench.perplexity import perplexity
-from workbench.tasks.catalog import solved_target
+from workbench.tasks.catalog import solved_target, task_head
 from ..widgets.error_panel import ErrorPanel
 from ..widgets.event_log import EventLog
 from ..widgets.line_chart import LineChart, Marker, Series
@@ -35,6 +35,8 @@ CHART_SECONDS = 0.5  # curves redraw at most twice a second: they are the costly
 TRAIN, VAL, OTHER_TRAIN, OTHER_VAL = "#5fafff", "#ffaf00", "#808080", "#d787d7"
 PERCENT = (("accuracy", "token acc", "#5fd75f"), ("exact_match", "exact", VAL), ("bleu", "BLEU", "#d7875f"),
            ("unigram_accuracy", "unigram", OTHER_TRAIN))  # a masked LM's baseline
+HEAD_LEGENDS = {"tag": {"accuracy": "tag acc", "exact_match": "sentence"}, "classify": {"accuracy": "accuracy"},
+                "mlm": {"accuracy": "masked acc"}}  # encoder tasks: what each curve counts
 
 
 # the model's own training values worth a curve (Progress.shown): name -> (legend, colour)
@@ -62,15 +64,17 @@ def loss_series(curves: Curves, other: Curves | None, kind: str) -> list[Series]
     return out
 
 
-def metric_series(curves: Curves, other: Curves | None) -> tuple[str, list[Series]]:
+def metric_series(curves: Curves, other: Curves | None, head: str | None = None) -> tuple[str, list[Series]]:
     """(title, series) of the task's quality metrics in %. Bits/char is the loss ÷ ln 2, the same curve as
-    the loss: a language model shows next-token accuracy here instead (bits/char is in the numbers)."""
+    the loss: a language model shows next-token accuracy here instead (bits/char is in the numbers).
+    ``head`` (an encoder task's) names what the accuracy counts: tags, sequences or masked tokens."""
     series = []
     if other is not None and "exact_match" in other.val:
         series.append(Series(run_label(other.label), [(s, 100 * v) for s, v in other.val["exact_match"]], OTHER_VAL))
     for key, label, colour in PERCENT:
         if key in curves.val:
             scale = 1 if key == "bleu" else 100
+            label = HEAD_LEGENDS.get(head or "", {}).get(key, label)
             series.append(Series(label, [(s, scale * v) for s, v in curves.val[key]], colour))
     return "val %", series
 
@@ -219,7 +223,7 @@ class DashboardScreen(Screen):
                 if s.live:
                     self.notify(f"solved at step {solved.step:,}: x stops training, i inspects the model", timeout=8)
             self._solved = solved
-        self.query_one(SolvedBanner).show(solved, s.live)
+        self.query_one(SolvedBanner).show(solved, s.live, task_head(self._task_name()))
 
     def _task_name(self) -> str:
         """The session's task: announced by a live trainer, else read from the saved run."""
@@ -281,7 +285,7 @@ class DashboardScreen(Screen):
             loss.border_subtitle = "y nats/char (÷ ln 2: bits/char) · x step"
         loss.set_series(loss_series(s.curves, s.overlay, "loss"), self.log_scale)
         self.query_one("#ppl-chart", LineChart).set_series(loss_series(s.curves, s.overlay, "ppl"), self.log_scale)
-        title, series = metric_series(s.curves, s.overlay)
+        title, series = metric_series(s.curves, s.overlay, task_head(self._task_name()))
         chart = self.query_one("#metric-chart", LineChart)
         chart.title = title
         chart.set_series(series)

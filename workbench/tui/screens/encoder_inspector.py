@@ -3,11 +3,14 @@
 It asks the engine (``workbench.decoding.encoding``) for an ``EncoderView`` of one input and draws the
 pieces ``encoding_panels`` builds: predictions with their probabilities, and one slice of the trace
 (hidden states per direction, self-attention per layer/head, pooling weights). A masked LM's
-"steps" are iterative unmasking: → fills the next most confident mask, ← takes it back.
+"steps" are iterative unmasking: → fills the next most confident mask, ← takes it back, and ``f`` forces
+a token at the next mask (the seq2seq inspector's key for forcing a token), after which unmasking
+continues from it.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Optional
 
@@ -17,10 +20,13 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from workbench.decoding.encoding import inspect_encoder, prepare_encoder, unmask
+from workbench.decoding.encoding import force_mask, inspect_encoder, prepare_encoder, unmask, view_after
 from workbench.decoding.encoding_panels import TraceOptions, predictions, trace_panel, trace_views
 from workbench.errors import UserError
 
+from ..widgets.inspector.force_bar import ForceBar
+
+SPEC = re.compile(r"^\s*\d+:")  # typed "P:TOKEN": force the mask at input position P, as --force
 
 
 class EncoderInspectorScreen(Screen):
@@ -32,15 +38,16 @@ class EncoderInspectorScreen(Screen):
     EncoderInspectorScreen #enc-input { border: none; height: 1; margin: 0 1; background: $boost; }
     EncoderInspectorScreen .enc-panel { border: round $primary 40%; border-title-color: $accent; padding: 0 1;
                                         border-title-style: bold; height: auto; }
-    EncoderInspectorScreen #enc-trace-box { height: 1fr; }
+    EncoderInspectorScreen #enc-trace-box { height: 1fr; width: 100%; }
     EncoderInspectorScreen #enc-status { height: 1; padding: 0 1; color: $text-muted; }
     """
     BINDINGS = [
-        Binding("slash", "type", "Type input"),
-        Binding("n", "example(1)", "Next example"),
-        Binding("p", "example(-1)", "Prev example"),
+        Binding("slash", "type", "Type"),  # short labels: every key fits an 80-column footer
+        Binding("n", "example(1)", "Next"),
+        Binding("p", "example(-1)", "Prev"),
         Binding("right", "unmask(1)", "Unmask →", show=False),
         Binding("left", "unmask(-1)", "← Back", show=False),
+        Binding("f", "force", "Force", priority=True),  # at once: keys typed right behind it are the bar's
         Binding("v", "view", "View"),
         Binding("l", "layer", "Layer"),
         Binding("h", "head", "Head"),
@@ -58,6 +65,7 @@ class EncoderInspectorScreen(Screen):
         self.example = 0
         self.opts = TraceOptions()
         self.view = None
+        self.job = None
         self.steps: list = []
         self.shown = 0
 
@@ -67,6 +75,7 @@ class EncoderInspectorScreen(Screen):
         yield Static("", id="enc-pred", classes="enc-panel")
         with VerticalScroll(id="enc-trace-box", classes="enc-panel"):
             yield Static("", id="enc-trace")
+        yield ForceBar(id="enc-force")
         yield Static("", id="enc-status")
         yield Footer()
 
@@ -87,7 +96,7 @@ class EncoderInspectorScreen(Screen):
             return
         for warning in job.warnings:
             self.notify(warning, severity="warning", timeout=4)
-        self.shown = 0
+        self.job, self.shown = job, 0
         self.redraw()
 
     def redraw(self) -> None:
@@ -95,13 +104,22 @@ class EncoderInspectorScreen(Screen):
             return
         width = max(20, self.size.width - 6)
         self.query_one("#enc-pred", Static).update(predictions(self.view, self.caps.head, self.steps, self.shown, width))
-        self.query_one("#enc-trace", Static).update(trace_panel(self.view, self.caps, self.opts, width))
+        self.query_one("#enc-trace", Static).update(trace_panel(self._trace_view(), self.caps, self.opts, width))
         layer = self.opts.layer % self.caps.layers + 1
         head = "mean" if self.opts.head is None else str(self.opts.head + 1)
         self.query_one("#enc-status", Static).update(
             f"view {self.opts.view} · layer {layer}/{self.caps.layers}"
             + (f" · head {head}/{self.caps.heads}" if self.caps.heads > 1 else "")
             + ("" if self.caps.directions == 1 else " · forward and backward directions"))
+
+    def _trace_view(self):
+        """The encoding behind the shown unmasking step: the trace follows the steps (cached per step)."""
+        if not self.shown or self.job is None:
+            return self.view
+        key = (self.shown, tuple(self.steps[self.shown - 1].tokens))
+        if getattr(self, "_step_view", (None, None))[0] != key:
+            self._step_view = (key, view_after(self.model, self.seq_task, self.job, self.steps, self.shown))
+        return self._step_view[1]
 
     def on_resize(self) -> None:
         self.redraw()
@@ -123,9 +141,45 @@ class EncoderInspectorScreen(Screen):
         self.shown = min(max(0, self.shown + delta), len(self.steps))
         self.redraw()
 
+    def action_force(self) -> None:
+        """Offer the candidates of the mask → fills next; picking one (or typing a token) fills it with that."""
+        if self.shown >= len(self.steps):
+            self.notify("every mask is filled: ← goes back to a step where one is open" if self.steps
+                        else "no mask to force: type a sentence with _ or [MASK] (/)", severity="warning")
+            return
+        nxt = self.steps[self.shown]
+        stoi = self.seq_task.tgt_vocab.stoi
+        choices = [(stoi[t], t, p) for t, p in nxt.candidates]
+        self.query_one(ForceBar).open(nxt.position, choices, what="the mask at input position",
+                                      then="unmasking continues from it",
+                                      hint="a token, or P:TOKEN for mask P; Enter forces it")
+
+    def on_key(self, event) -> None:
+        """Keys queued behind ``f`` reach the screen before the force bar has the focus: they are the bar's."""
+        bar = self.query_one(ForceBar)
+        if bar.is_open and (self.focused is None or bar not in self.focused.ancestors_with_self) \
+                and bar.take_key(event):
+            event.stop()
+            event.prevent_default()
+
+    def on_force_bar_picked(self, event: ForceBar.Picked) -> None:
+        position = self.steps[self.shown].position
+        if event.token is not None:
+            spec = f"{position}:{self.seq_task.tgt_vocab.itos[event.token]}"
+        else:
+            spec = event.text if SPEC.match(event.text) else f"{position}:{event.text}"
+        try:
+            self.steps = force_mask(self.model, self.seq_task, self.job, self.steps, self.shown, spec)
+        except UserError as exc:
+            self.notify(str(exc), severity="error", timeout=6)
+            return
+        self.shown += 1
+        self.redraw()
+
     def action_view(self) -> None:
         views = trace_views(self.caps)
         self.opts.view = views[(views.index(self.opts.view) + 1) % len(views)] if self.opts.view in views else views[0]
+        self.query_one("#enc-trace-box", VerticalScroll).scroll_home(animate=False)  # a new view starts at its top
         self.redraw()
 
     def action_layer(self) -> None:
@@ -147,6 +201,9 @@ class EncoderInspectorScreen(Screen):
             return len(trace_views(self.caps)) > 1
         if action == "unmask":
             return self.caps.head == "mlm"
+        if action == "force":  # a priority key: typed into a box (or the open force bar) it is just a letter
+            return self.caps.head == "mlm" and not isinstance(self.focused, Input) \
+                and not self.query_one(ForceBar).is_open
         return True
 
     def action_leave(self) -> None:

@@ -7,6 +7,8 @@ is started anyway.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -36,6 +38,7 @@ class HParamForm(Vertical):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.ready = False  # inputs are checked only once the engine has loaded
+        self.family = "seq2seq"  # the task's model family: "enc + dec" layers only for an encoder-decoder
 
     def compose(self) -> ComposeResult:
         for field in FIELDS:
@@ -50,8 +53,16 @@ class HParamForm(Vertical):
     def load(self, cfg) -> None:
         """Fill every input from ``cfg`` (a RunConfig: the task's solving defaults)."""
         self.ready = True
+        self.family = cfg.model.family
         for field in FIELDS:
             self.query_one(f"#in-{field.key}", Input).value = field_value(cfg, field.section, field.key)
+            self.query_one(f"#msg-{field.key}", Static).update(self._hint(field))
+
+    def _hint(self, field) -> str:
+        """The field's hint; the layers of a language model or an encoder are not "enc + dec"."""
+        if field.key == "layers" and self.family != "seq2seq":
+            return replace(field, note="").hint
+        return field.hint
 
     def set_devices(self, options: list[tuple[str, str]]) -> None:
         select = self.query_one("#device", Select)
@@ -98,7 +109,7 @@ class HParamForm(Vertical):
         problem = check_field(field.section, field.key, box.value)
         msg = self.query_one(f"#msg-{field.key}", Static)
         # the row names the field, so the message drops its "section.key: " prefix
-        msg.update(Text(f"✗ {problem.split(': ', 1)[-1]}" if problem else field.hint))
+        msg.update(Text(f"✗ {problem.split(': ', 1)[-1]}" if problem else self._hint(field)))
         msg.set_class(problem is not None, "-error")
         box.set_class(problem is not None, "-invalid")
         return problem

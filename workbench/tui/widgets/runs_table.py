@@ -27,8 +27,11 @@ def ago(timestamp: float, now: float | None = None) -> str:
 def best_text(run) -> str:
     if run.best_value is None:
         return ""
-    if run.best_name in ("accuracy", "exact_match"):
-        return f"{run.best_name.replace('_', ' ')} {100 * run.best_value:.1f}%"
+    if run.best_name in ("accuracy", "exact_match"):  # an encoder's accuracy says what it counts (tag acc)
+        from workbench.metric_names import metric_label
+        from workbench.tasks.catalog import task_head
+
+        return f"{metric_label(run.best_name, task_head(run.task))} {100 * run.best_value:.1f}%"
     return f"{run.best_name} {run.best_value:.4g}"
 
 

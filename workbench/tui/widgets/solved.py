@@ -52,14 +52,17 @@ class SolvedBanner(Static):
     SolvedBanner.-shown { display: block; }
     """
 
-    def show(self, solved: Optional[Solved], live: bool) -> None:
+    def show(self, solved: Optional[Solved], live: bool, head: Optional[str] = None) -> None:
+        """``head``: an encoder task's head, which names what its accuracy counts (tag acc, masked acc)."""
+        from workbench.metric_names import metric_label
+
         self.set_class(solved is not None, "-shown")
         if solved is None:
             return
         text = Text(no_wrap=True, overflow="ellipsis")
         when = f" after {duration(solved.seconds)}" if solved.seconds is not None else ""
         text.append(f"✔ solved at step {solved.step:,}{when}", style="bold green")
-        name = "exact match" if solved.metric == "exact_match" else solved.metric
+        name = metric_label(solved.metric, head)
         text.append(f": val {name} {100 * solved.value:.1f}% ≥ {100 * solved.target:g}%  ")
         text.append("x stop now · i inspect the model" if live else "i inspect the model", style="bold")
         self.update(text)

@@ -52,11 +52,14 @@ class ForceBar(Horizontal):
     def is_open(self) -> bool:
         return self.has_class("-open")
 
-    def open(self, position: int, choices: list[tuple[int, str, float]]) -> None:
-        """Offer ``choices`` (token id, text, probability) for output position ``position``."""
-        title = Text(f"force output token {position}", style=P.ACCENT)
-        title.append(": pick a candidate (↑↓ Enter) or just type a token and press Enter; decoding continues "
-                     "from it. Esc closes.", style=P.DIM)
+    def open(self, position: int, choices: list[tuple[int, str, float]], what: str = "output token",
+             then: str = "decoding continues from it", hint: str = "type any output token here, Enter forces it") -> None:
+        """Offer ``choices`` (token id, text, probability) for ``what`` (output token, or a masked LM's mask)
+        at ``position``; ``then`` says what happens next, ``hint`` is the token box's placeholder."""
+        title = Text(f"force {what} {position}", style=P.ACCENT)
+        title.append(f": pick a candidate (↑↓ Enter) or just type a token and press Enter; {then}. Esc closes.",
+                     style=P.DIM)
+        self.query_one(Input).placeholder = hint
         self.query_one("#force-title", Static).update(title)
         options = self.query_one(OptionList)
         options.clear_options()
