@@ -230,3 +230,18 @@ def test_a_resume_writes_the_settings_it_changed_into_the_run(capsys, tiny_run):
     Trainer.resume(tiny_run, steps=8).run()  # the app's resume: only a new total
     assert load_config(tiny_run).train.steps == 8 and load_config(tiny_run).train.threads == 2
     assert not (tiny_run / ".config.toml.tmp").exists()
+
+
+def test_hard_attention_trains_longer_unless_steps_are_given(tmp_path):
+    """Hard attention learns slower than the soft default: it keeps 1,500 steps on reverse (600 soft),
+    unless the user gives the steps (a flag, --set or a config file)."""
+    from workbench.config import build_config
+
+    assert build_config(overrides={"task.name": "reverse"}).train.steps == 600
+    for estimator in ("gumbel", "reinforce"):
+        hard = {"task.name": "reverse", "model.hard_attention": estimator}
+        assert build_config(overrides=hard).train.steps == 1500
+        assert build_config(overrides={**hard, "train.steps": "200"}).train.steps == 200
+        assert build_config(toml={"train": {"steps": 300}}, overrides=hard).train.steps == 300
+    assert build_config(overrides={"task.name": "tsv", "model.hard_attention": "gumbel",
+                                   "model.cell": "gru", "model.attention": "additive"}).train.steps == 5000

@@ -59,3 +59,24 @@ async def test_each_option_appears_where_it_applies_with_its_equation(tmp_path):
         values = picker.values()
         assert values["encoder"] == "conv" and values["bidirectional"] == "false" and values["attention"] == "general"
         assert "ConvS2S" in notes() and _shown(picker, "attention") and _shown(picker, "hard_attention")
+
+
+async def test_hard_attention_sets_its_longer_step_count_unless_the_user_typed_one(tmp_path):
+    from textual.widgets import Input
+
+    app = SeqbenchApp(runs_dir=str(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        launcher = await launcher_ready(app, pilot)
+        picker = launcher.query_one(ArchPicker)
+        steps = launcher.query_one("#in-steps", Input)
+        assert steps.value == "600"  # reverse, soft attention
+        picker.query_one("#hard_attention", Select).value = "gumbel"
+        await pilot.pause()
+        assert steps.value == "1500"
+        picker.query_one("#hard_attention", Select).value = "off"
+        await pilot.pause()
+        assert steps.value == "600"
+        steps.value = "900"  # the user's own value stays whatever is picked
+        picker.query_one("#hard_attention", Select).value = "reinforce"
+        await pilot.pause()
+        assert steps.value == "900"

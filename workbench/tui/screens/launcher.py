@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Static
+from textual.widgets import Button, Footer, Header, Input, Static
 
 from workbench.launch import device_options, load_catalog, make_config
 from ..messages import EngineLoaded, RunsListed
@@ -107,17 +107,33 @@ class LauncherScreen(Screen):
         from workbench.config import default_config
 
         cfg = default_config(task)  # threads 0: all cores, as headless (the UI thread needs ~4% of one)
+        self._auto_steps = str(cfg.train.steps)  # what the steps field holds until the user edits it
         self.query_one(HParamForm).load(cfg)
         self.query_one(TaskPicker).load(cfg.task)
         self.query_one(ArchPicker).configure(cfg.model.family, cfg.model)
         self.show_form_message("")
 
+    _auto_steps = ""
+
     @on(ArchPicker.Changed)
     def _arch_changed(self, message: ArchPicker.Changed) -> None:
         v = message.values
-        self.query_one(HParamForm).show_fields(
+        form = self.query_one(HParamForm)
+        form.show_fields(
             heads=v["cell"] == "transformer" or v["attention"] == "multihead",
             local_window=v["attention"] == "local")
+        self._follow_option_steps(v)
+
+    def _follow_option_steps(self, values: dict) -> None:
+        """Options that train longer (hard attention) set the steps, unless the user typed their own."""
+        from workbench.config import default_config
+        from workbench.defaults import option_train_defaults
+
+        task = self.query_one(TaskPicker).task_name
+        steps = option_train_defaults(task, values).get("steps", default_config(task).train.steps)
+        field = self.query_one("#in-steps", Input)
+        if self._auto_steps and field.value == self._auto_steps:
+            field.value = self._auto_steps = str(steps)
 
     def show_form_message(self, message: str, error: bool = True) -> None:
         msg = self.query_one("#form-msg", Static)
