@@ -24,7 +24,7 @@ def format_metrics(metrics: dict[str, float]) -> str:
         if key not in metrics:
             continue
         value = metrics[key]
-        if key in ("accuracy", "exact_match"):
+        if key.startswith("accuracy") or key == "exact_match":
             parts.append(f"{label} {100 * value:.1f}%")
         elif key in ("bleu", "chrf"):
             parts.append(f"{label} {value:.1f}")
