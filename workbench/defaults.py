@@ -32,7 +32,7 @@ TASK_DEFAULTS: dict[str, dict[str, dict]] = {
     "skipthought": {
         "model": dict(cell="gru", attention="none", context="every-step", decoders="skip-thought", bidirectional=False,
                       emb_dim=64, hidden=128, layers=1),
-        "train": dict(steps=1500, batch_size=64, lr=3e-3, warmup=100, eval_every=250),
+        "train": dict(steps=800, batch_size=64, lr=3e-3, warmup=50, eval_every=200),
         "task": dict(val_size=20, test_size=30),
     },
     "charlm": {

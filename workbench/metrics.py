@@ -121,6 +121,10 @@ def evaluate(model, task, split: str, *, limit: int, batch_size: int, device, sa
                     hyps[position] = task.detokenize(vocab.decode(pred))
                 if position < samples:
                     shown[position] = _sample(task, batch.src[row, : batch.src_lengths[row]].tolist(), ref, pred)
+                    if decoders:  # skip-thought: say which neighbour the row's decoder writes
+                        first = int(batch.tgt_in[row, 0])
+                        name = next((n for n, s in decoders.items() if s == first), "")
+                        shown[position].source = f"{name}: {shown[position].source}"
     finally:
         model.train(was_training)
     loss = total_loss / max(total_tokens, 1)

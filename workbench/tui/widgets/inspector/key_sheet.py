@@ -35,6 +35,7 @@ SHEET: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("o", "options", "every option: beam, α, temperature, top-k, top-p, seed, max length"),
         ("f", "force", "force a token at the last position (pick or type it), then continue"),
         ("n", "next_hyp", "follow the next hypothesis of the beam"),
+        ("d", "decoder", "skip-thought: the same sentence through the other decoder (sentence i−1 ↔ i+1)"),
     ]),
     ("Alignment", [
         ("a", "view", "which attention: cross, decoder self, encoder self"),
@@ -59,6 +60,8 @@ SHEET: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("c", "compare", "step this input through this run and another, side by side"),
         ("u", "units", "where in the validation data the followed hidden unit is most on"),
         ("E", "export", "write this decoding's steps.svg and replay.json (seqbench decode --replay reopens it)"),
+        ("N", "neighbours", "skip-thought: the corpus sentences nearest to the input by sentence vector, and the "
+                            "map of every sentence (PCA); Enter inspects a neighbour"),
     ]),
     ("Screen", [
         ("1-5", "tab", "show a panel (when the panels are tabs)"),
@@ -157,4 +160,6 @@ def off_reason(screen, action: str) -> Optional[str]:
         "clear_edits": "no interventions: press e to add one",
         "errors": "language models have no reference to leave: use an encoder-decoder run",
         "export": "teacher forcing is not a decoding to replay: press t",
+        "decoder": "this model has one decoder (skip-thought has two)",
+        "neighbours": "only skip-thought runs have sentence vectors to compare",
     }.get(action, "not available now")

@@ -12,6 +12,7 @@
     e intervene (zero / clamp / mean a unit, zero a head, pin the attention) from this step   x clear edits
     w where decoding goes wrong over a split   c lockstep comparison with another run
     u the followed unit across the validation data   E export steps.svg + replay.json
+    d the other decoder (skip-thought: sentence i−1 / i+1)   N nearest sentences by sentence vector, 2-D map
 """
 
 from textual.binding import Binding
@@ -36,6 +37,8 @@ KEYS = [
     Binding("c", "compare", "Compare", show=False),
     Binding("u", "units", "Unit in corpus", show=False),
     Binding("E", "export", "Export", show=False),
+    Binding("d", "decoder", "Decoder", show=False),
+    Binding("N", "neighbours", "Neighbours", show=False),
     Binding("end", "run", "Run", show=False),
     Binding("home", "reset", "Reset", show=False),
     Binding("up", "example(-1)", "Example", show=False),
