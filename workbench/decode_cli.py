@@ -170,7 +170,8 @@ def run(args: argparse.Namespace) -> int:
     if loaded.model.capabilities.decoders:  # skip-thought: both decoders, then the sentence's neighbours
         from .decoding.skipthought_report import run_skip_thought
 
-        return run_skip_thought(loaded, args, panels)
+        return run_skip_thought(loaded, args, panels, prepare_job(loaded, args),
+                                lambda job: decode_config(job, loaded.task, args))
     job = prepare_job(loaded, args)
     err = Console(stderr=True)
     for warning in job.warnings:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from rich.console import Console
 from rich.text import Text
@@ -57,12 +57,11 @@ def legend(space: SentenceSpace) -> Text:
     return out
 
 
-def run_skip_thought(loaded: Any, args: Any, panels: list[str]) -> int:
-    """Decode ``--input`` / ``--example`` with both decoders and print its neighbourhood; returns the exit code."""
-    from ..decode_cli import decode_config, prepare_job
+def run_skip_thought(loaded: Any, args: Any, panels: list[str], job: Any, config_for: Callable[[Any], Any]) -> int:
+    """Decode ``job`` (``--input`` / ``--example``) with both decoders and print its neighbourhood.
 
+    ``config_for(job)`` is the DecodeConfig the options ask for; returns the exit code."""
     task, model = loaded.task, loaded.model
-    job = prepare_job(loaded, args)
     err, console = Console(stderr=True), Console()
     for warning in job.warnings:
         err.print(Text.assemble(("warning: ", "bold yellow"), warning))
@@ -71,7 +70,7 @@ def run_skip_thought(loaded: Any, args: Any, panels: list[str]) -> int:
         own = job.start in (None, start) if job.example is None else job.start == start  # whose reference it is
         one = dataclasses.replace(job, start=start, reference=job.reference if own else None,
                                   reference_ids=job.reference_ids if own else None)
-        session = one.session(model, task, decode_config(one, task, args), history=False)
+        session = one.session(model, task, config_for(one), history=False)
         session.run()
         score = None if one.reference_ids is None else ReferenceScore.from_session(
             one.teacher_session(model, task, show_k=session.config.show_k, history=False))
