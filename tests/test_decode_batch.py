@@ -74,8 +74,9 @@ def one_at_a_time(run, lines, config: DecodeConfig):
 
 
 @pytest.mark.parametrize("options,config", [
-    (["--batch-size", "5"], DecodeConfig(strategy="greedy")),
+    (["--batch-size", "5", "--greedy"], DecodeConfig(strategy="greedy")),
     (["--beam", "3"], DecodeConfig(strategy="beam", beam=3)),
+    ([], DecodeConfig(strategy="beam", beam=4, alpha=0.6)),  # a tsv run's own decoding (train.eval_beam/eval_alpha)
 ])
 def test_file_decoding_gives_what_one_at_a_time_decoding_gives(capsys, tmp_path, trained, options, config):
     run, _ = trained
@@ -144,6 +145,7 @@ def test_references_score_as_sacrebleu_does_with_every_reference(capsys, tmp_pat
     (["--input-file", "GOOD", "--input", "x"], "--input does not combine with --input-file"),
     (["--input-file", "GOOD", "--batch-size", "0"], "--batch-size must be at least 1"),
     (["--input", "x", "--references", "GOOD"], "--references applies with --input-file"),
+    (["--input-file", "GOOD", "--beam", "2", "--greedy"], "choose one of --beam K, --sample and --greedy"),
 ])
 def test_bad_files_and_options_are_one_line_errors(capsys, tmp_path, trained, args, message):
     run, _ = trained
@@ -160,3 +162,37 @@ def test_single_decode_shows_a_subword_source_as_typed(capsys, trained):
     code, out, err = decode_file(capsys, run, "--input", "the zebra number 3 runs.")
     assert code == 0, err
     assert "input   the zebra number 3 runs." in out
+
+
+def test_the_final_test_evaluation_scores_the_runs_own_decoding(trained):
+    """A tsv run evaluates its test split by beam search (train.eval_beam), as `decode` gives by default;
+    validation during training stays greedy."""
+    from workbench.metrics import evaluate
+    from workbench.records import EvalRecord, read_records
+
+    run, _ = trained
+    loaded = runs.load_run(run)
+    tc = loaded.config.train
+    assert (tc.eval_beam, tc.eval_alpha) == (4, 0.6)
+    log = read_records(run)
+    args = dict(limit=10**9, batch_size=64, device=loaded.model.device)
+    beam = evaluate(loaded.model, loaded.task, "test", beam=4, alpha=0.6, **args).metrics
+    assert log.of(EvalRecord, "test")[-1].metrics == pytest.approx(beam)
+    val = evaluate(loaded.model, loaded.task, "val", **args).metrics
+    assert log.of(EvalRecord, "val")[-1].metrics == pytest.approx(val)
+
+
+def test_beam_rows_are_what_a_beam_session_gives(trained):
+    from workbench.decoding import DecodeSession, beam_decode_rows
+
+    run, _ = trained
+    loaded = runs.load_run(run)
+    v = loaded.task.tgt_vocab
+    sources = [loaded.task.src_vocab.encode(loaded.task.tokenize_src(s)) for s in SOURCES[:6]]
+    got = beam_decode_rows(loaded.model, sources, bos_id=v.bos_id, eos_id=v.eos_id, max_len=20, beam=3, alpha=0.6,
+                           ban=(v.pad_id, v.bos_id))
+    for src, ids in zip(sources, got):
+        session = DecodeSession(loaded.model, src, bos_id=v.bos_id, eos_id=v.eos_id, ban=(v.pad_id, v.bos_id),
+                                config=DecodeConfig(strategy="beam", beam=3, alpha=0.6, max_len=20))
+        session.run()
+        assert ids == [t for t in session.result()[0].tokens if t != v.eos_id]

@@ -71,7 +71,7 @@ async def test_train_pause_resume_stop_then_recent_runs(tmp_path):
         launcher = await launcher_ready(app, pilot)
         await pilot.press("down")  # the task list has focus: reverse -> sort
         assert launcher.query_one("#task-picker").task_name == "sort"
-        await until(pilot, lambda: launcher.query_one("#in-steps", Input).value == "1500")
+        await until(pilot, lambda: launcher.query_one("#in-steps", Input).value == "600")
         launcher.query_one("#cell", Select).value = "lstm"
         await pilot.pause()
         launcher.query_one("#attention", Select).value = "additive"

@@ -48,6 +48,10 @@ class TrainConfig:
     eval_every: int = setting(250, int, ge=1)  # evaluate (and checkpoint) every N steps
     eval_examples: int = setting(500, int, ge=1)  # validation examples (LM: windows) per evaluation
     samples: int = setting(3, int, ge=0, le=100)  # sample predictions shown per evaluation
+    # encoder-decoders: beam width of the final test evaluation, and what `seqbench decode` uses on the run
+    # unless told otherwise (1 = greedy); validation during training stays greedy, which is cheaper
+    eval_beam: int = setting(1, int, ge=1, le=64)
+    eval_alpha: float = setting(0.0, float, ge=0, le=5)  # with eval_beam > 1: GNMT length penalty exponent
     seed: int = setting(0, int, ge=0, le=2**32 - 1)  # seeds weights, batches and sampling
     # auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps
     device: str = setting("auto", str, pattern=r"auto|cpu|mps|cuda(:\d+)?", text=DEVICES)

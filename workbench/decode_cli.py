@@ -30,11 +30,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       "of each token and the step where free-running greedy decoding leaves it (default: none)")
     what.add_argument("--replay", metavar="FILE", help="decode again as a replay.json from --export recorded: the "
                       "same run, input and options (default: none)")
-    how = parser.add_argument_group("how to decode (default: greedy)")
+    how = parser.add_argument_group("how to decode (default: the run's own, greedy unless it was trained with "
+                                    "train.eval_beam, as tsv translation runs are)")
     how.add_argument("--beam", metavar="K", type=int, help="beam search with width K, showing the K-best list "
-                     "(default: off, greedy)")
-    how.add_argument("--alpha", metavar="A", type=float, default=0.0, help="with --beam: GNMT length penalty "
-                     "exponent; 0 ranks by raw log-probability, ~0.6 favours longer outputs (default: 0)")
+                     "(default: the run's train.eval_beam; 1, greedy, for most tasks)")
+    how.add_argument("--greedy", action="store_true", help="take the most probable token at each step, even on a "
+                     "run whose default is beam search (default: off)")
+    how.add_argument("--alpha", metavar="A", type=float, help="with --beam: GNMT length penalty exponent; 0 ranks by "
+                     "raw log-probability, ~0.6 favours longer outputs (default: the run's train.eval_alpha, 0 for "
+                     "most tasks)")
     how.add_argument("--sample", action="store_true", help="sample tokens instead of taking the most probable "
                      "(default: off)")
     how.add_argument("--temperature", metavar="T", type=float, help="with --sample: divide log-probs by T; "
@@ -109,8 +113,7 @@ def check_args(args: argparse.Namespace) -> list[str]:
         raise UserError("give either --input or --example, not both")
     if args.input is None and args.example is None:
         raise UserError("nothing to decode: give --input TEXT, --example N or --input-file FILE")
-    if args.beam is not None and args.sample:
-        raise UserError("choose one of --beam K and --sample")
+    _check_strategy(args)
     if not args.sample:
         for flag in ("temperature", "top_k", "top_p", "seed"):
             if getattr(args, flag) is not None:
@@ -126,6 +129,13 @@ def check_args(args: argparse.Namespace) -> list[str]:
     return panels
 
 
+def _check_strategy(args: argparse.Namespace) -> None:
+    chosen = [flag for flag, on in (("--beam K", args.beam is not None), ("--sample", args.sample),
+                                    ("--greedy", getattr(args, "greedy", False))) if on]
+    if len(chosen) > 1:
+        raise UserError(f"choose one of --beam K, --sample and --greedy (got {' and '.join(chosen)})")
+
+
 def _check_file_args(args: argparse.Namespace) -> list[str]:
     for flag, given in (("input", args.input is not None), ("example", args.example is not None),
                         ("reference", args.reference is not None), ("force", bool(args.force)),
@@ -134,8 +144,7 @@ def _check_file_args(args: argparse.Namespace) -> list[str]:
         if given:
             raise UserError(f"--{flag} does not combine with --input-file (use --references FILE for scores)"
                             if flag == "reference" else f"--{flag} does not combine with --input-file")
-    if args.beam is not None and args.sample:
-        raise UserError("choose one of --beam K and --sample")
+    _check_strategy(args)
     for flag in ("beam", "max_len", "length", "batch_size"):
         value = getattr(args, flag)
         if value is not None and value < 1:
@@ -156,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
     if args.input_file is not None:
         from .decoding.batch_file import run_file
 
-        return run_file(args, file_config(args))
+        return run_file(args, file_config(args, run_train_config(args.run)))
     from rich.console import Console
 
     from .decoding import ReferenceScore
@@ -179,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
     task, model = loaded.task, loaded.model
     if args.intervene:
         job.intervene(model, task, args.intervene)
-    session = job.session(model, task, decode_config(job, task, args), history=False)
+    session = job.session(model, task, decode_config(job, task, args, loaded.config.train), history=False)
     session.run()
     score = None
     if job.reference_ids is not None:
@@ -240,26 +249,46 @@ def prepare_job(loaded, args: argparse.Namespace):
                    force=args.force, max_len=requested)
 
 
-def file_config(args: argparse.Namespace):
+def run_train_config(run: str):
+    """The run's TrainConfig (its default decoding), read from config.toml without loading weights."""
+    from .runs.loading import load_config
+
+    return load_config(run).train
+
+
+def strategy(args: argparse.Namespace, train_config=None) -> dict:
+    """strategy, beam and alpha the options ask for; with none of --beam, --sample and --greedy, the
+    run's own default (``train.eval_beam``/``eval_alpha``: beam search for tsv translation runs)."""
+    if args.sample:
+        return {"strategy": "sample", "beam": 1, "alpha": args.alpha or 0.0}
+    beam = args.beam
+    alpha = args.alpha
+    if beam is None and not getattr(args, "greedy", False) and train_config is not None and train_config.eval_beam > 1:
+        beam = train_config.eval_beam
+        alpha = train_config.eval_alpha if alpha is None else alpha
+    if beam is None:
+        return {"strategy": "greedy", "beam": 1, "alpha": alpha or 0.0}
+    return {"strategy": "beam", "beam": beam, "alpha": alpha or 0.0}
+
+
+def file_config(args: argparse.Namespace, train_config=None):
     """The DecodeConfig for ``--input-file`` (lengths are set per line by the file decoder)."""
     from .decoding import DecodeConfig
 
     config = DecodeConfig(
-        strategy="beam" if args.beam else "sample" if args.sample else "greedy", beam=args.beam or 1, alpha=args.alpha,
-        temperature=1.0 if args.temperature is None else args.temperature, top_k=args.top_k or 0,
-        top_p=1.0 if args.top_p is None else args.top_p, seed=args.seed or 0)
+        **strategy(args, train_config), temperature=1.0 if args.temperature is None else args.temperature,
+        top_k=args.top_k or 0, top_p=1.0 if args.top_p is None else args.top_p, seed=args.seed or 0)
     config.validate()
     return config
 
 
-def decode_config(job, task, args: argparse.Namespace):
+def decode_config(job, task, args: argparse.Namespace, train_config=None):
     """The DecodeConfig the options ask for, with the job's (automatic or requested) max length."""
     from .decoding import DecodeConfig
 
     requested = args.length if task.family == "lm" and args.length is not None else args.max_len
     config = DecodeConfig(
-        strategy="beam" if args.beam else "sample" if args.sample else "greedy", beam=args.beam or 1, alpha=args.alpha,
-        max_len=job.max_len(task, requested), temperature=1.0 if args.temperature is None else args.temperature,
+        **strategy(args, train_config), max_len=job.max_len(task, requested), temperature=1.0 if args.temperature is None else args.temperature,
         top_k=args.top_k or 0, top_p=1.0 if args.top_p is None else args.top_p, seed=args.seed or 0,
     )
     config.validate()

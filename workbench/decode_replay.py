@@ -18,7 +18,7 @@ from .errors import UserError
 
 SCHEMA = "seqbench.replay/1"
 # decode options a replay restores: what to decode and how (not what to show or where to write)
-OPTIONS = ("input", "example", "reference", "beam", "alpha", "sample", "temperature", "top_k", "top_p", "seed",
+OPTIONS = ("input", "example", "reference", "beam", "alpha", "greedy", "sample", "temperature", "top_k", "top_p", "seed",
            "max_len", "length", "force", "intervene")
 
 

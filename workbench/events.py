@@ -114,6 +114,7 @@ class TrainFinished:
     elapsed: float
     final: dict[str, dict[str, float]] = field(default_factory=dict)  # split -> metrics at the end
     best: Optional[dict[str, float]] = None
+    decoding: str = "greedy"  # how the final test (and long) evaluation decoded, e.g. "beam 4, α 0.6"
 
 
 Event = (TrainStarted | DataReported | Progress | Evaluated | CheckpointSaved | StatusChanged | ThreadsChanged | Warned

@@ -36,6 +36,14 @@ METRIC_INFO = {
 }
 
 
+def final_decoding(train_config) -> str:
+    """How a run's final test evaluation decodes, for people: 'greedy' or 'beam 4, α 0.6'."""
+    beam, alpha = train_config.eval_beam, train_config.eval_alpha
+    if beam <= 1:
+        return "greedy"
+    return f"beam {beam}, α {alpha:g}" if alpha else f"beam {beam}"
+
+
 def best_metric_name(task) -> str:
     """The metric that decides the best checkpoint: exact match for seq2seq, val loss for LMs, accuracy for encoders
     and skip-thought (whose neighbours a text does not always determine)."""
@@ -76,9 +84,12 @@ def _strip(ids: list[int], vocab) -> list[int]:
 
 
 @torch.no_grad()
-def evaluate(model, task, split: str, *, limit: int, batch_size: int, device, samples: int = 0) -> EvalResult:
-    """Evaluate ``model`` on up to ``limit`` examples of ``split``; the model is left in its previous mode."""
-    from .decoding import greedy_decode_batch
+def evaluate(model, task, split: str, *, limit: int, batch_size: int, device, samples: int = 0,
+             beam: int = 1, alpha: float = 0.0) -> EvalResult:
+    """Evaluate ``model`` on up to ``limit`` examples of ``split``; the model is left in its previous mode.
+
+    Encoder-decoders decode greedily, or with ``beam`` > 1 by beam search (length penalty ``alpha``)."""
+    from .decoding import beam_decode_rows, greedy_decode_batch
 
     if task.family == "encoder":
         from .encoder_metrics import evaluate_encoder
@@ -110,8 +121,14 @@ def evaluate(model, task, split: str, *, limit: int, batch_size: int, device, sa
                 by_decoder[name][1] += int(rows.sum().item())
             if task.family == "lm":
                 continue
-            preds = greedy_decode_batch(model, batch.src, batch.src_lengths, bos_id=batch.tgt_in[:, 0],
-                                        eos_id=vocab.eos_id, max_len=max_len)
+            starts = batch.tgt_in[:, 0]  # (B,) each row's first decoder input: <bos>, or skip-thought's <prev>
+            if beam > 1:
+                rows = [batch.src[r, : batch.src_lengths[r]].tolist() for r in range(batch.src.size(0))]
+                preds = beam_decode_rows(model, rows, bos_id=starts.tolist(), eos_id=vocab.eos_id, max_len=max_len,
+                                         beam=beam, alpha=alpha, ban=(vocab.pad_id, vocab.bos_id))
+            else:
+                preds = greedy_decode_batch(model, batch.src, batch.src_lengths, bos_id=starts,
+                                            eos_id=vocab.eos_id, max_len=max_len)
             for row, (position, pred) in enumerate(zip(batch.index.tolist(), preds)):  # by_length: index is set
                 ref = _strip(batch.tgt_out[row].tolist(), vocab)
                 pred = _strip(pred, vocab)

@@ -121,6 +121,9 @@ class ConsoleReporter:
             table.add_column(METRIC_INFO[k][0], justify="right")
         for split, metrics in e.final.items():
             table.add_row(split, *[format_metrics({k: metrics[k]}).split(" ")[-1] if k in metrics else "" for k in keys])
+        if e.decoding != "greedy" and any(split != "val" for split in e.final):
+            table.caption = f"val decoded greedily; {', '.join(s for s in e.final if s != 'val')} by {e.decoding}"
+            table.caption_justify = "left"
         if e.final:
             console.print(table)
         minutes, seconds = divmod(int(e.elapsed), 60)

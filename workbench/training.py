@@ -35,7 +35,7 @@ from .device import resolve_device, set_threads
 from .errors import RunError, UserError
 from .events import (CheckpointSaved, DataReported, Evaluated, Progress, StatusChanged, ThreadsChanged, TrainFinished,
                      TrainStarted, Warned)
-from .metrics import best_metric_name, evaluate, is_better, sequence_loss
+from .metrics import best_metric_name, evaluate, final_decoding, is_better, sequence_loss
 from .probes import ProbeSnapshot, append_probes, probe_due, record_probes, truncate_probes
 from .records import DivergedRecord, EvalRecord, TrainRecord, append_record, truncate_records
 from .pacing import Session, Window
@@ -340,19 +340,25 @@ class Trainer:
             self.tb.add_scalar("train/lr", event.lr, self.step)
         self.emit(event)
 
-    def _evaluate(self, split: str = "val", samples: Optional[int] = None, limit: Optional[int] = None):
+    @property
+    def _final_beam(self) -> int:
+        """Beam width of the final test evaluation: the run's ``eval_beam`` for encoder-decoders."""
+        return self.config.train.eval_beam if self.task.family == "seq2seq" else 1
+
+    def _evaluate(self, split: str = "val", samples: Optional[int] = None, limit: Optional[int] = None,
+                  beam: int = 1):
         """Evaluate on rank 0 (the others wait for its metrics, so every rank decides alike what follows)."""
-        metrics = distributed.from_main(self.world, lambda: self._evaluate_here(split, samples, limit))
+        metrics = distributed.from_main(self.world, lambda: self._evaluate_here(split, samples, limit, beam))
         if split == "val":
             self._last_val, self._last_eval_step = metrics, self.step
         return metrics
 
-    def _evaluate_here(self, split: str, samples: Optional[int], limit: Optional[int]):
+    def _evaluate_here(self, split: str, samples: Optional[int], limit: Optional[int], beam: int = 1):
         tc = self.config.train
         with self.lock:
             result = evaluate(self.model, self.task, split, limit=limit or tc.eval_examples,
                               batch_size=max(tc.batch_size, 256), device=self.device,
-                              samples=tc.samples if samples is None else samples)
+                              samples=tc.samples if samples is None else samples, beam=beam, alpha=tc.eval_alpha)
         best = False
         if split == "val":
             self._last_val, self._last_eval_step = result.metrics, self.step
@@ -416,14 +422,15 @@ class Trainer:
             final["val"] = self._last_val if self._last_eval_step == self.step else self._evaluate()
             for split in self.task.split_names:
                 if split in ("test", "long"):
-                    final[split] = self._evaluate(split, samples=0, limit=10**9)
+                    final[split] = self._evaluate(split, samples=0, limit=10**9, beam=self._final_beam)
             self._checkpoint("end" if reason == "completed" else "stop")
         elif self.world.is_main:
             append_record(self.run_dir, DivergedRecord(self.step, message))
         self._status({"completed": "completed", "diverged": "diverged"}.get(reason, "stopped"), message)
         if self.tb:
             self.tb.close()
-        event = TrainFinished(self.step, reason, message, str(self.run_dir), self.elapsed, final, self.best)
+        event = TrainFinished(self.step, reason, message, str(self.run_dir), self.elapsed, final, self.best,
+                              final_decoding(self.config.train) if self._final_beam > 1 else "greedy")
         self.emit(event)
         return event
 

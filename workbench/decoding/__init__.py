@@ -17,7 +17,7 @@ from .batch import greedy_decode_batch
 from .inputs import PreparedText, parse_forced, prepare_text
 from .records import Candidate, Hypothesis, StepRecord
 from .scoring import ReferenceScore, reference_session, score_reference
-from .session import STRATEGIES, DecodeConfig, DecodeSession
+from .session import STRATEGIES, DecodeConfig, DecodeSession, beam_decode_rows
 from .strategies import length_penalty
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "PreparedText",
     "ReferenceScore",
     "StepRecord",
+    "beam_decode_rows",
     "greedy_decode_batch",
     "length_penalty",
     "parse_forced",

@@ -30,6 +30,7 @@ class SeqbenchApp(SavesScreenshots, App):
     SUB_TITLE = "train sequence models live"
     CSS_PATH = "app.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
     ]
