@@ -72,6 +72,10 @@ def build_model(cfg: ModelConfig) -> "SeqModel":
         from .rnn_lm import RNNLanguageModel
 
         return RNNLanguageModel(cfg)
+    if cfg.decoders == "skip-thought":
+        from .skip_thought import SkipThought
+
+        return SkipThought(cfg)
     from .seq2seq import RNNSeq2Seq
 
     return RNNSeq2Seq(cfg)
@@ -102,6 +106,7 @@ def capabilities(cfg: ModelConfig) -> "Capabilities":
         heads=cfg.heads if multihead else 1,
         hard_attention=seq2seq and not transformer and cfg.hard_attention != "off",
         receptive_field=1 + cfg.layers * (cfg.kernel - 1) if seq2seq and cfg.encoder == "conv" else None,
+        decoders=("prev", "next") if seq2seq and cfg.decoders == "skip-thought" else (),
     )
 
 
@@ -148,6 +153,8 @@ def arch_slug(cfg: ModelConfig) -> str:
     if cfg.family == "lm" or cfg.cell == "transformer":
         return cfg.cell + ("" if cfg.positions == "sinusoidal" else f"-{cfg.positions}")
     hard = "" if cfg.hard_attention == "off" else f"-hard-{cfg.hard_attention}"
+    if cfg.decoders == "skip-thought":
+        return f"{'bi' if cfg.bidirectional else ''}{cfg.cell}-skipthought"
     if cfg.encoder == "vector":
         return f"{cfg.cell}-vector-{cfg.context}"
     if cfg.context_from != "last":
@@ -167,6 +174,9 @@ def describe(cfg: ModelConfig) -> str:
         return f"{cell} language model ({cfg.layers} layer{'s' if cfg.layers > 1 else ''}{where})"
     if cfg.cell == "transformer":
         return f"Transformer encoder-decoder ({cfg.layers} layers, {cfg.heads} heads{where})"
+    if cfg.decoders == "skip-thought":
+        size = f"{'bi, ' if cfg.bidirectional else ''}{cfg.layers} layer{'s' if cfg.layers > 1 else ''}"
+        return f"{cell} skip-thought: sentence vector, decoders of the previous and next sentence ({size})"
     extra = []
     if cfg.bidirectional:
         extra.append("bi")
@@ -230,6 +240,10 @@ def variants(src_vocab: int = 11, tgt_vocab: int = 13) -> list[tuple[str, ModelC
         out.append((f"s2s-{cell}-{attention}-hard-{estimator}",
                     ModelConfig(family="seq2seq", cell=cell, attention=attention, hard_attention=estimator,
                                 bidirectional=True, layers=2, **tiny)))
+    for cell, bi, layers in (("gru", False, 1), ("lstm", True, 2), ("rnn", False, 2)):
+        out.append((f"s2s-{cell}-skipthought-{'bi' if bi else 'uni'}-L{layers}",
+                    ModelConfig(family="seq2seq", cell=cell, attention="none", context="every-step", decoders="skip-thought",
+                                prev_id=4, bidirectional=bi, layers=layers, **tiny)))
     for positions in POSITIONS:
         suffix = "" if positions == "sinusoidal" else f"-{positions}"
         out.append((f"s2s-transformer-L2{suffix}", ModelConfig(family="seq2seq", cell="transformer", attention="multihead",

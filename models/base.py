@@ -54,6 +54,7 @@ class Capabilities:
     pooling: Optional[str] = None  # encoder + classify: how positions are pooled (Encoding.pooling is filled)
     hard_attention: bool = False  # Trace.chosen is filled: the decoder reads one source position per step
     receptive_field: Optional[int] = None  # a convolutional encoder: source tokens each encoder state sees
+    decoders: tuple[str, ...] = ()  # skip-thought: names of its decoders ("prev", "next"); Trace.decoder is filled
 
     @property
     def views(self) -> tuple[str, ...]:
@@ -75,6 +76,7 @@ class Trace:
     context: Optional[Tensor] = None  # (B, Dc) attention context vector (or the fixed context c)
     local_center: Optional[Tensor] = None  # (B,) local-p attention's predicted source position p_t
     chosen: Optional[Tensor] = None  # (B,) long: hard attention's source position, drawn from cross_attention
+    decoder: Optional[Tensor] = None  # (B,) long: skip-thought's decoder of each row (index into Capabilities.decoders)
 
     def to(self, device) -> "Trace":
         def mv(x):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from .names import (ATTENTIONS, CELLS, CONTEXT_FROM, CONTEXT_MODES, ENCODERS, FAMILIES, HARD_ATTENTION, HEADS, POOLINGS,
+from .names import (ATTENTIONS, CELLS, CONTEXT_FROM, CONTEXT_MODES, DECODERS, ENCODERS, FAMILIES, HARD_ATTENTION, HEADS, POOLINGS,
                     POSITIONS)
 from .settings import ConfigError, check_fields, refusal, setting
 
@@ -55,6 +55,10 @@ class ModelConfig:
     pooling: str = setting("mean", str, choices=POOLINGS)
     # seq2seq: the encoder reads the decoder's token embedding (one vocabulary for both sides)
     share_embeddings: bool = setting(False, bool)
+    # RNN seq2seq: one decoder, or skip-thought's two (sentence i-1 and i+1 from sentence i's vector; models/skip_thought.py)
+    decoders: str = setting("one", str, choices=DECODERS)
+    # skip-thought: the first decoder input that starts the previous-sentence decoder (the task's <prev>; set by the task)
+    prev_id: int = setting(4, int, ge=1)
 
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -118,9 +122,24 @@ def validate_config(cfg: ModelConfig, section: str = "model") -> None:
                                        or cfg.encoder != "rnn"):
         raise refusal(key("context_from"), cfg.context_from,
                       "last unless an RNN encoder-decoder has attention none and an rnn encoder")
+    if cfg.decoders == "skip-thought":
+        _validate_skip_thought(cfg, key)
     if cfg.tie_embeddings and not transformer and cfg.emb_dim != cfg.hidden:
         raise refusal(key("tie_embeddings"), True,
                       f"false unless {key('emb_dim')} ({cfg.emb_dim}) equals {key('hidden')} ({cfg.hidden})")
+
+
+def _validate_skip_thought(cfg: ModelConfig, key) -> None:
+    """Skip-thought is an RNN encoder's final state read by two decoders at every step, no attention."""
+    if (cfg.cell == "transformer" or cfg.family != "seq2seq" or cfg.attention != "none" or cfg.encoder != "rnn"
+            or cfg.context_from != "last"):
+        raise refusal(key("decoders"), cfg.decoders, "one unless an RNN encoder-decoder has attention none, "
+                      "encoder rnn and context_from last (skip-thought's decoders read the sentence vector)")
+    if cfg.context != "every-step":
+        raise refusal(key("context"), cfg.context, "every-step with decoders skip-thought (Kiros et al. 2015 "
+                      "condition every decoder step on the sentence vector)")
+    if cfg.prev_id == cfg.pad_id:
+        raise refusal(key("prev_id"), cfg.prev_id, f"not {key('pad_id')} ({cfg.pad_id})")
 
 
 def _validate_encoder(cfg: ModelConfig, key) -> None:

@@ -15,3 +15,4 @@ CONTEXT_FROM = ("last", "transform", "mean", "max")  # without attention: which 
 ENCODERS = ("rnn", "vector", "conv")  # RNN decoders read: an RNN encoder, one input vector (1 vs N), or gated convolutions
 HARD_ATTENTION = ("off", "gumbel", "reinforce")  # soft attention, or one source position per step and its estimator
 POSITIONS = ("sinusoidal", "learned", "relative", "rotary")  # where a Transformer token is: see models/positions.py
+DECODERS = ("one", "skip-thought")  # one decoder, or skip-thought's two: sentence i-1 and sentence i+1 (Kiros et al. 2015)

@@ -11,6 +11,8 @@ VARIANTS = [v for v in variants() if v[1].family != "encoder"]  # the encoder fa
 def _batch(cfg, B=3, S=6, T=5, seed=0):
     g = torch.Generator().manual_seed(seed)
     tgt_in = torch.randint(1, cfg.tgt_vocab, (B, T), generator=g)
+    if cfg.decoders == "skip-thought":  # row 0 starts the previous-sentence decoder, the others the next one
+        tgt_in[0, 0], tgt_in[1:, 0] = cfg.prev_id, 1
     if cfg.family == "lm":
         return None, None, tgt_in
     src_lengths = torch.tensor([S, S - 2, 1][:B])
@@ -106,6 +108,7 @@ def test_capabilities_match_the_trace(name, cfg):
     assert (trace.context is not None) == caps.context
     assert tuple(trace.gates or ()) == caps.gates
     assert (trace.chosen is not None) == caps.hard_attention
+    assert (trace.decoder is not None) == bool(caps.decoders)
     assert trace.hidden.shape[1] == caps.layers
     for att in (trace.cross_attention, trace.self_attention):
         if att is not None:

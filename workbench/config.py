@@ -187,6 +187,10 @@ def check_config(cfg: RunConfig) -> None:
             raise refusal("model.attention", cfg.model.attention,
                           f"none for task {cfg.task.name}: a language model has no source to attend to "
                           f"(--arch transformer has self-attention)")
+        if cfg.model.decoders == "skip-thought" and cfg.task.name != "skipthought":
+            raise refusal("model.decoders", cfg.model.decoders,
+                          f"one for task {cfg.task.name}: skip-thought's decoders write a sentence's neighbours "
+                          "(task skipthought)")
         if cfg.model.family == "encoder" and cfg.train.teacher_forcing < 1:
             raise refusal("train.teacher_forcing", cfg.train.teacher_forcing,
                           f"1 for task {cfg.task.name}: an encoder reads its whole input and feeds back nothing")

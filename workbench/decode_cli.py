@@ -70,6 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out = parser.add_argument_group("what to show and write")
     out.add_argument("--show", metavar="PANELS", default="", help=f"comma-separated panels to draw: {', '.join(PANELS)} "
                      "or all (attention: last layer, mean over heads; default: none, just the output and score)")
+    out.add_argument("--neighbours", metavar="K", type=int, default=8, help="skip-thought runs: how many corpus "
+                     "sentences nearest to the input's sentence vector to list (default: 8)")
     out.add_argument("--json", metavar="FILE", help="write the whole session, every step's record, as JSON "
                      "(default: none)")
     out.add_argument("--export", metavar="DIR", help="write attention as CSV and .npy, the heatmap as SVG, the "
@@ -122,8 +124,8 @@ def check_args(args: argparse.Namespace) -> list[str]:
                 raise UserError(f"--{flag.replace('_', '-')} only applies with --sample")
         if args.seed is not None and not args.hard_sample:
             raise UserError("--seed only applies with --sample or --hard-sample")
-    for flag in ("beam", "max_len", "length"):
-        value = getattr(args, flag)
+    for flag in ("beam", "max_len", "length", "neighbours"):
+        value = getattr(args, flag, None)
         if value is not None and value < 1:
             raise UserError(f"--{flag.replace('_', '-')} must be at least 1 (got {value})")
     for spec in args.force:
@@ -181,6 +183,11 @@ def run(args: argparse.Namespace) -> int:
         from .decoding.encoding_report import run_encoder
 
         return run_encoder(loaded, args, panels)
+    if loaded.model.capabilities.decoders:  # skip-thought: both decoders, then the sentence's neighbours
+        from .decoding.skipthought_report import run_skip_thought
+
+        return run_skip_thought(loaded, args, panels, prepare_job(loaded, args),
+                                lambda job: decode_config(job, loaded.task, args))
     job = prepare_job(loaded, args)
     err = Console(stderr=True)
     for warning in job.warnings:

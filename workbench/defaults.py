@@ -31,6 +31,14 @@ TASK_DEFAULTS: dict[str, dict[str, dict]] = {
                       emb_dim=32, hidden=128, layers=1, max_len=8),
         "train": dict(steps=1000, batch_size=64, lr=3e-3, warmup=100, eval_every=250),
     },
+    # skip-thought (Kiros et al. 2015): a GRU reads sentence i; two GRU decoders, fed the sentence
+    # vector at every step, write sentence i-1 and i+1; val/test count stories of the toy corpus
+    "skipthought": {
+        "model": dict(cell="gru", attention="none", context="every-step", decoders="skip-thought", bidirectional=False,
+                      emb_dim=64, hidden=128, layers=1),
+        "train": dict(steps=800, batch_size=64, lr=3e-3, warmup=50, eval_every=200),
+        "task": dict(val_size=20, test_size=30),
+    },
     "charlm": {
         "model": dict(family="lm", cell="lstm", attention="none", emb_dim=64, hidden=256, layers=2),
         "train": dict(steps=3000, batch_size=32, lr=3e-3, warmup=50, eval_every=100, eval_examples=250, clip=1.0),

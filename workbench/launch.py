@@ -127,7 +127,8 @@ def check_data_path(task: str, text: str) -> tuple[bool, str]:
         if TASKS[task].needs_data:
             return False, f"the {task} task needs a file: {TASKS[task].description.split(': ', 1)[-1]}"
         return True, {"charlm": "empty: Python's bundled documentation",
-                      "mlm": "empty: Python's bundled documentation"}.get(task, "empty: the bundled sample data")
+                      "mlm": "empty: Python's bundled documentation",
+                      "skipthought": "empty: the generated toy stories"}.get(task, "empty: the bundled sample data")
     p = Path(path).expanduser()
     from workbench.serve import outside_root  # under `seqbench serve`, files stay under its --root
 

@@ -7,6 +7,8 @@ METRIC_INFO = {
     "loss": ("loss", False),
     "ppl": ("perplexity", False),
     "accuracy": ("token acc", True),
+    "accuracy_prev": ("prev token acc", True),  # skip-thought: the decoder of sentence i-1
+    "accuracy_next": ("next token acc", True),  # skip-thought: the decoder of sentence i+1
     "exact_match": ("exact match", True),
     "bleu": ("BLEU", True),
     "chrf": ("chrF", True),

@@ -1,7 +1,9 @@
 """Evaluation: loss, perplexity, token accuracy, exact match, BLEU, chrF and bits per character.
 
 Which metrics a task reports: every task gets ``loss`` (nats/token), ``ppl`` and ``accuracy``
-(teacher-forced argmax); encoder-decoder tasks add ``exact_match`` of greedy decodes, translation
+(teacher-forced argmax); encoder-decoder tasks add ``exact_match`` of greedy decodes (each row
+decoded from its own first decoder input), skip-thought adds ``accuracy_prev`` and
+``accuracy_next`` (each decoder's token accuracy, rows told apart by that input), translation
 tasks add ``bleu`` and ``chrf`` (sacreBLEU, 0-100) with one hypothesis per distinct source scored
 against all its references, and exact match there means "equals one of the references";
 language models add ``bpc`` (bits per character).
@@ -29,7 +31,10 @@ def final_decoding(train_config) -> str:
 
 
 def best_metric_name(task) -> str:
-    """The metric that decides the best checkpoint: exact match for seq2seq, val loss for LMs, accuracy for encoders."""
+    """The metric that decides the best checkpoint: exact match for seq2seq, val loss for LMs, accuracy for encoders
+    and skip-thought (whose neighbours a text does not always determine)."""
+    if hasattr(task, "decoders"):
+        return "accuracy"
     return {"lm": "loss", "encoder": "accuracy"}.get(task.family, "exact_match")
 
 
@@ -86,6 +91,8 @@ def evaluate(model, task, split: str, *, limit: int, batch_size: int, device, sa
     hyps: dict[int, str] = {}  # position in the split -> detokenised greedy output
     shown: dict[int, Sample] = {}  # the split's first ``samples`` examples, by position
     max_len = int(task.max_target_len(split) * 1.5) + 5
+    decoders = getattr(task, "decoders", {})  # skip-thought: decoder name -> its first decoder input
+    by_decoder = {name: [0, 0] for name in decoders}  # name -> [correct, tokens]
     try:
         for batch in task.eval_batches(split, batch_size, limit, by_length=True):
             batch = batch.to(device)
@@ -94,14 +101,19 @@ def evaluate(model, task, split: str, *, limit: int, batch_size: int, device, sa
             mask = batch.tgt_out != vocab.pad_id  # (B, T)
             correct += ((logits.argmax(-1) == batch.tgt_out) & mask).sum().item()
             total_tokens += int(mask.sum().item())
+            for name, start in decoders.items():
+                rows = mask & (batch.tgt_in[:, :1] == start)  # (B, T): this decoder's tokens
+                by_decoder[name][0] += ((logits.argmax(-1) == batch.tgt_out) & rows).sum().item()
+                by_decoder[name][1] += int(rows.sum().item())
             if task.family == "lm":
                 continue
+            starts = batch.tgt_in[:, 0]  # (B,) each row's first decoder input: <bos>, or skip-thought's <prev>
             if beam > 1:
                 rows = [batch.src[r, : batch.src_lengths[r]].tolist() for r in range(batch.src.size(0))]
-                preds = beam_decode_rows(model, rows, bos_id=vocab.bos_id, eos_id=vocab.eos_id, max_len=max_len,
+                preds = beam_decode_rows(model, rows, bos_id=starts.tolist(), eos_id=vocab.eos_id, max_len=max_len,
                                          beam=beam, alpha=alpha, ban=(vocab.pad_id, vocab.bos_id))
             else:
-                preds = greedy_decode_batch(model, batch.src, batch.src_lengths, bos_id=vocab.bos_id,
+                preds = greedy_decode_batch(model, batch.src, batch.src_lengths, bos_id=starts,
                                             eos_id=vocab.eos_id, max_len=max_len)
             for row, (position, pred) in enumerate(zip(batch.index.tolist(), preds)):  # by_length: index is set
                 ref = _strip(batch.tgt_out[row].tolist(), vocab)
@@ -112,6 +124,10 @@ def evaluate(model, task, split: str, *, limit: int, batch_size: int, device, sa
                     hyps[position] = task.detokenize(vocab.decode(pred))
                 if position < samples:
                     shown[position] = _sample(task, batch.src[row, : batch.src_lengths[row]].tolist(), ref, pred)
+                    if decoders:  # skip-thought: say which neighbour the row's decoder writes
+                        first = int(batch.tgt_in[row, 0])
+                        name = next((n for n, s in decoders.items() if s == first), "")
+                        shown[position].source = f"{name}: {shown[position].source}"
     finally:
         model.train(was_training)
     loss = total_loss / max(total_tokens, 1)
@@ -120,6 +136,8 @@ def evaluate(model, task, split: str, *, limit: int, batch_size: int, device, sa
         metrics["bpc"] = bits_per_char(loss)
         return EvalResult(metrics, lm_samples(model, task, split, samples, device) if samples else [])
     metrics["exact_match"] = exact / max(n_seq, 1)
+    for name, (right, tokens) in by_decoder.items():
+        metrics[f"accuracy_{name}"] = right / max(tokens, 1)
     signatures: dict[str, str] = {}
     if task.is_translation and hyps:
         from .tasks.scoring import group_hypotheses, translation_scores

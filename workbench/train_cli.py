@@ -26,7 +26,7 @@ def format_metrics(metrics: dict[str, float], head: str | None = None) -> str:
         if key not in metrics:
             continue
         value, label = metrics[key], metric_label(key, head)
-        if key in ("accuracy", "exact_match", "unigram_accuracy"):
+        if key.startswith("accuracy") or key in ("exact_match", "unigram_accuracy"):
             parts.append(f"{label} {100 * value:.1f}%")
         elif key in ("bleu", "chrf"):
             parts.append(f"{label} {value:.1f}")

@@ -25,7 +25,7 @@ def greedy_decode_batch(
     src: Optional[Tensor],
     src_lengths: Optional[Tensor],
     *,
-    bos_id: int,
+    bos_id: int | Tensor,
     eos_id: int,
     max_len: int,
     batch_size: Optional[int] = None,
@@ -39,7 +39,8 @@ def greedy_decode_batch(
     Encoder-decoder: ``src`` (B, S) and ``src_lengths`` (B,). Language model: ``src`` is None and
     ``batch_size`` rows are decoded, each continuing ``prompt`` (B, P) when given (the prompt is
     fed after BOS and is not part of the output). At most ``max_len`` tokens are generated per row
-    (EOS included); a row stops at EOS. Tokens in ``ban`` (e.g. pad, bos) are never chosen.
+    (EOS included); a row stops at EOS. ``bos_id`` may give each row its own first input (B,): a
+    skip-thought batch starts each row's decoder with its own token. Tokens in ``ban`` (e.g. pad, bos) are never chosen.
     A ``logprobs`` list is filled with each row's log-probability (EOS included, over the whole
     vocabulary, as a greedy ``DecodeSession`` scores it). ``row_max_len`` gives each row its own
     limit (at most ``max_len``), as if each were decoded alone.
@@ -62,9 +63,12 @@ def greedy_decode_batch(
         return _greedy_loop(model, state, tokens, eos_id, max_len, ban, logprobs, limits)
 
 
-def _feed_prompt(model: SeqModel, state, prompt: Optional[Tensor], rows: int, bos_id: int, device):
+def _feed_prompt(model: SeqModel, state, prompt: Optional[Tensor], rows: int, bos_id, device):
     """Feed BOS and all but the last prompt token; return the state and the next input (B,)."""
-    bos = torch.full((rows,), bos_id, dtype=torch.long, device=device)  # (B,)
+    if isinstance(bos_id, Tensor):
+        bos = bos_id.to(device=device, dtype=torch.long)  # (B,) one first input per row
+    else:
+        bos = torch.full((rows,), bos_id, dtype=torch.long, device=device)  # (B,)
     if prompt is None or prompt.shape[1] == 0:
         return state, bos
     prompt = prompt.to(device)

@@ -10,6 +10,7 @@ what to feed it and which of its hypotheses the panels follow (the "focus").
     ins.step(); ins.back(); ins.run(); ins.reset()
     ins.force(ins.parse_token("b"))  # what-if: the last decoded position becomes "b", then continue
     ins.intervene("zero:hidden:L0:U3@2")  # edit what the decoder computes (``interventions.py``); ins.effect()
+    ins.switch_decoder()           # skip-thought: the same input through its other decoder
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Inspection:
         self.score: Optional[ReferenceScore] = None
         self.focus = 0  # index into ``hypotheses()``
         self._effect: Optional[tuple] = None  # (job, (specs, config), InterventionEffect) of the last ``effect()``
+        self._home: tuple = (None, None, None)  # (start, reference, reference ids) the input came with
 
     # ---- input -----------------------------------------------------------------------------------
 
@@ -92,10 +94,42 @@ class Inspection:
 
     def _set_job(self, job: InspectionJob) -> None:
         self.job, self.warnings = job, list(job.warnings)
+        self._home = (job.start, job.reference, job.reference_ids)
         if job.reference is None and self.mode == TEACHER:
             self.mode = "greedy"
             self.warnings.append("no reference for typed input: back to greedy decoding")
         self.rebuild()
+
+    # ---- skip-thought's two decoders ---------------------------------------------------------------
+
+    @property
+    def decoders(self) -> dict[str, int]:
+        """Decoder name -> its first input, for a model with several decoders (skip-thought); else empty."""
+        return dict(getattr(self.task, "decoders", {})) if self.model.capabilities.decoders else {}
+
+    @property
+    def decoder(self) -> Optional[str]:
+        """The decoder this input goes through (skip-thought: "prev" or "next"), None with one decoder."""
+        if not self.decoders:
+            return None
+        start = self.job.start if self.job is not None and self.job.start is not None else self.vocab.bos_id
+        return next((name for name, first in self.decoders.items() if first == start), None)
+
+    def switch_decoder(self) -> str:
+        """Decode the same input with the next decoder; an example's reference stays with its own decoder."""
+        names = list(self.decoders)
+        if not names or self.job is None:
+            raise UserError("this model has one decoder")
+        name = names[(names.index(self.decoder) + 1) % len(names)] if self.decoder in names else names[0]
+        start = self.decoders[name]
+        home_start, reference, ids = self._home
+        own = start == (self.vocab.bos_id if home_start is None else home_start)
+        self.job = replace(self.job, start=start, reference=reference if own else None,
+                           reference_ids=ids if own else None)
+        if self.job.reference is None and self.mode == TEACHER:
+            self.mode = "greedy"
+        self.rebuild(keep_steps=True)
+        return name
 
     # ---- options ---------------------------------------------------------------------------------
 
@@ -269,7 +303,8 @@ class Inspection:
     @property
     def fed_prefix(self) -> list[str]:
         """Tokens fed before the first output: <bos> and, for an LM, the prompt."""
-        return [self.itos[self.vocab.bos_id]] + (self.input_tokens if self.is_lm else [])
+        start = self.job.start if self.job is not None and self.job.start is not None else self.vocab.bos_id
+        return [self.itos[start]] + (self.input_tokens if self.is_lm else [])
 
     def text(self, ids) -> list[str]:
         return [self.itos[i] for i in ids]

@@ -60,6 +60,7 @@ class InspectionJob:
     example: Optional[int] = None  # index in its split (``prepare``) when the input is an example
     interventions: list = field(default_factory=list)  # (first step, models Edit) pairs: ``intervene``
     intervention_specs: list = field(default_factory=list)  # the specs they were parsed from
+    start: Optional[int] = None  # the first decoder input (None: <bos>); skip-thought's <prev> picks its other decoder
 
     @property
     def input(self) -> PreparedText:
@@ -97,9 +98,10 @@ class InspectionJob:
 
 def _common(task: Any, job: InspectionJob) -> dict:
     v = task.tgt_vocab
-    return dict(bos_id=v.bos_id, eos_id=v.eos_id, prompt=job.prompt.ids if job.prompt else (),
+    start = v.bos_id if job.start is None else job.start
+    return dict(bos_id=start, eos_id=v.eos_id, prompt=job.prompt.ids if job.prompt else (),
                 interventions=job.interventions,
-                ban=(v.pad_id, v.bos_id), itos=list(v.itos),
+                ban=tuple(dict.fromkeys((v.pad_id, v.bos_id, start))), itos=list(v.itos),
                 src_itos=list(task.src_vocab.itos) if task.src_vocab is not None else None)
 
 
@@ -132,6 +134,8 @@ def prepare(task: Any, caps: Any, *, text: Optional[str] = None, example: Option
         ref_ids = ref.ids
     job = InspectionJob(src, prompt, ref_tokens, ref_ids, parse_forced(list(force), task.tokenize_tgt, task.tgt_vocab),
                         warnings, example)
+    if example is not None and hasattr(task, "example_start"):  # skip-thought: the example's reference is one neighbour
+        job.start = task.example_start(split or example_split(task), example)
     _note_positions(caps, job, job.max_len(task, max_len), warnings)
     return job
 

@@ -176,12 +176,18 @@ def _no_attention(ins: Inspection) -> Grid:
         message = ("This language model has no attention: each token depends on the prompt only through the "
                    "recurrent hidden state (see the hidden-state panel).")
         return Grid(np.zeros((0, 0)), [], [], message=message, title="no attention")
-    how = "as the decoder's initial state" if cfg.context == "init" else "as an input at every step"
-    message = (f"This encoder-decoder has no attention: the decoder sees the source only through the fixed "
-               f"context c, used {how}. {context_origin(ins)} c for this input:")
     vector = None
     if ins.records and ins.records[0].trace.context is not None:
         vector = ins.records[0].trace.context[0].float().cpu().numpy()  # (Dc,) the same for every step and row
+    if ins.decoder is not None:  # skip-thought: two decoders, one sentence vector
+        which = "the sentence before (i−1)" if ins.decoder == "prev" else "the sentence after (i+1)"
+        message = ("Skip-thought (Kiros et al. 2015): no attention. The encoder's final state over this sentence "
+                   f"is its vector h_i; this decoder writes {which}, and both decoders read the same h_i at every "
+                   "step (d switches decoder, N shows the sentences whose vectors are nearest). h_i for this input:")
+        return Grid(np.zeros((0, 0)), [], [], message=message, vector=vector, title="no attention · sentence vector h_i")
+    how = "as the decoder's initial state" if cfg.context == "init" else "as an input at every step"
+    message = (f"This encoder-decoder has no attention: the decoder sees the source only through the fixed "
+               f"context c, used {how}. {context_origin(ins)} c for this input:")
     return Grid(np.zeros((0, 0)), [], [], message=message, vector=vector, title="no attention · fixed context c")
 
 

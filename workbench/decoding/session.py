@@ -357,16 +357,18 @@ def _by_score(hyps: list[Hypothesis]) -> list[Hypothesis]:
     return sorted(hyps, key=lambda h: h.score, reverse=True)
 
 
-def beam_decode_rows(model: SeqModel, sources: Sequence[Sequence[int]], *, bos_id: int, eos_id: int, max_len: int,
-                     beam: int, alpha: float = 0.0, ban: Sequence[int] = ()) -> list[list[int]]:
+def beam_decode_rows(model: SeqModel, sources: Sequence[Sequence[int]], *, bos_id: int | Sequence[int], eos_id: int,
+                     max_len: int, beam: int, alpha: float = 0.0, ban: Sequence[int] = ()) -> list[list[int]]:
     """The best beam-search hypothesis (token ids, EOS dropped) for each source, one session each.
 
     What ``seqbench decode --beam K`` gives for each line, so a run's final evaluation scores the
-    decoding its users get."""
+    decoding its users get. ``bos_id`` may give each source its own first input (skip-thought)."""
     config = DecodeConfig(strategy="beam", beam=beam, n_best=1, alpha=alpha, max_len=max_len)
+    starts = [bos_id] * len(sources) if isinstance(bos_id, int) else list(bos_id)
     out = []
-    for src in sources:
-        session = DecodeSession(model, list(src), bos_id=bos_id, eos_id=eos_id, config=config, ban=ban, history=False)
+    for src, start in zip(sources, starts):
+        session = DecodeSession(model, list(src), bos_id=start, eos_id=eos_id, config=config,
+                                ban=tuple(dict.fromkeys((*ban, start))), history=False)
         session.run()
         best = session.result()
         out.append([t for t in best[0].tokens if t != eos_id] if best else [])

@@ -62,7 +62,7 @@ def split_outcomes(model: Any, task: Any, split: str, *, limit: Optional[int] = 
         for batch in task.eval_batches(split, batch_size, limit, by_length=True):
             batch = batch.to(device)
             logits = model(batch.src, batch.src_lengths, batch.tgt_in).float()  # (B, T, V)
-            preds = greedy_decode_batch(model, batch.src, batch.src_lengths, bos_id=vocab.bos_id,
+            preds = greedy_decode_batch(model, batch.src, batch.src_lengths, bos_id=batch.tgt_in[:, 0],  # (B,) own start
                                         eos_id=vocab.eos_id, max_len=max_len, ban=(vocab.pad_id, vocab.bos_id)) \
                 if decode else [[] for _ in range(len(batch))]
             out += _batch_outcomes(batch, logits, preds, vocab)

@@ -37,6 +37,10 @@ def build_task(cfg: TaskConfig, vocabs: tuple[Vocab | None, Vocab] | None = None
     if info.family == "lm":
         text, source = lm_text(cfg)
         return LMTask(cfg, text, source, vocab=None if vocabs is None else vocabs[1])
+    if cfg.name == "skipthought":
+        from workbench.tasks.skipthought_task import build_skipthought_task
+
+        return build_skipthought_task(cfg, vocabs)
     if cfg.name == "num2words":
         return _num2words_task(cfg, vocabs, info)
     if cfg.name not in ("copy", "reverse", "sort"):

@@ -31,6 +31,8 @@ _INFOS = (
      _EXACT_99),
     ("num2words", "seq2seq", "A number (0-99999) in digits -> its English words: one input vector, a sequence out "
      "(1 vs N).", False, False, _EXACT_99),
+    ("skipthought", "seq2seq", "Skip-thought: encode a sentence, write the one before and the one after (toy stories, "
+     "or --data text).", False, False, None),
     ("charlm", "lm", "Character language model on a text (default: Python's bundled docs).", False, False, None),
     ("dates", "seq2seq", "Dates written out in 8 locales -> ISO YYYY-MM-DD, character by character.", False, True,
      _EXACT_99),

@@ -115,6 +115,8 @@ class TaskConfig:
             raise refusal("task.tokens", self.tokens, f"char or none: task {self.name} is character-level only")
         if self.name in ("nounverb", "conll") and self.tokens not in (None, "word"):
             raise refusal("task.tokens", self.tokens, f"word or none: task {self.name} tags words")
+        if self.name == "skipthought" and self.tokens not in (None, "word"):
+            raise refusal("task.tokens", self.tokens, "word or none: task skipthought reads words")
         if self.name == "labels" and self.tokens == "subword":
             raise refusal("task.tokens", self.tokens, "char, word or none: task labels reads char or word tokens")
         if self.name in SYNTHETIC + GENERATED_ENCODER and self.data is not None:

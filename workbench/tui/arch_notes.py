@@ -152,3 +152,10 @@ def option_lines(values: dict[str, str]) -> list[str]:
     if "context" in values and values.get("attention") == "none" and values.get("encoder", "rnn") == "rnn":
         out.append(CONTEXT_FROM_LINES[values["context_from"]])
     return out
+DECODER_NAMES = {"one": "one decoder", "skip-thought": "two: sentence i−1 and i+1 (skip-thought)"}
+SKIP_THOUGHT_LINES = [
+    "skip-thought (Kiros et al. 2015): h_i = the encoder's final state over sentence i, read by two decoders",
+    "each decoder at every step: r, z = σ(W x_{t−1} + U h_{t−1} + C h_i),  n = tanh(W x + C h_i + r ⊙ U h)",
+    "h_t = (1 − z) ⊙ n + z ⊙ h_{t−1};  one decoder writes sentence i−1, the other i+1 (own W, U, C)",
+    "p(w_t | w_<t, h_i) ∝ exp(V h_t), V and the word embeddings shared;  loss = −log p(s_{i−1}) − log p(s_{i+1})",
+]

@@ -33,7 +33,8 @@ from ..widgets.training_time import CURSOR_COLOUR, CURSOR_GLYPH, DROP_COLOUR, DR
 REFRESH_HZ = 4  # numbers and progress
 CHART_SECONDS = 0.5  # curves redraw at most twice a second: they are the costly part of a frame
 TRAIN, VAL, OTHER_TRAIN, OTHER_VAL = "#5fafff", "#ffaf00", "#808080", "#d787d7"
-PERCENT = (("accuracy", "token acc", "#5fd75f"), ("exact_match", "exact", VAL), ("bleu", "BLEU", "#d7875f"),
+PERCENT = (("accuracy", "token acc", "#5fd75f"), ("accuracy_prev", "prev acc", "#87d7d7"),
+           ("accuracy_next", "next acc", "#d7d75f"), ("exact_match", "exact", VAL), ("bleu", "BLEU", "#d7875f"),
            ("unigram_accuracy", "unigram", OTHER_TRAIN))  # a masked LM's baseline
 HEAD_LEGENDS = {"tag": {"accuracy": "tag acc", "exact_match": "sentence"}, "classify": {"accuracy": "accuracy"},
                 "mlm": {"accuracy": "masked acc"}}  # encoder tasks: what each curve counts

@@ -28,6 +28,7 @@ from workbench.decoding import panels as X
 from ..widgets.inspector.beam import BeamPanel
 from ..widgets.inspector.captions import attention_caption, probe_sentence, state_caption, vocabulary_text
 from ..widgets.inspector.teach import explain_input, step_sentence_for
+from .inspector_decoders import DECODER_ACTIONS, DecoderKeys
 from .inspector_keys import TeachingKeys
 from .inspector_tools import PANEL_OF_TAB, TOOL_ACTIONS, ToolKeys
 from ..widgets.inspector.intervention import InterventionView
@@ -54,7 +55,7 @@ def _cycle(choices: list, current: Any, delta: int = 1) -> Any:
     return choices[(i + delta) % len(choices)]
 
 
-class InspectorScreen(TeachingKeys, ToolKeys, Screen):
+class InspectorScreen(TeachingKeys, ToolKeys, DecoderKeys, Screen):
     """Step-by-step decoding of one input with every panel the engine can feed."""
 
     AUTO_FOCUS = ""  # keys drive the decoding until the user asks for an input box
@@ -198,7 +199,8 @@ class InspectorScreen(TeachingKeys, ToolKeys, Screen):
             if widget.border_subtitle != hint:
                 widget.border_subtitle = hint
         adjust = {"beam": " · + - beam width", "sample": " · + - temperature"}.get(ins.mode, "")
-        self.query_one(OutputView).border_subtitle = f"→ ← step · End Home · ↑↓ example{adjust}"
+        decoders = " · d decoder · N neighbours" if ins.decoders else ""
+        self.query_one(OutputView).border_subtitle = f"→ ← step · End Home · ↑↓ example{adjust}{decoders}"
 
     def _draw_output(self, hyp) -> None:
         ins = self.ins
@@ -429,6 +431,8 @@ class InspectorScreen(TeachingKeys, ToolKeys, Screen):
             return True  # shows the tab, or picks the panel S saves when the panels are side by side
         if action in TOOL_ACTIONS:
             return self.tool_check(action)
+        if action in DECODER_ACTIONS:
+            return self.decoder_check(action)
         return True
 
 

@@ -12,17 +12,19 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Checkbox, Label, Select, Static
 
-from models.names import ATTENTIONS, CELLS, CONTEXT_FROM, CONTEXT_MODES, ENCODERS, HARD_ATTENTION, POOLINGS, POSITIONS
+from models.names import (ATTENTIONS, CELLS, CONTEXT_FROM, CONTEXT_MODES, DECODERS, ENCODERS, HARD_ATTENTION, POOLINGS,
+                          POSITIONS)
 
-from ..arch_notes import (ATTENTION_NAMES, CELL_NAMES, CONTEXT_FROM_NAMES, CONTEXT_NAMES, ENCODER_NAMES, HARD_NAMES,
-                          POSITION_NAMES, VECTOR_LINE, CONV_LINE, explain, explain_encoder, option_lines,
-                          valid_attentions)
+from ..arch_notes import (ATTENTION_NAMES, CELL_NAMES, CONTEXT_FROM_NAMES, CONTEXT_NAMES, DECODER_NAMES, ENCODER_NAMES,
+                          HARD_NAMES, POSITION_NAMES, SKIP_THOUGHT_LINES, VECTOR_LINE, CONV_LINE, explain,
+                          explain_encoder, option_lines, valid_attentions)
 
 # extra rows: (id, label, names, choices, default); shown only where they apply (see ``_update``)
 _OPTIONS = (("encoder", "encoder", ENCODER_NAMES, ENCODERS, "rnn"),
             ("hard_attention", "reading", HARD_NAMES, HARD_ATTENTION, "off"),
             ("context_from", "c from", CONTEXT_FROM_NAMES, CONTEXT_FROM, "last"),
-            ("positions", "positions", POSITION_NAMES, POSITIONS, "sinusoidal"))
+            ("positions", "positions", POSITION_NAMES, POSITIONS, "sinusoidal"),
+            ("decoders", "decoders", DECODER_NAMES, DECODERS, "one"))
 
 
 class ArchPicker(Vertical):
@@ -52,6 +54,7 @@ class ArchPicker(Vertical):
         super().__init__(**kwargs)
         self.family = "seq2seq"
         self.head = ""  # encoder family: the task's head (tag, classify, mlm)
+        self.neighbours = False  # the task has ordered sentences (skipthought): skip-thought's two decoders apply
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="choice"):
@@ -81,6 +84,7 @@ class ArchPicker(Vertical):
         """Offer what ``family`` allows and select ``model``'s (a ModelConfig) choices."""
         self.family = family
         self.head = model.head if family == "encoder" else ""
+        self.neighbours = model.decoders == "skip-thought"  # only the skipthought task's defaults choose it
         self.query_one("#pooling", Select).value = model.pooling
         self.query_one("#cell", Select).value = model.cell
         self._offer_attentions(model.cell, model.attention)
@@ -112,8 +116,12 @@ class ArchPicker(Vertical):
             else "last"
         if vector:
             out["attention"] = "none"
+        skip = rnn_seq2seq and self.neighbours and picked["decoders"] == "skip-thought"
+        out["decoders"] = "skip-thought" if skip else "one"
+        if skip:  # Kiros et al.: the sentence vector h_i, read by both decoders at every step
+            out.update(attention="none", encoder="rnn", context_from="last", hard_attention="off")
         if rnn_seq2seq:
-            out["context"] = self.query_one("#context", Select).value
+            out["context"] = "every-step" if skip else self.query_one("#context", Select).value
             out["bidirectional"] = str(self.query_one("#bidirectional", Checkbox).value and not (vector or conv)).lower()
         elif self.family == "encoder":
             out["bidirectional"] = str(self.query_one("#bidirectional", Checkbox).value and cell != "transformer").lower()
@@ -129,7 +137,7 @@ class ArchPicker(Vertical):
         self._offer_attentions(str(event.value), str(self.query_one("#attention", Select).value))
         self._update()
 
-    @on(Select.Changed, "#attention, #context, #encoder, #hard_attention, #context_from, #positions, #pooling")
+    @on(Select.Changed, "#attention, #context, #encoder, #hard_attention, #context_from, #positions, #pooling, #decoders")
     @on(Checkbox.Changed)
     def _changed(self, event) -> None:
         event.stop()
@@ -150,6 +158,11 @@ class ArchPicker(Vertical):
         self.query_one("#context_from-row").set_class(not (rnn_seq2seq and v["attention"] == "none") or vector or conv,
                                                       "-hidden")
         self.query_one("#positions-row").set_class(v["cell"] != "transformer", "-hidden")
+        skip = v["decoders"] == "skip-thought"
+        self.query_one("#decoders-row").set_class(not (rnn_seq2seq and self.neighbours), "-hidden")
+        for row in ("#attention-row", "#context-row", "#encoder-row", "#context_from-row"):
+            if skip:
+                self.query_one(row).set_class(True, "-hidden")
         if self.family == "encoder":
             lines = explain_encoder(v["cell"], v["bidirectional"] == "true", self.head, v.get("pooling", "mean"))
         else:
@@ -157,6 +170,8 @@ class ArchPicker(Vertical):
         if (vector or conv) and len(lines) > 1:
             lines[1] = VECTOR_LINE if vector else CONV_LINE
         lines += option_lines(v)
+        if skip:  # the cell and encoder lines stand; the decoder is Kiros et al.'s
+            lines = [lines[0].replace("encoder-decoder", "skip-thought"), *lines[1:-2], *SKIP_THOUGHT_LINES]
         notes = Text()
         notes.append(lines[0], style="bold")
         for line in lines[1:]:

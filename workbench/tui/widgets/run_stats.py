@@ -27,11 +27,12 @@ def duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-SHORT = {"loss": "loss", "ppl": "ppl", "accuracy": "acc", "exact_match": "exact", "bleu": "BLEU", "bpc": "bpc"}
+SHORT = {"loss": "loss", "ppl": "ppl", "accuracy": "acc", "accuracy_prev": "prev acc", "accuracy_next": "next acc",
+         "exact_match": "exact", "bleu": "BLEU", "bpc": "bpc"}
 
 
 def metric_value(name: str, value: float) -> str:
-    if name in ("accuracy", "exact_match"):
+    if name.startswith("accuracy") or name == "exact_match":
         return f"{100 * value:.1f}%"
     if name == "bleu":
         return f"{value:.1f}"

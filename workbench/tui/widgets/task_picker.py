@@ -37,6 +37,7 @@ PLACEHOLDER = {
     "conll": "path/to/file  (token<TAB>tag per line, blank line between sentences)",
     "labels": "path/to/file.tsv  (text<TAB>label per line)",
     "mlm": "any UTF-8 text file (empty: Python's docs)",
+    "skipthought": "any UTF-8 text, cut into sentences (empty: the toy stories)",
 }
 DEFAULT_UNIT = "default"  # the tokens selector's value for "the task's natural unit" (task.tokens = none)
 SETTLE = 0.35  # seconds without typing before the data is read again

@@ -36,6 +36,7 @@ SHEET: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("f", "force", "force a token at the last position (pick or type it), then continue"),
         ("n", "next_hyp", "follow the next hypothesis of the beam"),
         ("z", "hard_sample", "hard attention: read the argmax position, or draw z ~ a_t each step (seed: o)"),
+        ("d", "decoder", "skip-thought: the same sentence through the other decoder (sentence i−1 ↔ i+1)"),
     ]),
     ("Alignment", [
         ("a", "view", "which attention: cross, decoder self, encoder self"),
@@ -64,6 +65,8 @@ SHEET: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("E", "export", "write this decoding's steps.svg, steps.cast (asciinema) and replay.json (seqbench decode "
                         "--replay reopens it)"),
         ("S", "save_panel", "save the panel shown (a tab) or picked (1-5, a click) as SVG and PNG"),
+        ("N", "neighbours", "skip-thought: the corpus sentences nearest to the input by sentence vector, and the "
+                            "map of every sentence (PCA); Enter inspects a neighbour"),
     ]),
     ("Screen", [
         ("1-5", "tab", "show a panel (when the panels are tabs), or pick the one S saves"),
@@ -164,4 +167,6 @@ def off_reason(screen, action: str) -> Optional[str]:
         "errors": "language models have no reference to leave: use an encoder-decoder run",
         "lengths": "a language model has no source lengths: use an encoder-decoder run",
         "export": "teacher forcing is not a decoding to replay: press t",
+        "decoder": "this model has one decoder (skip-thought has two)",
+        "neighbours": "only skip-thought runs have sentence vectors to compare",
     }.get(action, "not available now")

@@ -15,6 +15,7 @@
     S save the panel shown or picked (1-5, or a click) as SVG and PNG
     z hard attention: the argmax position, or z_t drawn from the attention each step (seeded: o)
     L exact match and attention entropy by source length (test and long splits), other runs beside it
+    d the other decoder (skip-thought: sentence i−1 / i+1)   N nearest sentences by sentence vector, 2-D map
 """
 
 from textual.binding import Binding
@@ -41,6 +42,8 @@ KEYS = [
     Binding("E", "export", "Export", show=False),
     Binding("S", "save_panel", "Save panel", show=False),
     Binding("L", "lengths", "Lengths", show=False),
+    Binding("d", "decoder", "Decoder", show=False),
+    Binding("N", "neighbours", "Neighbours", show=False),
     Binding("end", "run", "Run", show=False),
     Binding("home", "reset", "Reset", show=False),
     Binding("up", "example(-1)", "Example", show=False),

@@ -42,6 +42,9 @@ class StatusLine(Static):
         self._last = (ins, task_name, heading, replaying)
         # (text, style, keep): pieces with keep=False are left out, longest first, rather than cut mid-word
         pieces: list[tuple[str, Any, bool]] = [(mode_text(ins), P.BOLD, True)]
+        if ins.decoder is not None:  # skip-thought: which of its decoders this is
+            pieces.append((f" · decoder {ins.decoder} (sentence i{'−' if ins.decoder == 'prev' else '+'}1)", P.BOLD,
+                           True))
         # the step of the last decoded token, counted from 0 as every panel counts it
         pieces.append((f" · step {ins.t - 1}" if ins.t else " · no step yet", None, True))
         pieces.append((f" · {ins.t}/{ins.session.max_len} tokens", P.DIM, False))
