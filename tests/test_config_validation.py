@@ -232,16 +232,20 @@ def test_a_resume_writes_the_settings_it_changed_into_the_run(capsys, tiny_run):
     assert not (tiny_run / ".config.toml.tmp").exists()
 
 
-def test_hard_attention_trains_longer_unless_steps_are_given(tmp_path):
-    """Hard attention learns slower than the soft default: it keeps 1,500 steps on reverse (600 soft),
-    unless the user gives the steps (a flag, --set or a config file)."""
+def test_hard_attention_trains_longer_and_wider_unless_the_user_says(tmp_path):
+    """Hard attention learns slower than the soft default: on reverse it keeps 1,500 steps and width
+    128 (soft: 600 and 64), unless the user gives them (a flag, --set or a config file)."""
     from workbench.config import build_config
 
-    assert build_config(overrides={"task.name": "reverse"}).train.steps == 600
+    soft = build_config(overrides={"task.name": "reverse"})
+    assert (soft.train.steps, soft.model.hidden) == (600, 64)
     for estimator in ("gumbel", "reinforce"):
         hard = {"task.name": "reverse", "model.hard_attention": estimator}
-        assert build_config(overrides=hard).train.steps == 1500
-        assert build_config(overrides={**hard, "train.steps": "200"}).train.steps == 200
+        cfg = build_config(overrides=hard)
+        assert (cfg.train.steps, cfg.model.hidden) == (1500, 128)
+        cfg = build_config(overrides={**hard, "train.steps": "200", "model.hidden": "32"})
+        assert (cfg.train.steps, cfg.model.hidden) == (200, 32)
         assert build_config(toml={"train": {"steps": 300}}, overrides=hard).train.steps == 300
-    assert build_config(overrides={"task.name": "tsv", "model.hard_attention": "gumbel",
-                                   "model.cell": "gru", "model.attention": "additive"}).train.steps == 5000
+    big = build_config(overrides={"task.name": "tsv", "model.hard_attention": "gumbel", "model.cell": "gru",
+                                  "model.attention": "additive"})
+    assert big.train.steps == 5000  # a task's own larger value stays

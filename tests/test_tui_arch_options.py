@@ -61,22 +61,22 @@ async def test_each_option_appears_where_it_applies_with_its_equation(tmp_path):
         assert "ConvS2S" in notes() and _shown(picker, "attention") and _shown(picker, "hard_attention")
 
 
-async def test_hard_attention_sets_its_longer_step_count_unless_the_user_typed_one(tmp_path):
+async def test_hard_attention_sets_its_longer_steps_and_width_unless_the_user_typed_them(tmp_path):
     from textual.widgets import Input
 
     app = SeqbenchApp(runs_dir=str(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         launcher = await launcher_ready(app, pilot)
         picker = launcher.query_one(ArchPicker)
-        steps = launcher.query_one("#in-steps", Input)
-        assert steps.value == "600"  # reverse, soft attention
+        steps, hidden = launcher.query_one("#in-steps", Input), launcher.query_one("#in-hidden", Input)
+        assert (steps.value, hidden.value) == ("600", "64")  # reverse, soft attention
         picker.query_one("#hard_attention", Select).value = "gumbel"
         await pilot.pause()
-        assert steps.value == "1500"
+        assert (steps.value, hidden.value) == ("1500", "128")
         picker.query_one("#hard_attention", Select).value = "off"
         await pilot.pause()
-        assert steps.value == "600"
+        assert (steps.value, hidden.value) == ("600", "64")
         steps.value = "900"  # the user's own value stays whatever is picked
         picker.query_one("#hard_attention", Select).value = "reinforce"
         await pilot.pause()
-        assert steps.value == "900"
+        assert (steps.value, hidden.value) == ("900", "128")

@@ -16,7 +16,7 @@ from typing import Any, Optional, Union
 from models.config import ModelConfig, validate_config
 from models.settings import Allowed, ConfigError, check_fields, parse_value, refusal, setting
 
-from .defaults import option_train_defaults, task_defaults
+from .defaults import option_defaults, task_defaults
 from .errors import UserError
 from .tasks.catalog import TASKS
 from .tasks.config import TaskConfig
@@ -157,9 +157,10 @@ def build_config(toml: Optional[dict] = None, overrides: Optional[dict[str, Any]
         apply(cfg, section, values, source, from_text=False)
     apply_overrides(cfg, overrides)
     given = set(overrides) | {f"{section}.{key}" for section, values in toml.items() for key in values}
-    for key, value in option_train_defaults(cfg.task.name, vars(cfg.model)).items():
-        if f"train.{key}" not in given:
-            setattr(cfg.train, key, value)
+    for section, values in option_defaults(cfg.task.name, vars(cfg.model)).items():
+        for key, value in values.items():
+            if f"{section}.{key}" not in given:
+                setattr(getattr(cfg, section), key, value)
     check_config(cfg)
     return cfg
 

@@ -107,13 +107,14 @@ class LauncherScreen(Screen):
         from workbench.config import default_config
 
         cfg = default_config(task)  # threads 0: all cores, as headless (the UI thread needs ~4% of one)
-        self._auto_steps = str(cfg.train.steps)  # what the steps field holds until the user edits it
+        # what the fields options may change hold until the user edits them
+        self._auto = {"steps": str(cfg.train.steps), "hidden": str(cfg.model.hidden)}
         self.query_one(HParamForm).load(cfg)
         self.query_one(TaskPicker).load(cfg.task)
         self.query_one(ArchPicker).configure(cfg.model.family, cfg.model)
         self.show_form_message("")
 
-    _auto_steps = ""
+    _auto: dict = {}
 
     @on(ArchPicker.Changed)
     def _arch_changed(self, message: ArchPicker.Changed) -> None:
@@ -122,18 +123,22 @@ class LauncherScreen(Screen):
         form.show_fields(
             heads=v["cell"] == "transformer" or v["attention"] == "multihead",
             local_window=v["attention"] == "local")
-        self._follow_option_steps(v)
+        self._follow_option_defaults(v)
 
-    def _follow_option_steps(self, values: dict) -> None:
-        """Options that train longer (hard attention) set the steps, unless the user typed their own."""
+    def _follow_option_defaults(self, values: dict) -> None:
+        """Options that train longer or wider (hard attention) set those fields, unless the user typed
+        their own (a field keeps what was typed once it differs from what was filled in)."""
         from workbench.config import default_config
-        from workbench.defaults import option_train_defaults
+        from workbench.defaults import option_defaults
 
         task = self.query_one(TaskPicker).task_name
-        steps = option_train_defaults(task, values).get("steps", default_config(task).train.steps)
-        field = self.query_one("#in-steps", Input)
-        if self._auto_steps and field.value == self._auto_steps:
-            field.value = self._auto_steps = str(steps)
+        base = default_config(task)
+        chosen = option_defaults(task, values)
+        for section, key in (("train", "steps"), ("model", "hidden")):
+            value = str(chosen.get(section, {}).get(key, getattr(getattr(base, section), key)))
+            field = self.query_one(f"#in-{key}", Input)
+            if self._auto.get(key) is not None and field.value == self._auto[key]:
+                field.value = self._auto[key] = value
 
     def show_form_message(self, message: str, error: bool = True) -> None:
         msg = self.query_one("#form-msg", Static)
