@@ -59,16 +59,6 @@ class EvalResult:
     signatures: dict[str, str] = field(default_factory=dict)  # metric -> sacreBLEU signature
 
 
-def _strip(ids: list[int], vocab) -> list[int]:
-    out = []
-    for i in ids:
-        if i == vocab.eos_id:
-            break
-        if i not in (vocab.pad_id, vocab.bos_id):
-            out.append(i)
-    return out
-
-
 @torch.no_grad()
 def evaluate(model, task, split: str, *, limit: int, batch_size: int, device, samples: int = 0,
              beam: int = 1, alpha: float = 0.0) -> EvalResult:
@@ -76,6 +66,7 @@ def evaluate(model, task, split: str, *, limit: int, batch_size: int, device, sa
 
     Encoder-decoders decode greedily, or with ``beam`` > 1 by beam search (length penalty ``alpha``)."""
     from .decoding import beam_decode_rows, greedy_decode_batch
+    from .decoding.batch import content_ids
 
     if task.family == "encoder":
         from .encoder_metrics import evaluate_encoder
@@ -116,8 +107,8 @@ def evaluate(model, task, split: str, *, limit: int, batch_size: int, device, sa
                 preds = greedy_decode_batch(model, batch.src, batch.src_lengths, bos_id=starts,
                                             eos_id=vocab.eos_id, max_len=max_len)
             for row, (position, pred) in enumerate(zip(batch.index.tolist(), preds)):  # by_length: index is set
-                ref = _strip(batch.tgt_out[row].tolist(), vocab)
-                pred = _strip(pred, vocab)
+                ref = content_ids(batch.tgt_out[row].tolist(), vocab)
+                pred = content_ids(pred, vocab)
                 exact += int(pred == ref)
                 n_seq += 1
                 if task.is_translation:

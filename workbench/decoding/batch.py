@@ -114,3 +114,14 @@ def _greedy_loop(model: SeqModel, state, tokens: Tensor, eos_id: int, max_len: i
 
 def _until_eos(ids: list[int], eos_id: int) -> list[int]:
     return ids[: ids.index(eos_id)] if eos_id in ids else ids
+
+
+def content_ids(ids: Sequence[int], vocab) -> list[int]:
+    """The tokens of a decoded or reference row: up to the first EOS, without padding or BOS."""
+    out = []
+    for i in ids:
+        if i == vocab.eos_id:
+            break
+        if i not in (vocab.pad_id, vocab.bos_id):
+            out.append(i)
+    return out

@@ -25,6 +25,7 @@ from typing import Any, Optional, Sequence
 import torch
 
 from ..errors import UserError
+from .batch import content_ids
 
 
 @dataclass
@@ -132,23 +133,13 @@ def _split_by_length(model, task, split: str, limit, batch_size: int, attention:
             ref = [i for i in batch.tgt_out[row].tolist() if i not in (vocab.pad_id, vocab.eos_id)]
             s = sums[int(batch.src_lengths[row])]
             s[0] += 1
-            s[1] += float(_strip(pred, vocab) == ref)
+            s[1] += float(content_ids(pred, vocab) == ref)
             if entropy is not None:
                 s[2] += float(entropy[row])
                 s[3] += float(peak[row])
     nan = math.nan
     return {length: LengthStats(int(n), e / n, h / n if attention else nan, p / n if attention else nan)
             for length, (n, e, h, p) in sorted(sums.items())}
-
-
-def _strip(ids: list[int], vocab) -> list[int]:
-    out = []
-    for i in ids:
-        if i == vocab.eos_id:
-            break
-        if i not in (vocab.pad_id, vocab.bos_id):
-            out.append(i)
-    return out
 
 
 def attention_sharpness(model: Any, batch: Any, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -155,12 +155,7 @@ class EncoderInspectorScreen(Screen):
                                       hint="a token, or P:TOKEN for mask P; Enter forces it")
 
     def on_key(self, event) -> None:
-        """Keys queued behind ``f`` reach the screen before the force bar has the focus: they are the bar's."""
-        bar = self.query_one(ForceBar)
-        if bar.is_open and (self.focused is None or bar not in self.focused.ancestors_with_self) \
-                and bar.take_key(event):
-            event.stop()
-            event.prevent_default()
+        self.query_one(ForceBar).claim(event)
 
     def on_force_bar_picked(self, event: ForceBar.Picked) -> None:
         position = self.steps[self.shown].position

@@ -319,12 +319,7 @@ class InspectorScreen(TeachingKeys, ToolKeys, DecoderKeys, Screen):
         self.query_one(ForceBar).open(ins.force_position(), choices)
 
     def on_key(self, event) -> None:
-        """Keys queued behind ``f`` reach the screen before the force bar has the focus: they are the bar's."""
-        bar = self.query_one(ForceBar)
-        if bar.is_open and (self.focused is None or bar not in self.focused.ancestors_with_self) \
-                and bar.take_key(event):
-            event.stop()
-            event.prevent_default()
+        self.query_one(ForceBar).claim(event)
 
     def on_force_bar_picked(self, event: ForceBar.Picked) -> None:
         def force() -> None:

@@ -79,6 +79,14 @@ class ForceBar(Horizontal):
             event.stop()
             event.prevent_default()
 
+    def claim(self, event) -> None:
+        """A screen's key handler: keys queued behind ``f`` reach the screen before the bar has the
+        focus; while the bar is open and does not have it, they are the bar's."""
+        if self.is_open and (self.screen.focused is None or self not in self.screen.focused.ancestors_with_self) \
+                and self.take_key(event):
+            event.stop()
+            event.prevent_default()
+
     def take_key(self, event) -> bool:
         """Handle a key meant for the open bar that reached the list or the screen; True if it was used."""
         box, options = self.query_one(Input), self.query_one(OptionList)
