@@ -268,14 +268,10 @@ def strategy(args: argparse.Namespace, train_config=None) -> dict:
     run's own default (``train.eval_beam``/``eval_alpha``: beam search for tsv translation runs)."""
     if args.sample:
         return {"strategy": "sample", "beam": 1, "alpha": args.alpha or 0.0}
-    beam = args.beam
-    alpha = args.alpha
+    beam, alpha = args.beam, args.alpha
     if beam is None and not getattr(args, "greedy", False) and train_config is not None and train_config.eval_beam > 1:
-        beam = train_config.eval_beam
-        alpha = train_config.eval_alpha if alpha is None else alpha
-    if beam is None:
-        return {"strategy": "greedy", "beam": 1, "alpha": alpha or 0.0}
-    return {"strategy": "beam", "beam": beam, "alpha": alpha or 0.0}
+        beam, alpha = train_config.eval_beam, train_config.eval_alpha if alpha is None else alpha
+    return {"strategy": "greedy" if beam is None else "beam", "beam": beam or 1, "alpha": alpha or 0.0}
 
 
 def file_config(args: argparse.Namespace, train_config=None):

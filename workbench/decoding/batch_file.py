@@ -22,7 +22,7 @@ import torch
 
 from ..errors import DataError, UserError
 from .batch import greedy_decode_batch
-from .file_output import decode_with_progress, write_output
+from .file_output import decode_with_progress, input_warnings, write_output
 from .job import INPUT_FACTOR, MIN_INPUT_LIMIT
 from .session import DecodeConfig, DecodeSession
 
@@ -267,18 +267,7 @@ def run_file(args: Any, config: DecodeConfig) -> int:
 
 
 def _warnings(prepared: Prepared, decoder: FileDecoder) -> list[str]:
-    out = []
-    if prepared.cut:
-        shown = ", ".join(map(str, prepared.cut[:5])) + (", ..." if len(prepared.cut) > 5 else "")
-        out.append(f"{len(prepared.cut):,} lines cut to their first {decoder.limit} tokens (lines {shown})")
-    if prepared.unknown:
-        common = ", ".join(repr(t) for t, _ in prepared.unknown.most_common(5))
-        out.append(f"{sum(prepared.unknown.values()):,} input tokens not in the vocabulary, decoded as <unk> "
-                   f"(most common: {common})")
-    empty = sum(ids is None for ids in prepared.ids)
-    if empty:
-        out.append(f"{empty:,} empty lines give empty outputs")
-    return out
+    return input_warnings(prepared, f"their first {decoder.limit} tokens", "decoded as <unk>")
 
 
 def _print_scores(err, hyps: list[str], references: list[tuple[str, ...]]) -> None:

@@ -25,6 +25,7 @@ import torch
 
 from ..errors import UserError
 from .encoding import typed_tokens
+from .file_output import decode_with_progress, input_warnings, line_numbers, write_output
 
 
 @dataclass
@@ -176,23 +177,10 @@ def format_encoded(results: list[Encoded], fmt: str, head: str) -> str:
 
 def encoder_warnings(prepared: EncoderPrepared, limit: Optional[int]) -> list[str]:
     """What a user should hear before the outputs: cut, unknown, empty and mask-less lines."""
-    out = []
-
-    def which(numbers: list[int]) -> str:
-        return ", ".join(map(str, numbers[:5])) + (", ..." if len(numbers) > 5 else "")
-
-    if prepared.cut:
-        out.append(f"{len(prepared.cut):,} lines cut to the model's {limit} positions (lines {which(prepared.cut)})")
-    if prepared.unknown:
-        common = ", ".join(repr(t) for t, _ in prepared.unknown.most_common(5))
-        out.append(f"{sum(prepared.unknown.values()):,} input tokens not in the vocabulary, read as <unk> "
-                   f"(most common: {common})")
-    empty = sum(ids is None for ids in prepared.ids)
-    if empty:
-        out.append(f"{empty:,} empty lines give empty outputs")
+    out = input_warnings(prepared, f"the model's {limit} positions", "read as <unk>")
     if prepared.no_mask:
         out.append(f"{len(prepared.no_mask):,} lines have no mask to fill (write _ or [MASK]; lines "
-                   f"{which(prepared.no_mask)})")
+                   f"{line_numbers(prepared.no_mask)})")
     return out
 
 
@@ -202,10 +190,8 @@ def run_encoder_file(args: Any, loaded: Any, lines: list[str], err: Any) -> int:
 
     from rich.text import Text
 
-    from .file_output import decode_with_progress, write_output
-
     gives = {"tag": "tags", "classify": "a label", "mlm": "its masks filled"}[loaded.model.capabilities.head]
-    for flag in ("references", "beam", "sample", "max_len", "length"):
+    for flag in ("references", "beam", "greedy", "sample", "max_len", "length"):
         if getattr(args, flag, None):
             raise UserError(f"--{flag.replace('_', '-')} is for decoders; an encoder run gives {gives} per line")
     decoder = EncoderFileDecoder(loaded.task, loaded.model, batch_size=args.batch_size)

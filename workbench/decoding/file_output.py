@@ -34,3 +34,24 @@ def decode_with_progress(decoder: Any, lines: list[str], prepared: Any, err) -> 
     with Progress(*columns, console=err, transient=True) as progress:
         bar = progress.add_task("decode", total=len(lines))
         return decoder.decode(lines, prepared, advance=lambda n: progress.advance(bar, n))
+
+
+def line_numbers(numbers: list[int]) -> str:
+    """'3, 7, 9, 12, 40, ...': the first five line numbers of a list."""
+    return ", ".join(map(str, numbers[:5])) + (", ..." if len(numbers) > 5 else "")
+
+
+def input_warnings(prepared: Any, cut: str, unknown_as: str) -> list[str]:
+    """The warnings every ``--input-file`` gives before its outputs: lines cut (``cut`` says to what),
+    input tokens outside the vocabulary (read ``unknown_as``), empty lines."""
+    out = []
+    if prepared.cut:
+        out.append(f"{len(prepared.cut):,} lines cut to {cut} (lines {line_numbers(prepared.cut)})")
+    if prepared.unknown:
+        common = ", ".join(repr(t) for t, _ in prepared.unknown.most_common(5))
+        out.append(f"{sum(prepared.unknown.values()):,} input tokens not in the vocabulary, {unknown_as} "
+                   f"(most common: {common})")
+    empty = sum(ids is None for ids in prepared.ids)
+    if empty:
+        out.append(f"{empty:,} empty lines give empty outputs")
+    return out
