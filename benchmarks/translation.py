@@ -18,7 +18,6 @@ plumbing, not the figures.
 
 from __future__ import annotations
 
-import argparse
 import random
 import subprocess
 import sys
@@ -71,14 +70,14 @@ def hold_out(corpus: Path, scratch: Path, n_sources: int, seed: int = 0, limit: 
 def decode_held_out(run_dir: Path, sources: list[str], greedy: bool = False) -> tuple[list[str], float]:
     """(outputs, seconds) of the held-out sources decoded as ``seqbench decode RUN --input-file`` does by
     default (the run's own decoding: beam search for the tsv defaults), or greedily."""
+    from workbench.cli import build_parser
     from workbench.decode_cli import file_config
     from workbench.decoding.batch_file import FileDecoder
     from workbench.runs import load_run
 
     start = time.perf_counter()
     loaded = load_run(run_dir)
-    options = argparse.Namespace(beam=None, greedy=greedy, sample=False, alpha=None, temperature=None, top_k=None,
-                                 top_p=None, seed=None)
+    options = build_parser().parse_args(["decode", str(run_dir), "--input-file", "-", *(["--greedy"] * greedy)])
     results = FileDecoder(loaded.task, loaded.model, file_config(options, loaded.config.train)).decode(sources)
     return [r.output for r in results], time.perf_counter() - start
 

@@ -107,18 +107,24 @@ class SkipThought(SeqModel):
     # ---- the decoding path ----------------------------------------------------------------------
 
     def step(self, state: State, tokens: Tensor) -> StepOutput:
-        """Feed tokens (B,) through both decoders' hand-written cells; each row keeps its own decoder's result."""
+        """Feed tokens (B,) through each row's decoder (hand-written cells; rows of both: both run, each keeps its own)."""
         route = torch.where(state["route"] < 0, self.route(tokens), state["route"])  # (B,)
         x = torch.cat([self.drop(self.embed(tokens)), state["context"]], -1)  # (B, E + De)
-        steps = [stack_step(rnn, x, state["h"], state.get("c"), edits=self.edits) for rnn in self.decoders]
-        nxt = route == 1  # (B,)
+        first = int(route[0])
+        if bool((route == first).all()):  # one decoder for every row (a session, most batches): step it alone
+            one = stack_step(self.decoders[first], x, state["h"], state.get("c"), edits=self.edits)
+            h, c, gates = one.h, one.c, one.gates  # (B, L, D)
+        else:
+            steps = [stack_step(rnn, x, state["h"], state.get("c"), edits=self.edits) for rnn in self.decoders]
+            nxt = route == 1  # (B,)
 
-        def pick(prev: Tensor, after: Tensor) -> Tensor:
-            return torch.where(nxt.view(-1, *([1] * (prev.dim() - 1))), after, prev)
+            def pick(prev: Tensor, after: Tensor) -> Tensor:
+                return torch.where(nxt.view(-1, *([1] * (prev.dim() - 1))), after, prev)
 
-        h = pick(steps[0].h, steps[1].h)  # (B, L, D)
-        c = None if steps[0].c is None else pick(steps[0].c, steps[1].c)
-        gates = None if steps[0].gates is None else {k: pick(v, steps[1].gates[k]) for k, v in steps[0].gates.items()}
+            h = pick(steps[0].h, steps[1].h)  # (B, L, D)
+            c = None if steps[0].c is None else pick(steps[0].c, steps[1].c)
+            gates = None if steps[0].gates is None else {k: pick(v, steps[1].gates[k])
+                                                         for k, v in steps[0].gates.items()}
         logits = self.out(self.drop(h[:, -1]))  # (B, V)
         new_state = dict(state, h=h, route=route)
         if c is not None:

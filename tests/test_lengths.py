@@ -25,7 +25,10 @@ def test_profile_matches_evaluation_and_stays_below_uniform_entropy(two_runs):
 
     root, ins = two_runs
     model, task = ins.model, ins.task
+    model.train()
     profile = length_profile(model, task, ["test", "val"], label="general")
+    assert model.training  # the profile evaluates in eval mode and gives the model back as it was
+    model.eval()
     test = profile.splits["test"]
     assert sum(s.n for s in test.values()) == len(task.examples("test"))
     assert set(test) == {len(ex.src) for ex in task.examples("test")}
@@ -34,7 +37,6 @@ def test_profile_matches_evaluation_and_stays_below_uniform_entropy(two_runs):
     for length, s in profile.by_length().items():
         assert 0 <= s.entropy <= math.log(length) + 1e-5 and 1 / length - 1e-6 <= s.peak <= 1
     assert profile.trained_up_to == max(len(ex.src) for ex in task.examples("train"))
-    assert not model.training
 
 
 def test_a_model_without_attention_has_no_entropy(two_runs):

@@ -1,6 +1,7 @@
 """`seqbench decode --export`: an animated step-through SVG (one frame per step) and a replay file that reopens it."""
 
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -90,7 +91,8 @@ def test_steps_cast_is_an_asciicast_v2_with_one_frame_per_step(capsys, tmp_path,
     for t, (_, _, text) in enumerate(frames):
         assert f"step {t}: chose" in text and "\x1b[" in text  # coloured cells
         assert "abc&<d"[0] in text and "\n" not in text.replace("\r\n", "")
-        assert max(len(line) for line in text.split("\r\n")) > 0
+        visible = [re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", line) for line in text.split("\r\n")]
+        assert 0 < max(len(line) for line in visible) <= header["width"]  # every frame fits the recorded terminal
 
 
 def test_steps_cast_plays_in_asciinema(capsys, tmp_path, s2s_run):

@@ -56,7 +56,7 @@ async def test_d_switches_decoder_and_n_lists_the_nearest_sentences(trained):
 
 async def test_n_is_off_for_a_model_with_one_decoder():
     from workbench.tui.widgets.inspector.key_sheet import off_reason
-    from tests.test_tui_inspector import tiny_task, untrained
+    from test_tui_inspector import tiny_task, untrained
 
     task = tiny_task()
     app = InspectorApp(untrained(task, attention="general"), task)

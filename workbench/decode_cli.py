@@ -137,7 +137,7 @@ def check_args(args: argparse.Namespace) -> list[str]:
 
 def _check_strategy(args: argparse.Namespace) -> None:
     chosen = [flag for flag, on in (("--beam K", args.beam is not None), ("--sample", args.sample),
-                                    ("--greedy", getattr(args, "greedy", False))) if on]
+                                    ("--greedy", args.greedy)) if on]
     if len(chosen) > 1:
         raise UserError(f"choose one of --beam K, --sample and --greedy (got {' and '.join(chosen)})")
 
@@ -146,7 +146,7 @@ def _check_file_args(args: argparse.Namespace) -> list[str]:
     for flag, given in (("input", args.input is not None), ("example", args.example is not None),
                         ("reference", args.reference is not None), ("force", bool(args.force)),
                         ("intervene", bool(getattr(args, "intervene", None))), ("replay", bool(args.replay)),
-                        ("hard-sample", bool(getattr(args, "hard_sample", False))),
+                        ("hard-sample", args.hard_sample),
                         ("show", bool(args.show)), ("json", bool(args.json)), ("export", bool(args.export))):
         if given:
             raise UserError(f"--{flag} does not combine with --input-file (use --references FILE for scores)"
@@ -172,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
     if args.input_file is not None:
         from .decoding.batch_file import run_file
 
-        return run_file(args, file_config(args, run_train_config(args.run)))
+        return run_file(args, lambda train_config: file_config(args, train_config))
     from rich.console import Console
 
     from .decoding import ReferenceScore
@@ -187,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
         from .decoding.skipthought_report import run_skip_thought
 
         return run_skip_thought(loaded, args, panels, prepare_job(loaded, args),
-                                lambda job: decode_config(job, loaded.task, args))
+                                lambda job: decode_config(job, loaded.task, args, loaded.config.train))
     job = prepare_job(loaded, args)
     err = Console(stderr=True)
     for warning in job.warnings:
@@ -256,31 +256,24 @@ def prepare_job(loaded, args: argparse.Namespace):
                    force=args.force, max_len=requested)
 
 
-def run_train_config(run: str):
-    """The run's TrainConfig (its default decoding), read from config.toml without loading weights."""
-    from .runs.loading import load_config
-
-    return load_config(run).train
-
-
-def strategy(args: argparse.Namespace, train_config=None) -> dict:
-    """strategy, beam and alpha the options ask for; with none of --beam, --sample and --greedy, the
-    run's own default (``train.eval_beam``/``eval_alpha``: beam search for tsv translation runs)."""
+def decode_options(args: argparse.Namespace, train_config=None) -> dict:
+    """DecodeConfig fields the options ask for; with none of --beam, --sample and --greedy, the run's
+    own decoding (``train.eval_beam``/``eval_alpha``: beam search for tsv translation runs)."""
+    sampling = {"temperature": 1.0 if args.temperature is None else args.temperature, "top_k": args.top_k or 0,
+                "top_p": 1.0 if args.top_p is None else args.top_p, "seed": args.seed or 0}
     if args.sample:
-        return {"strategy": "sample", "beam": 1, "alpha": args.alpha or 0.0}
+        return {"strategy": "sample", "beam": 1, "alpha": args.alpha or 0.0, **sampling}
     beam, alpha = args.beam, args.alpha
-    if beam is None and not getattr(args, "greedy", False) and train_config is not None and train_config.eval_beam > 1:
+    if beam is None and not args.greedy and train_config is not None and train_config.eval_beam > 1:
         beam, alpha = train_config.eval_beam, train_config.eval_alpha if alpha is None else alpha
-    return {"strategy": "greedy" if beam is None else "beam", "beam": beam or 1, "alpha": alpha or 0.0}
+    return {"strategy": "greedy" if beam is None else "beam", "beam": beam or 1, "alpha": alpha or 0.0, **sampling}
 
 
 def file_config(args: argparse.Namespace, train_config=None):
     """The DecodeConfig for ``--input-file`` (lengths are set per line by the file decoder)."""
     from .decoding import DecodeConfig
 
-    config = DecodeConfig(
-        **strategy(args, train_config), temperature=1.0 if args.temperature is None else args.temperature,
-        top_k=args.top_k or 0, top_p=1.0 if args.top_p is None else args.top_p, seed=args.seed or 0)
+    config = DecodeConfig(**decode_options(args, train_config))
     config.validate()
     return config
 
@@ -290,10 +283,7 @@ def decode_config(job, task, args: argparse.Namespace, train_config=None):
     from .decoding import DecodeConfig
 
     requested = args.length if task.family == "lm" and args.length is not None else args.max_len
-    config = DecodeConfig(
-        **strategy(args, train_config), max_len=job.max_len(task, requested), temperature=1.0 if args.temperature is None else args.temperature,
-        top_k=args.top_k or 0, top_p=1.0 if args.top_p is None else args.top_p, seed=args.seed or 0,
-        hard_sample=bool(getattr(args, "hard_sample", False)),
-    )
+    config = DecodeConfig(**decode_options(args, train_config), max_len=job.max_len(task, requested),
+                          hard_sample=bool(args.hard_sample))
     config.validate()
     return config

@@ -161,8 +161,10 @@ class TrainingSession:
             return
         self.last_eval = e
         self.curves.add_val(e.step, e.metrics)
-        if e.best:  # the trainer's choice: exact match for seq2seq, loss for language models, accuracy for encoders
-            name = "accuracy" if self.head else "exact_match" if "exact_match" in e.metrics else "loss"
+        if e.best and self.started is not None:  # the trainer's choice (tasks.catalog.best_metric)
+            from workbench.tasks.catalog import best_metric
+
+            name = best_metric(self.started.task)
             self.best = {"name": name, "value": e.metrics.get(name, float("nan")), "step": e.step}
         if e.samples:
             self.samples = list(e.samples)

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from .events import Sample
-from .metric_names import HEAD_LABELS, METRIC_INFO, metric_label  # noqa: F401  (re-exported)
+from .metric_names import METRIC_INFO
 from .perplexity import bits_per_char, perplexity
 from .teacher_forcing import teacher_forced_logits
 
@@ -31,11 +31,10 @@ def final_decoding(train_config) -> str:
 
 
 def best_metric_name(task) -> str:
-    """The metric that decides the best checkpoint: exact match for seq2seq, val loss for LMs, accuracy for encoders
-    and skip-thought (whose neighbours a text does not always determine)."""
-    if hasattr(task, "decoders"):
-        return "accuracy"
-    return {"lm": "loss", "encoder": "accuracy"}.get(task.family, "exact_match")
+    """The metric that decides the best checkpoint (``tasks.catalog.best_metric``)."""
+    from .tasks.catalog import best_metric
+
+    return best_metric(task.name)
 
 
 def is_better(name: str, new: float, old) -> bool:
@@ -82,7 +81,7 @@ def evaluate(model, task, split: str, *, limit: int, batch_size: int, device, sa
     hyps: dict[int, str] = {}  # position in the split -> detokenised greedy output
     shown: dict[int, Sample] = {}  # the split's first ``samples`` examples, by position
     max_len = int(task.max_target_len(split) * 1.5) + 5
-    decoders = getattr(task, "decoders", {})  # skip-thought: decoder name -> its first decoder input
+    decoders = task.decoders  # skip-thought: decoder name -> its first decoder input
     by_decoder = {name: [0, 0] for name in decoders}  # name -> [correct, tokens]
     try:
         for batch in task.eval_batches(split, batch_size, limit, by_length=True):
@@ -90,12 +89,13 @@ def evaluate(model, task, split: str, *, limit: int, batch_size: int, device, sa
             logits = teacher_forced_logits(model, batch)  # (B, T, V)
             total_loss += sequence_loss(logits, batch.tgt_out, vocab.pad_id, reduction="sum").item()
             mask = batch.tgt_out != vocab.pad_id  # (B, T)
-            correct += ((logits.argmax(-1) == batch.tgt_out) & mask).sum().item()
+            hit = (logits.argmax(-1) == batch.tgt_out) & mask  # (B, T)
+            correct += hit.sum().item()
             total_tokens += int(mask.sum().item())
             for name, start in decoders.items():
-                rows = mask & (batch.tgt_in[:, :1] == start)  # (B, T): this decoder's tokens
-                by_decoder[name][0] += ((logits.argmax(-1) == batch.tgt_out) & rows).sum().item()
-                by_decoder[name][1] += int(rows.sum().item())
+                own = batch.tgt_in[:, :1] == start  # (B, 1): the rows this decoder writes
+                by_decoder[name][0] += (hit & own).sum().item()
+                by_decoder[name][1] += int((mask & own).sum().item())
             if task.family == "lm":
                 continue
             starts = batch.tgt_in[:, 0]  # (B,) each row's first decoder input: <bos>, or skip-thought's <prev>

@@ -39,7 +39,7 @@ class TrainRecord:
 
 @dataclass
 class EvalRecord:
-    """Metrics of one evaluation on ``split`` (keys as ``workbench.metrics.METRIC_INFO``)."""
+    """Metrics of one evaluation on ``split`` (keys as ``workbench.metric_names.METRIC_INFO``)."""
 
     step: int
     split: str

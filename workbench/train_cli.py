@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import events as ev
-from .metrics import METRIC_INFO, metric_label
+from .metric_names import METRIC_INFO, metric_label
 from .tasks.catalog import task_head
 
 console = Console(highlight=False)

@@ -114,7 +114,7 @@ class Trainer:
         config.model.src_vocab = len(self.task.src_vocab) if self.task.src_vocab else 0
         config.model.tgt_vocab = len(self.task.tgt_vocab)
         config.model.pad_id = self.task.tgt_vocab.pad_id
-        if hasattr(self.task, "decoders"):  # skip-thought: the token that starts the previous-sentence decoder
+        if "prev" in self.task.decoders:  # skip-thought: the token that starts the previous-sentence decoder
             config.model.prev_id = self.task.decoders["prev"]
         torch.manual_seed(tc.seed)
         self.model: SeqModel = build_model(config.model).to(self.device)

@@ -232,8 +232,9 @@ def format_results(results: list[Decoded], fmt: str) -> str:
     return "".join(flat(r.output) + "\n" for r in results)
 
 
-def run_file(args: Any, config: DecodeConfig) -> int:
-    """``seqbench decode RUN --input-file FILE``: decode every line, write the outputs, print scores."""
+def run_file(args: Any, make_config: Callable[[Any], DecodeConfig]) -> int:
+    """``seqbench decode RUN --input-file FILE``: decode every line, write the outputs, print scores;
+    ``make_config(train_config)`` is how to decode, given the run's own default (its TrainConfig)."""
     import time
 
     from rich.console import Console
@@ -249,6 +250,7 @@ def run_file(args: Any, config: DecodeConfig) -> int:
         from .encoder_file import run_encoder_file
 
         return run_encoder_file(args, loaded, lines, err)
+    config = make_config(loaded.config.train)
     decoder = FileDecoder(loaded.task, loaded.model, config, batch_size=args.batch_size,
                           max_len=args.length if loaded.task.family == "lm" and args.length else args.max_len)
     prepared = decoder.prepare(lines)

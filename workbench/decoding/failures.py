@@ -126,8 +126,8 @@ def compare_beam(model: Any, task: Any, split: str, outcomes: list[ExampleOutcom
     out = BeamComparison(width)
     for o in outcomes:
         src = task.src_vocab.encode(examples[o.index].src)
-        start = task.example_start(split, o.index) if hasattr(task, "example_start") else v.bos_id  # skip-thought
-        session = DecodeSession(model, src, bos_id=start, eos_id=v.eos_id, ban=tuple({v.pad_id, v.bos_id, start}),
+        start = task.example_start(split, o.index)  # skip-thought: the decoder of the example's neighbour
+        session = DecodeSession(model, src, bos_id=start, eos_id=v.eos_id, ban=(v.pad_id, v.bos_id, start),
                                 config=config, history=False)
         session.run()
         tokens = list(session.result()[0].tokens)

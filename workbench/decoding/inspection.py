@@ -105,7 +105,7 @@ class Inspection:
     @property
     def decoders(self) -> dict[str, int]:
         """Decoder name -> its first input, for a model with several decoders (skip-thought); else empty."""
-        return dict(getattr(self.task, "decoders", {})) if self.model.capabilities.decoders else {}
+        return dict(self.task.decoders) if self.model.capabilities.decoders else {}
 
     @property
     def decoder(self) -> Optional[str]:

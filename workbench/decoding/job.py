@@ -134,7 +134,7 @@ def prepare(task: Any, caps: Any, *, text: Optional[str] = None, example: Option
         ref_ids = ref.ids
     job = InspectionJob(src, prompt, ref_tokens, ref_ids, parse_forced(list(force), task.tokenize_tgt, task.tgt_vocab),
                         warnings, example)
-    if example is not None and hasattr(task, "example_start"):  # skip-thought: the example's reference is one neighbour
+    if example is not None and task.family == "seq2seq":  # skip-thought: the example's reference is one neighbour
         job.start = task.example_start(split or example_split(task), example)
     _note_positions(caps, job, job.max_len(task, max_len), warnings)
     return job

@@ -30,6 +30,7 @@ class Neighbour:
     cosine: float
     split: str
     topic: Optional[str]
+    index: int = -1  # its row in the SentenceSpace (vectors, coords)
 
     def to_json(self) -> dict[str, Any]:
         return {"text": self.text, "cosine": round(self.cosine, 6), "split": self.split, "topic": self.topic}
@@ -48,6 +49,12 @@ class SentenceSpace:
     explained: tuple[float, float]  # share of the variance along each axis
     coords: Tensor  # (N, 2) every sentence on the map
     total: int  # distinct sentences in the corpus (more than len(texts) when it was thinned)
+    agreement: Optional[float] = None  # topic_agreement of the space (None without topics)
+
+    @property
+    def topic_names(self) -> list[str]:
+        """The corpus's topics in the order it lists them (empty for a corpus without topics)."""
+        return list(dict.fromkeys(t for t in self.topics if t))
 
     def nearest(self, vector: Tensor, k: int = 8, skip: str = "") -> list[Neighbour]:
         """The ``k`` corpus sentences most cosine-similar to ``vector`` (De,), except the text ``skip``."""
@@ -56,7 +63,7 @@ class SentenceSpace:
         for i in torch.argsort(sims, descending=True).tolist():
             if self.texts[i] == skip:
                 continue
-            out.append(Neighbour(self.texts[i], float(sims[i]), self.splits[i], self.topics[i]))
+            out.append(Neighbour(self.texts[i], float(sims[i]), self.splits[i], self.topics[i], i))
             if len(out) == k:
                 break
         return out
@@ -115,8 +122,10 @@ def sentence_space(model: Any, task: Any, limit: int = MAX_SENTENCES) -> Sentenc
     axes = axes * torch.where(signs == 0, torch.ones_like(signs), signs)
     power = s.pow(2)
     share = (power / power.sum().clamp(min=1e-12)).tolist() + [0.0, 0.0]
-    return SentenceSpace([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], vectors, mean, axes,
-                         (share[0], share[1]), centred @ axes, total)
+    space = SentenceSpace([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], vectors, mean, axes,
+                          (share[0], share[1]), centred @ axes, total)
+    space.agreement = topic_agreement(space)
+    return space
 
 
 @torch.no_grad()

@@ -163,12 +163,6 @@ class Report:
         matrix, cols = (view[0], [token_label(c) for c in view[1]]) if view is not None else (None, [])
         return labels, cols, matrix, candidates, f"{self.loaded.path.name}: {self.text(self.best.tokens)}"
 
-    def steps_svg(self, view) -> str:
-        """The animated step-through (``steps_svg.py``)."""
-        from .steps_svg import steps_svg
-
-        return steps_svg(*self.step_frames(view))
-
     def export(self, directory: str, err: Console) -> None:
         out = Path(directory)
         try:

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from ..errors import UserError
 from ..runs import atomic_write
-from .neighbours import SentenceSpace, sentence_space, topic_agreement
+from .neighbours import SentenceSpace, sentence_space
 from .report import Report
 from .scoring import ReferenceScore
 
@@ -33,7 +33,7 @@ def topic_colour(topic: str, topics: list[str]) -> str:
 
 def scatter_text(space: SentenceSpace, marks: list[tuple[str, tuple[float, float]]], width: int, height: int) -> Text:
     """The map as coloured text: a letter per topic, ``+`` where topics meet, the marks in bold red."""
-    topics = list(dict.fromkeys(t for t in space.topics if t))
+    topics = space.topic_names
     out = Text()
     for r, row in enumerate(space.grid(width, height, marks)):
         if r:
@@ -47,7 +47,7 @@ def scatter_text(space: SentenceSpace, marks: list[tuple[str, tuple[float, float
 
 
 def legend(space: SentenceSpace) -> Text:
-    topics = list(dict.fromkeys(t for t in space.topics if t))
+    topics = space.topic_names
     out = Text("@ the input  * its neighbours  ")
     for topic in topics:
         out.append(f"{topic[0]} {topic}  ", style=topic_colour(topic, topics))
@@ -100,7 +100,7 @@ def neighbourhood(space: SentenceSpace, model: Any, task: Any, text: str, k: int
     thinned = f", {len(space.texts)} of {space.total} spread evenly" if space.total > len(space.texts) else ""
     console.print(Text(f"nearest sentences by sentence vector (cosine, over {len(space.texts)} corpus sentences"
                        f"{thinned})", style="bold underline"))
-    topics = list(dict.fromkeys(t for t in space.topics if t))
+    topics = space.topic_names
     for hit in hits:
         line = Text(f"  {hit.cosine:+.3f}  ")
         line.append(hit.text)
@@ -108,7 +108,7 @@ def neighbourhood(space: SentenceSpace, model: Any, task: Any, text: str, k: int
             line.append(f"  {hit.topic}", style=topic_colour(hit.topic, topics))
         line.append(f"  ({hit.split})", style="dim")
         console.print(line)
-    agreement = topic_agreement(space)
+    agreement = space.agreement
     if agreement is not None:
         console.print(Text(f"  over the whole corpus, {100 * agreement:.1f}% of each sentence's 5 nearest "
                            "sentences share its topic", style="dim"))
@@ -116,7 +116,7 @@ def neighbourhood(space: SentenceSpace, model: Any, task: Any, text: str, k: int
     console.print()
     console.print(Text(f"sentence vectors on their two principal axes (PCA: {100 * space.explained[0]:.1f}% and "
                        f"{100 * space.explained[1]:.1f}% of the variance)", style="bold underline"))
-    marks = [("*", space.project(space.vectors[space.texts.index(h.text)])) for h in hits] + [("@", here)]
+    marks = [("*", tuple(space.coords[h.index].tolist())) for h in hits] + [("@", here)]
     console.print(scatter_text(space, marks, max(20, min(100, console.width - 4)), 16))
     console.print(legend(space))
     return {"neighbours": [h.to_json() for h in hits],

@@ -52,6 +52,12 @@ class Task(ABC):
 
     family: str = ""  # "lm" or "seq2seq"
 
+    @property
+    def decoders(self) -> dict[str, int]:
+        """Decoder name -> the first decoder input that selects it, for a model of several decoders
+        (skip-thought); empty for one decoder."""
+        return {}
+
     def __init__(
         self,
         config: TaskConfig,

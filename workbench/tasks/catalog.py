@@ -20,6 +20,7 @@ class TaskInfo:
     # (val metric, value) at which the task counts as solved: the app and the CLI say when it is reached
     solved_at: tuple[str, float] | None = None
     head: str | None = None  # encoder family: "tag", "classify" or "mlm" (the model's head)
+    best: str | None = None  # the val metric that picks the best checkpoint, where the family's would not do
 
 
 _EXACT_99 = ("exact_match", 0.99)  # a synthetic task is solved when 99% of val outputs are exact
@@ -32,7 +33,7 @@ _INFOS = (
     ("num2words", "seq2seq", "A number (0-99999) in digits -> its English words: one input vector, a sequence out "
      "(1 vs N).", False, False, _EXACT_99),
     ("skipthought", "seq2seq", "Skip-thought: encode a sentence, write the one before and the one after (toy stories, "
-     "or --data text).", False, False, None),
+     "or --data text).", False, False, None, None, "accuracy"),  # a sentence does not always fix its neighbours
     ("charlm", "lm", "Character language model on a text (default: Python's bundled docs).", False, False, None),
     ("dates", "seq2seq", "Dates written out in 8 locales -> ISO YYYY-MM-DD, character by character.", False, True,
      _EXACT_99),
@@ -63,6 +64,16 @@ def solved_target(task_name: str) -> tuple[str, float] | None:
     """The (val metric, value) at which ``task_name`` counts as solved; None for unknown tasks and open-ended ones."""
     info = TASKS.get(task_name)
     return info.solved_at if info is not None else None
+
+
+def best_metric(task_name: str) -> str:
+    """The val metric that decides a run's best checkpoint: exact match for encoder-decoders, loss for
+    language models, accuracy for encoders and skip-thought (whose neighbours a sentence does not
+    always determine)."""
+    info = TASKS.get(task_name)
+    if info is None:
+        return "exact_match"
+    return info.best or {"lm": "loss", "encoder": "accuracy"}.get(info.family, "exact_match")
 
 
 def task_head(task_name: str) -> str | None:

@@ -93,6 +93,11 @@ class Seq2SeqTask(Task):
         self._check_split(split)
         return list(self._splits[split])
 
+    def example_start(self, split: str, index: int) -> int:
+        """The first decoder input of example ``index`` of ``split``: ``<bos>`` (skip-thought picks a decoder)."""
+        self._check_split(split)
+        return self.tgt_vocab.bos_id
+
     def reference_groups(self, split: str) -> list[tuple[int, tuple[str, ...]]]:
         """Per example of ``split``: (its source's group id, every reference text of that source).
 

@@ -422,8 +422,6 @@ class InspectorScreen(TeachingKeys, ToolKeys, DecoderKeys, Screen):
             return bool(X.view_choices(ins)) and X.layer_count(ins, self.opts) * X.head_count(ins) > 1
         if action in ("probe", "scrub", "play"):
             return bool(self.probes) or (self.run_dir is not None and X.view_choices(ins)[:1] == ["cross"])
-        if action == "tab":
-            return True  # shows the tab, or picks the panel S saves when the panels are side by side
         if action in TOOL_ACTIONS:
             return self.tool_check(action)
         if action in DECODER_ACTIONS:

@@ -24,6 +24,9 @@ from ..widgets.runs_table import RunsTable
 from ..widgets.task_picker import TaskPicker
 
 
+# launcher fields a model option may change (workbench.defaults.OPTION_DEFAULTS): (section, key)
+OPTION_FIELDS = (("train", "steps"), ("model", "hidden"))
+
 class LauncherScreen(Screen):
     """Choose and start a run, or pick up a recent one."""
 
@@ -107,20 +110,21 @@ class LauncherScreen(Screen):
         from workbench.config import default_config
 
         cfg = default_config(task)  # threads 0: all cores, as headless (the UI thread needs ~4% of one)
-        # what the fields options may change hold until the user edits them
-        self._auto = {"steps": str(cfg.train.steps), "hidden": str(cfg.model.hidden)}
+        # the task's values of the fields an option may change, and what those fields hold until edited
+        self._base = {key: str(getattr(getattr(cfg, section), key)) for section, key in OPTION_FIELDS}
+        self._auto = dict(self._base)
         self.query_one(HParamForm).load(cfg)
         self.query_one(TaskPicker).load(cfg.task)
         self.query_one(ArchPicker).configure(cfg.model.family, cfg.model)
         self.show_form_message("")
 
+    _base: dict = {}
     _auto: dict = {}
 
     @on(ArchPicker.Changed)
     def _arch_changed(self, message: ArchPicker.Changed) -> None:
         v = message.values
-        form = self.query_one(HParamForm)
-        form.show_fields(
+        self.query_one(HParamForm).show_fields(
             heads=v["cell"] == "transformer" or v["attention"] == "multihead",
             local_window=v["attention"] == "local")
         self._follow_option_defaults(v)
@@ -128,17 +132,13 @@ class LauncherScreen(Screen):
     def _follow_option_defaults(self, values: dict) -> None:
         """Options that train longer or wider (hard attention) set those fields, unless the user typed
         their own (a field keeps what was typed once it differs from what was filled in)."""
-        from workbench.config import default_config
         from workbench.defaults import option_defaults
 
-        task = self.query_one(TaskPicker).task_name
-        base = default_config(task)
-        chosen = option_defaults(task, values)
-        for section, key in (("train", "steps"), ("model", "hidden")):
-            value = str(chosen.get(section, {}).get(key, getattr(getattr(base, section), key)))
+        chosen = option_defaults(self.query_one(TaskPicker).task_name, values)
+        for section, key in OPTION_FIELDS:
             field = self.query_one(f"#in-{key}", Input)
-            if self._auto.get(key) is not None and field.value == self._auto[key]:
-                field.value = self._auto[key] = value
+            if key in self._auto and field.value == self._auto[key]:
+                field.value = self._auto[key] = str(chosen.get(section, {}).get(key, self._base[key]))
 
     def show_form_message(self, message: str, error: bool = True) -> None:
         msg = self.query_one("#form-msg", Static)

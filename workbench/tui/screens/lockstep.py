@@ -8,7 +8,6 @@ the token it chose there, its top candidates and its attention so far (``compare
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -241,11 +240,11 @@ class LockstepScreen(Screen):
 
 
 def lockstep_runs(first: Any, paths: Any, *, example=None, split=None, text=None) -> InputComparison:
-    """Load the runs at ``paths`` (one path or a list) and compare them with ``first`` (path, model, task)
+    """Load the runs at ``paths`` and compare them with ``first`` (path, model, task)
     on one input (in a worker thread: loading and decoding take a moment)."""
     from workbench.decoding.compare import check_same_task, compare_input
     from workbench.runs import load_run
 
-    runs = [first, *(load_run(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths))]
+    runs = [first, *(load_run(p) for p in paths)]
     check_same_task(runs)
     return compare_input(runs, example=example, split=split, text=text, show_k=8)

@@ -102,11 +102,10 @@ class NeighboursScreen(Screen):
         self.call_after_refresh(self._draw)  # the map fits the panel: wait until it has its size
 
     def _draw(self) -> None:
-        from workbench.decoding.neighbours import topic_agreement
         from workbench.decoding.skipthought_report import legend, scatter_text, topic_colour
 
         space = self.space
-        topics = list(dict.fromkeys(t for t in space.topics if t))
+        topics = space.topic_names
         lines = []
         for i, hit in enumerate(self.hits):
             line = Text()
@@ -116,7 +115,7 @@ class NeighboursScreen(Screen):
             if hit.topic:
                 line.append(f"  {hit.topic}", style=topic_colour(hit.topic, topics))
             lines.append(line)
-        agreement = topic_agreement(space)
+        agreement = space.agreement
         if agreement is not None:
             lines.append(Text(f"\n{100 * agreement:.1f}% of the corpus's sentences share their topic with "
                               "their 5 nearest", style=P.DIM))
@@ -126,7 +125,7 @@ class NeighboursScreen(Screen):
         plot = self.query_one("#nb-map")
         width = max(20, plot.size.width - 5 if plot.size.width else 60)
         height = max(8, min(40, (plot.size.height - 5) if plot.size.height else 16))
-        marks = [("*", space.project(space.vectors[space.texts.index(h.text)])) for h in self.hits]
+        marks = [("*", tuple(space.coords[h.index].tolist())) for h in self.hits]
         if self.hits:
             marks.append(("#", marks[self.picked][1]))
         marks.append(("@", self.here))

@@ -162,7 +162,6 @@ def off_reason(screen, action: str) -> Optional[str]:
         "probe": "no probes: they are recorded for encoder-decoders with attention",
         "scrub": "no probes: they are recorded for encoder-decoders with attention",
         "play": "no probes: they are recorded for encoder-decoders with attention",
-        "tab": "the panels are side by side (tabs below 100 columns or 30 rows)",
         "clear_edits": "no interventions: press e to add one",
         "errors": "language models have no reference to leave: use an encoder-decoder run",
         "lengths": "a language model has no source lengths: use an encoder-decoder run",

@@ -13,8 +13,10 @@ from . import palette as P
 def mode_text(ins: Any) -> str:
     """"beam k=5 α=0.6", "sample T=0.8 top-p=0.9 seed=0", "greedy", "teacher-forced"; hard attention's
     positions drawn rather than the argmax add " · z~a seed=0"."""
+    from workbench.decoding.inspection import TEACHER
+
     c = ins.config
-    hard = f" · z~a seed={c.seed}" if c.hard_sample and ins.mode != "teacher" else ""
+    hard = f" · z~a seed={c.seed}" if c.hard_sample and ins.mode != TEACHER else ""
     if ins.mode == "beam":
         return f"beam k={c.beam}" + (f" α={c.alpha:g}" if c.alpha else "") + hard
     if ins.mode == "sample":
