@@ -103,6 +103,9 @@ async def test_the_app_charts_the_profile_and_adds_a_run(two_runs):
             assert entropy._series[-1].label == "log S" and exact._markers[0].label == f"trained ≤ {profile.trained_up_to}"
             for chart in (exact, entropy):
                 assert chart.region.width >= 30 and chart.region.height >= 7
+            assert screen.has_class("-narrow") == (size[0] < 100)  # below 100 columns the charts stack
+            if size[0] < 100:
+                assert entropy.region.y > exact.region.y
             screen._measure(None, None, "rev-none", root / "rev-none")  # what c then a pick does
             await app.workers.wait_for_complete()
             await pilot.pause()

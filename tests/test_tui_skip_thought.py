@@ -46,6 +46,12 @@ async def test_d_switches_decoder_and_n_lists_the_nearest_sentences(trained):
         await pilot.pause()
         neighbours = app.screen
         assert isinstance(neighbours, NeighboursScreen) and len(neighbours.hits) == 10
+        assert not neighbours.has_class("-narrow")  # list and map side by side from 110 columns
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert neighbours.has_class("-narrow")
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
         assert all(hit.text != source for hit in neighbours.hits)
         listed = plain(neighbours.query_one("#nb-hits"))
         assert neighbours.hits[0].text in listed

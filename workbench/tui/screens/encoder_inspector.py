@@ -197,8 +197,7 @@ class EncoderInspectorScreen(Screen):
         if action == "unmask":
             return self.caps.head == "mlm"
         if action == "force":  # a priority key: typed into a box (or the open force bar) it is just a letter
-            return self.caps.head == "mlm" and not isinstance(self.focused, Input) \
-                and not self.query_one(ForceBar).is_open
+            return self.caps.head == "mlm" and self.query_one(ForceBar).can_open
         return True
 
     def action_leave(self) -> None:

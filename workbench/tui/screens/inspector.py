@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from textual.app import App, ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, Input, TabbedContent, Tabs
+from textual.widgets import Footer, TabbedContent, Tabs
 
 from workbench.device import one_thread_here
 from workbench.errors import UserError
@@ -405,7 +405,7 @@ class InspectorScreen(TeachingKeys, ToolKeys, DecoderKeys, Screen):
         if ins.session is None:
             return action in ("type_input", "example", "keys", "close", "tab")
         if action == "force":  # a priority key: typed into a box (or the open force bar) it is just a letter
-            return not isinstance(self.focused, Input) and not self.query_one(ForceBar).is_open
+            return self.query_one(ForceBar).can_open
         if action == "next_hyp":
             return ins.mode == "beam"
         if action == "hard_sample":

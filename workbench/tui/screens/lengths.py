@@ -56,6 +56,7 @@ def chart_series(profiles: list) -> tuple[list[Series], list[Series]]:
 class LengthsScreen(Screen):
     """Exact match and attention entropy by source length for this model and any runs added with ``c``."""
 
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # -narrow: charts one above the other, each full width
     DEFAULT_CSS = """
     LengthsScreen { layout: vertical; }
     LengthsScreen #len-title { height: 1; padding: 0 1; background: $boost; text-wrap: nowrap; text-overflow: ellipsis; }
@@ -87,14 +88,7 @@ class LengthsScreen(Screen):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        self._narrow()
         self._measure(self.model, self.seq_task, self.label)
-
-    def on_resize(self) -> None:
-        self._narrow()
-
-    def _narrow(self) -> None:
-        self.set_class(self.app.size.width < 100, "-narrow")  # charts one above the other, each full width
 
     # ---- computing ----------------------------------------------------------------------------------
 

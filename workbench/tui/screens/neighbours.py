@@ -35,6 +35,7 @@ class SpaceReady(Message):
 class NeighboursScreen(Screen):
     """Nearest sentences and the 2-D map; ↑↓ pick a neighbour, Enter inspects it, Esc back."""
 
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # -narrow: the list above the map
     DEFAULT_CSS = """
     NeighboursScreen { layout: vertical; }
     NeighboursScreen #nb-title { height: auto; padding: 0 1; }
@@ -67,7 +68,6 @@ class NeighboursScreen(Screen):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.set_class(self.app.size.width < 110, "-narrow")
         self.query_one("#nb-list").border_title = "nearest by sentence vector (cosine)"
         self.query_one("#nb-map").border_title = "sentence vectors, two principal axes"
         self.query_one("#nb-title", Static).update(Text.assemble(("neighbours of  ", P.DIM), (self.text, P.BOLD)))
@@ -135,7 +135,6 @@ class NeighboursScreen(Screen):
                                                         caption))
 
     def on_resize(self) -> None:
-        self.set_class(self.app.size.width < 110, "-narrow")
         if self.space is not None:
             self.call_after_refresh(self._draw)
 

@@ -79,6 +79,12 @@ class ForceBar(Horizontal):
             event.stop()
             event.prevent_default()
 
+    @property
+    def can_open(self) -> bool:
+        """Whether ``f`` opens the bar: not while typing into a box, nor when it is already open (there a
+        priority key's letter is just a letter)."""
+        return not isinstance(self.screen.focused, Input) and not self.is_open
+
     def claim(self, event) -> None:
         """A screen's key handler: keys queued behind ``f`` reach the screen before the bar has the
         focus; while the bar is open and does not have it, they are the bar's."""
